@@ -1,0 +1,37 @@
+"""``python -m app [--host H] [--port P]``: run one instance of the service.
+
+One process per instance: scale out by running more instances behind a load balancer, not
+more workers, so that each instance's metrics come from one registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+from pydantic import ValidationError
+
+from app.api import create_app
+from app.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", help="address to listen on (OLLAMA_RAG_HOST)")
+    parser.add_argument("--port", type=int, help="port to listen on (OLLAMA_RAG_PORT)")
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in {"host": args.host, "port": args.port}.items() if v is not None}
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        print(f"invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                workers=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

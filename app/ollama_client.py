@@ -1,0 +1,351 @@
+"""The pooled Ollama client: every call goes through the circuit breaker and is measured.
+
+It speaks Ollama's own API (``/api/chat``, ``/api/embed``), so it works against a real
+Ollama as well as against the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import numpy as np
+
+from app.breaker import CircuitBreaker, Permit
+from app.metrics import CLIENT_NAME, Metrics
+from app.settings import Settings
+
+T = TypeVar("T")
+NANOSECONDS = 1e9
+# Ollama's nanosecond duration fields, by the phase label they feed.
+PHASE_FIELDS = {"load": "load_duration", "prompt_eval": "prompt_eval_duration",
+                "eval": "eval_duration"}
+
+
+class UpstreamError(Exception):
+    """An upstream call failed; ``http_status`` is what the service answers with."""
+
+    http_status = 502
+    code = "upstream_error"
+    outcome = "server_error"
+    breaker_failure = True  # whether it says the upstream is unhealthy
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UpstreamTimeout(UpstreamError):
+    http_status = 504
+    code = "upstream_timeout"
+    outcome = "timeout"
+
+
+class UpstreamConnectionError(UpstreamError):
+    code = "upstream_unreachable"
+    outcome = "connection_error"
+
+
+class UpstreamBadResponse(UpstreamError):
+    code = "upstream_bad_response"
+    outcome = "malformed"
+
+
+class UpstreamServerError(UpstreamError):
+    code = "upstream_server_error"
+    outcome = "server_error"
+
+
+class UpstreamRejectedRequest(UpstreamError):
+    """Ollama answered 4xx: our request (model name, say) is wrong, Ollama is healthy."""
+
+    code = "upstream_rejected_request"
+    outcome = "client_error"
+    breaker_failure = False
+
+
+@dataclass
+class ChatStats:
+    """What Ollama reports at the end of a chat call."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ChatResult:
+    content: str
+    stats: ChatStats
+
+
+def _classify_transport_error(exc: httpx.HTTPError) -> UpstreamError:
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamTimeout(f"Ollama did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, httpx.DecodingError):
+        return UpstreamBadResponse("Ollama sent a body that could not be decoded")
+    return UpstreamConnectionError(f"could not reach Ollama ({type(exc).__name__})")
+
+
+def _check_status(response: httpx.Response, body: bytes) -> None:
+    if response.status_code < 400:
+        return
+    detail = body[:200].decode("utf-8", "replace")
+    if response.status_code < 500:
+        raise UpstreamRejectedRequest(
+            f"Ollama refused the request with {response.status_code}: {detail}"
+        )
+    raise UpstreamServerError(f"Ollama answered {response.status_code}: {detail}")
+
+
+def _parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UpstreamBadResponse("Ollama sent a body that is not JSON") from exc
+    if not isinstance(data, dict):
+        raise UpstreamBadResponse("Ollama sent JSON that is not an object")
+    if "error" in data:
+        raise UpstreamServerError(f"Ollama reported an error: {str(data['error'])[:200]}")
+    return data
+
+
+def _chat_stats(data: dict[str, Any]) -> ChatStats:
+    def count(name: str) -> int:
+        value = data.get(name, 0)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    phases = {
+        phase: data[name] / NANOSECONDS
+        for phase, name in PHASE_FIELDS.items()
+        if isinstance(data.get(name), int | float) and data[name] >= 0
+    }
+    return ChatStats(count("prompt_eval_count"), count("eval_count"), phases)
+
+
+def _message_content(data: dict[str, Any]) -> str:
+    message = data.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str):
+        raise UpstreamBadResponse("Ollama's chat answer has no message content")
+    return content
+
+
+class _Call:
+    """Bookkeeping of one upstream call: breaker permit, in-flight gauge, duration."""
+
+    def __init__(self, client: OllamaClient, operation: str) -> None:
+        self._metrics = client.metrics
+        self._operation = operation
+        self._permit: Permit = client.breaker.acquire()  # raises CircuitOpenError
+        self.started = time.perf_counter()
+        self._metrics.pool_requests.labels(CLIENT_NAME).inc()
+        self._metrics.upstream_in_flight.labels(CLIENT_NAME).inc()
+        self._finished = False
+
+    def succeed(self) -> None:
+        self._finish("success")
+        self._permit.success()
+
+    def fail(self, error: UpstreamError) -> None:
+        self._finish(error.outcome)
+        if error.breaker_failure:
+            self._permit.failure()
+        else:
+            self._permit.success()
+
+    def abandon(self) -> None:
+        """The caller went away before the outcome was known."""
+        self._finish(None)
+        self._permit.release()
+
+    def _finish(self, outcome: str | None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._metrics.upstream_in_flight.labels(CLIENT_NAME).dec()
+        if outcome is not None:
+            self._metrics.upstream_duration.labels(self._operation, outcome).observe(
+                time.perf_counter() - self.started
+            )
+
+
+class OllamaClient:
+    def __init__(
+        self,
+        settings: Settings,
+        breaker: CircuitBreaker,
+        metrics: Metrics,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.breaker = breaker
+        self.metrics = metrics
+        limits = httpx.Limits(
+            max_connections=settings.pool_max_connections,
+            max_keepalive_connections=settings.pool_max_keepalive,
+        )
+        timeout = httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.write_timeout,
+            pool=settings.pool_timeout,
+        )
+        self._http = httpx.AsyncClient(
+            base_url=settings.ollama_url, limits=limits, timeout=timeout, transport=transport
+        )
+        metrics.pool_size.labels(CLIENT_NAME, "maxsize").set(settings.pool_max_connections)
+        metrics.pool_size.labels(CLIENT_NAME, "keepalive").set(settings.pool_max_keepalive)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        """One row per text, in order."""
+        model = self.settings.embed_model
+        data, matrix = await self._post_json(
+            "embed", "/api/embed", {"model": model, "input": texts},
+            parse=lambda d: _embeddings(d, len(texts)),
+        )
+        self.metrics.llm_tokens.labels(model, "prompt").inc(_chat_stats(data).prompt_tokens)
+        return matrix
+
+    async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
+        model = self.settings.chat_model
+        payload = {"model": model, "messages": messages, "stream": False}
+        data, content = await self._post_json("chat", "/api/chat", payload,
+                                              parse=_message_content)
+        stats = _chat_stats(data)
+        self._record_stats(stats)
+        return ChatResult(content, stats)
+
+    async def open_chat_stream(self, messages: list[dict[str, str]]) -> ChatStream:
+        """Send a streamed chat request and return once Ollama has answered with a status,
+        so that a refusal becomes an HTTP error before any byte is streamed."""
+        payload = {"model": self.settings.chat_model, "messages": messages, "stream": True}
+        call = _Call(self, "chat_stream")
+        try:
+            request = self._http.build_request("POST", "/api/chat", json=payload)
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            error = _classify_transport_error(exc)
+            call.fail(error)
+            raise error from exc
+        except BaseException:
+            call.abandon()
+            raise
+        if response.status_code >= 400:
+            try:
+                body = await response.aread()
+                _check_status(response, body)
+            except UpstreamError as error:
+                call.fail(error)
+                raise
+            except httpx.HTTPError as exc:
+                error = _classify_transport_error(exc)
+                call.fail(error)
+                raise error from exc
+            finally:
+                await response.aclose()
+        return ChatStream(self, call, response)
+
+    def _record_stats(self, stats: ChatStats) -> None:
+        model = self.settings.chat_model
+        self.metrics.llm_tokens.labels(model, "prompt").inc(stats.prompt_tokens)
+        self.metrics.llm_tokens.labels(model, "completion").inc(stats.completion_tokens)
+        for phase, seconds in stats.phase_seconds.items():
+            self.metrics.llm_phase_duration.labels(model, phase).observe(seconds)
+
+    async def _post_json(
+        self, operation: str, path: str, payload: dict[str, Any],
+        parse: Callable[[dict[str, Any]], T],
+    ) -> tuple[dict[str, Any], T]:
+        """POST, then parse the answer; a bad answer counts as a failed call."""
+        call = _Call(self, operation)
+        try:
+            try:
+                response = await self._http.post(path, json=payload)
+            except httpx.HTTPError as exc:
+                raise _classify_transport_error(exc) from exc
+            _check_status(response, response.content)
+            data = _parse_json(response.content)
+            parsed = parse(data)
+        except UpstreamError as error:
+            call.fail(error)
+            raise
+        except BaseException:
+            call.abandon()
+            raise
+        call.succeed()
+        return data, parsed
+
+
+def _embeddings(data: dict[str, Any], expected_rows: int) -> np.ndarray:
+    rows = data.get("embeddings")
+    try:
+        matrix = np.asarray(rows, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise UpstreamBadResponse("Ollama's embeddings are not a matrix of numbers") from exc
+    if matrix.ndim != 2 or matrix.shape[0] != expected_rows or matrix.shape[1] == 0:
+        raise UpstreamBadResponse(
+            f"Ollama returned embeddings of shape {matrix.shape}, expected {expected_rows} rows"
+        )
+    if not np.all(np.isfinite(matrix)):
+        raise UpstreamBadResponse("Ollama's embeddings contain values that are not finite")
+    return matrix
+
+
+class ChatStream:
+    """The content pieces of a streamed chat answer, as Ollama produces them.
+
+    Iterate it once, then ``aclose`` it (also when the client went away).
+    """
+
+    def __init__(self, client: OllamaClient, call: _Call, response: httpx.Response) -> None:
+        self._client = client
+        self._call = call
+        self._response = response
+        self.stats = ChatStats()
+        self.time_to_first_token: float | None = None
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        model = self._client.settings.chat_model
+        try:
+            async for line in self._response.aiter_lines():
+                if not line.strip():
+                    continue
+                data = _parse_json(line.encode())
+                piece = _message_content(data)
+                if piece and self.time_to_first_token is None:
+                    self.time_to_first_token = time.perf_counter() - self._call.started
+                    self._client.metrics.llm_ttft.labels(model).observe(
+                        self.time_to_first_token
+                    )
+                if data.get("done") is True:
+                    self.stats = _chat_stats(data)
+                    self._client._record_stats(self.stats)
+                    if piece:
+                        yield piece
+                    self._call.succeed()
+                    return
+                if piece:
+                    yield piece
+        except httpx.HTTPError as exc:
+            error = _classify_transport_error(exc)
+            self._call.fail(error)
+            raise error from exc
+        except UpstreamError as error:
+            self._call.fail(error)
+            raise
+        error = UpstreamBadResponse("Ollama's stream ended before its final message")
+        self._call.fail(error)
+        raise error
+
+    async def aclose(self) -> None:
+        self._call.abandon()  # no-op when the outcome was already recorded
+        await self._response.aclose()

@@ -1,0 +1,210 @@
+"""Semantic cache: exact match on normalised text, then cosine similarity over embeddings.
+
+Embeddings live in one preallocated float32 matrix (a row a slot), so a semantic lookup is
+a single matrix-vector product. Entries are evicted least-recently-used at capacity and
+after their time to live.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+HitType = Literal["exact", "semantic"]
+
+_SPACES = re.compile(r"\s+")
+_TRAILING_PUNCTUATION = re.compile(r"[\s?!.,;:]+$")
+
+
+def normalise_question(text: str) -> str:
+    """The exact-match key: case, surrounding space, runs of space and trailing
+    punctuation do not make two questions different."""
+    text = _SPACES.sub(" ", text.strip().casefold())
+    return _TRAILING_PUNCTUATION.sub("", text)
+
+
+def unit_vector(vector: np.ndarray | list[float]) -> np.ndarray:
+    """The vector scaled to length 1 (float32); a zero vector stays zero."""
+    array = np.asarray(vector, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm > 0 else array
+
+
+class CacheObserver(Protocol):
+    def on_hit(self, hit_type: HitType) -> None: ...
+    def on_miss(self) -> None: ...
+    def on_eviction(self, reason: str, count: int) -> None: ...
+    def on_size(self, size: int, capacity: int) -> None: ...
+    def on_similarity(self, best: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    value: Any
+    hit_type: HitType
+    similarity: float
+
+
+@dataclass
+class _Entry:
+    value: Any
+    slot: int | None  # row in the embedding matrix, None when stored without an embedding
+
+
+class SemanticCache:
+    """A bounded LRU cache keyed by normalised question, searchable by embedding."""
+
+    def __init__(
+        self,
+        capacity: int,
+        threshold: float,
+        ttl_seconds: float,
+        *,
+        observer: CacheObserver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        if not 0 < threshold <= 1:
+            raise ValueError("threshold must be in (0, 1]")
+        self.capacity = capacity
+        self.threshold = threshold
+        self.ttl_seconds = ttl_seconds
+        self._observer = observer
+        self._clock = clock
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._matrix: np.ndarray | None = None  # allocated at the first embedding
+        self._slot_keys: list[str | None] = [None] * capacity
+        self._occupied = np.zeros(capacity, dtype=bool)
+        self._free_slots = list(range(capacity - 1, -1, -1))
+        # Every entry lives ttl_seconds from its insertion, so insertion order is expiry
+        # order: purging pops from the front and never scans the whole cache.
+        self._deadlines: OrderedDict[str, float] = OrderedDict()
+        # Running totals for /api/cache-stats; clear() keeps them.
+        self.hits: dict[HitType, int] = {"exact": 0, "semantic": 0}
+        self.misses = 0
+        self.evictions = {"capacity": 0, "ttl": 0}
+        self._report_size()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def fill_ratio(self) -> float:
+        return len(self._entries) / self.capacity
+
+    def lookup_exact(self, question: str) -> CacheHit | None:
+        """Exact lookup only; counts nothing (``lookup`` does)."""
+        key = normalise_question(question)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if self._deadlines[key] <= self._clock():
+            self._evict_expired()
+            return None
+        self._entries.move_to_end(key)
+        return CacheHit(entry.value, "exact", 1.0)
+
+    def lookup_semantic(self, embedding: np.ndarray) -> CacheHit | None:
+        """The most similar live entry at or above the threshold; reports the best
+        similarity found whether or not it is a hit."""
+        self._evict_expired()
+        if self._matrix is None or not self._entries:
+            return None
+        query = unit_vector(embedding)
+        if query.shape[0] != self._matrix.shape[1]:
+            return None  # an embedding from another model cannot be compared
+        similarities = self._matrix @ query
+        similarities[~self._occupied] = -np.inf
+        slot = int(np.argmax(similarities))
+        best = float(similarities[slot])
+        if not np.isfinite(best):
+            return None
+        if self._observer is not None:
+            self._observer.on_similarity(best)
+        if best < self.threshold:
+            return None
+        key = self._slot_keys[slot]
+        assert key is not None
+        self._entries.move_to_end(key)
+        return CacheHit(self._entries[key].value, "semantic", best)
+
+    def record_hit(self, hit: CacheHit) -> None:
+        self.hits[hit.hit_type] += 1
+        if self._observer is not None:
+            self._observer.on_hit(hit.hit_type)
+
+    def record_miss(self) -> None:
+        self.misses += 1
+        if self._observer is not None:
+            self._observer.on_miss()
+
+    def put(self, question: str, value: Any, embedding: np.ndarray | None) -> None:
+        """Store an answer; without an embedding it can only be found by exact match."""
+        key = normalise_question(question)
+        if key in self._entries:
+            self._evict([key], None)
+        elif len(self._entries) >= self.capacity:
+            self._evict([next(iter(self._entries))], "capacity")
+        slot = None
+        if embedding is not None:
+            vector = unit_vector(embedding)
+            if self._matrix is None:
+                self._matrix = np.zeros((self.capacity, vector.shape[0]), dtype=np.float32)
+            if vector.shape[0] == self._matrix.shape[1]:
+                slot = self._free_slots.pop()
+                self._matrix[slot] = vector
+                self._slot_keys[slot] = key
+                self._occupied[slot] = True
+        self._entries[key] = _Entry(value, slot)
+        self._deadlines[key] = self._clock() + self.ttl_seconds
+        self._report_size()
+
+    def clear(self) -> int:
+        """Drop every entry (not counted as evictions); returns how many there were."""
+        count = len(self._entries)
+        self._entries.clear()
+        self._deadlines.clear()
+        self._slot_keys = [None] * self.capacity
+        self._occupied[:] = False
+        self._free_slots = list(range(self.capacity - 1, -1, -1))
+        if self._matrix is not None:
+            self._matrix[:] = 0
+        self._report_size()
+        return count
+
+    # Internal.
+
+    def _evict_expired(self) -> None:
+        now = self._clock()
+        expired = []
+        for key, deadline in self._deadlines.items():
+            if deadline > now:
+                break
+            expired.append(key)
+        if expired:
+            self._evict(expired, "ttl")
+
+    def _evict(self, keys: list[str], reason: str | None) -> None:
+        for key in keys:
+            entry = self._entries.pop(key)
+            del self._deadlines[key]
+            if entry.slot is not None:
+                self._slot_keys[entry.slot] = None
+                self._occupied[entry.slot] = False
+                self._free_slots.append(entry.slot)
+        if reason is not None:
+            self.evictions[reason] += len(keys)
+            if self._observer is not None:
+                self._observer.on_eviction(reason, len(keys))
+        self._report_size()
+
+    def _report_size(self) -> None:
+        if self._observer is not None:
+            self._observer.on_size(len(self._entries), self.capacity)

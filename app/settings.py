@@ -1,0 +1,69 @@
+"""Service configuration, read from ``OLLAMA_RAG_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; each field is ``OLLAMA_RAG_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="OLLAMA_RAG_", extra="ignore")
+
+    # Where to listen (the --host/--port flags override these).
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    # Upstream Ollama. 11434 is Ollama's own default port.
+    ollama_url: str = "http://127.0.0.1:11434"
+    chat_model: str = "llama3.2"
+    embed_model: str = "nomic-embed-text"
+
+    # Pooled client: limits and timeouts (seconds). The read timeout is long because a cold
+    # model load on a real Ollama takes tens of seconds.
+    pool_max_connections: int = Field(default=20, ge=1)
+    pool_max_keepalive: int = Field(default=10, ge=0)
+    connect_timeout: float = Field(default=2.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    write_timeout: float = Field(default=10.0, gt=0)
+    pool_timeout: float = Field(default=5.0, gt=0)
+
+    # Circuit breaker around every upstream call.
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_reset_timeout: float = Field(default=30.0, gt=0)
+    breaker_half_open_max_calls: int = Field(default=1, ge=1)
+    breaker_success_threshold: int = Field(default=2, ge=1)
+
+    # Semantic cache.
+    cache_capacity: int = Field(default=1000, ge=1)
+    cache_ttl_seconds: float = Field(default=3600.0, gt=0)
+    cache_similarity_threshold: float = Field(default=0.9, gt=0, le=1)
+
+    # Retrieval and ingestion.
+    default_top_k: int = Field(default=4, ge=1)
+    max_top_k: int = Field(default=20, ge=1)
+    chunk_chars: int = Field(default=800, ge=100)
+    chunk_overlap_chars: int = Field(default=100, ge=0)
+    load_builtin_corpus: bool = True
+
+    # Request limits.
+    max_question_chars: int = Field(default=8000, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_documents_per_request: int = Field(default=100, ge=1)
+
+    # Optional bearer tokens. No admin token means the admin endpoints are refused.
+    admin_token: SecretStr | None = None
+    metrics_token: SecretStr | None = None
+
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.default_top_k > self.max_top_k:
+            raise ValueError("default_top_k must not exceed max_top_k")
+        if self.chunk_overlap_chars >= self.chunk_chars:
+            raise ValueError("chunk_overlap_chars must be smaller than chunk_chars")
+        if self.pool_max_keepalive > self.pool_max_connections:
+            raise ValueError("pool_max_keepalive must not exceed pool_max_connections")
+        return self

@@ -111,6 +111,15 @@ def build_components(settings: Settings) -> Components:
     return Components(settings, registry, metrics, breaker, cache, client, rag)
 
 
+def _check_text(field: str, text: str) -> None:
+    """JSON can carry lone UTF-16 surrogates ("\\ud800") that no encoder accepts."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ApiError(422, "invalid_request",
+                       f"{field}: contains characters that are not valid Unicode") from exc
+
+
 def _require_bearer(request: Request, token: SecretStr | None, what: str) -> None:
     if token is None:
         raise ApiError(403, "forbidden", f"{what} is disabled: no token is configured")
@@ -155,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/api/query", response_model=None)
     async def query(body: QueryRequest) -> dict[str, Any] | StreamingResponse:
         question = body.question.strip()
+        _check_text("question", question)
         if not question:
             raise ApiError(422, "invalid_request", "question: must not be empty")
         if len(question) > settings.max_question_chars:
@@ -180,7 +190,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for i, doc in enumerate(body.documents):
             if not doc.text.strip():
                 raise ApiError(422, "invalid_request", f"documents.{i}.text: must not be empty")
+            _check_text(f"documents.{i}.text", doc.text)
             source = doc.source or f"upload/{i}"
+            _check_text(f"documents.{i}.source", source)
             if len(source) > MAX_SOURCE_CHARS:
                 raise ApiError(422, "invalid_request",
                                f"documents.{i}.source: longer than {MAX_SOURCE_CHARS} characters")

@@ -22,7 +22,7 @@ import sys
 import time
 import zlib
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,7 @@ class Faults:
     slow_ms: float = 3000.0  # added in mode "slow"
     token_ms: float = 2.0  # between streamed tokens
     hang_seconds: float = 120.0  # how long mode "timeout" holds a connection at most
+    paths: list[str] = field(default_factory=list)  # API paths the mode applies to; [] = all
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update, all or nothing."""
@@ -93,8 +94,12 @@ class Faults:
         merged = asdict(self) | changes
         if merged["mode"] not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        paths = merged["paths"]
+        if not isinstance(paths, list) or not all(
+                isinstance(p, str) and p.startswith("/api/") for p in paths):
+            raise ValueError("paths must be a list of API paths such as /api/chat")
         for name in known:
-            if name == "mode":
+            if name in ("mode", "paths"):
                 continue
             value = merged[name]
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -129,6 +134,7 @@ class UpstreamSimulator:
         self._random = random.Random(seed)
         self._server: asyncio.Server | None = None
         self._loaded_models: dict[str, float] = {}
+        self._in_flight = 0
         self.port = 0
 
     async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
@@ -170,10 +176,21 @@ class UpstreamSimulator:
             return True
         self.stats[f"{request.method} {request.path}"] += 1
         self.stats["requests"] += 1
+        self._in_flight += 1
+        self.stats["in_flight_peak"] = max(self.stats["in_flight_peak"], self._in_flight)
+        try:
+            return await self._serve_with_faults(request, reader, writer)
+        finally:
+            self._in_flight -= 1
+
+    async def _serve_with_faults(self, request: Request, reader: asyncio.StreamReader,
+                                 writer: asyncio.StreamWriter) -> bool:
         faults = self.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
         mode = faults.mode
+        if faults.paths and request.path not in faults.paths:
+            mode = "ok"
         if mode != "ok" and self._random.random() >= faults.error_rate:
             mode = "ok"
         self.stats[f"mode {mode}"] += 1
@@ -206,9 +223,6 @@ class UpstreamSimulator:
             status = 405 if known_path else 404
             await _write_json(writer, status, {"error": f"{request.method} {request.path}"})
             return True
-        if garbage:
-            await _write_raw(writer, 200, b"application/json", b'{"message": <<garbage>>')
-            return True
         try:
             payload = request.json() if request.method == "POST" else {}
         except ValueError:
@@ -219,7 +233,24 @@ class UpstreamSimulator:
                                          or not payload["model"]):
             await _write_json(writer, 400, {"error": "model is required"})
             return True
+        if garbage:
+            return await self._garbage(payload, writer)
         return await handler(payload, writer)
+
+    async def _garbage(self, payload: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+        """A malformed answer: a broken body, or a stream that breaks after a few tokens."""
+        if payload.get("stream", True) is False or "messages" not in payload:
+            await _write_raw(writer, 200, b"application/json", b'{"message": <<garbage>>')
+            return True
+        await _start_chunked(writer, b"application/x-ndjson")
+        for word in ("This", " answer", " breaks"):
+            await _write_chunk(writer, _ndjson({"model": payload["model"], "created_at": _now(),
+                                                "message": {"role": "assistant",
+                                                            "content": word},
+                                                "done": False}))
+        await _write_chunk(writer, b"{<<garbage>>\n")
+        await _end_chunked(writer)
+        return True
 
     # Ollama's API.
 

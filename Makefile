@@ -1,0 +1,47 @@
+# `make test` sets itself up on a fresh Debian machine with Python 3.11: the virtual
+# environment, the Python dependencies and, when run as root, Debian's Prometheus tools.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := prometheus prometheus-alertmanager
+
+.PHONY: test lint setup python-venv system-deps catalog clean
+
+test: setup system-deps lint
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+python-venv:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
+	else echo "Python's venv module is missing: run 'sudo apt-get install python3-venv'"; exit 1; fi
+
+system-deps:
+	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages: $(APT_PACKAGES)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "promtool/amtool are missing: run 'sudo apt-get install $(APT_PACKAGES)'"; exit 1; \
+	  fi; \
+	fi
+
+# Print the README's metric table from the catalog (app/metrics.py).
+catalog: setup
+	@$(BIN)/python -m app.metrics
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,79 @@
+"""Real servers on loopback for the tests: the service under uvicorn and the simulator,
+each on its own event loop in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from app.api import Components
+from loadtest.upstream_sim import UpstreamSimulator
+
+
+class _LoopThread:
+    """A thread running one asyncio loop until stopped."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+class SimulatorThread:
+    def __init__(self) -> None:
+        self._thread = _LoopThread()
+        self.sim = UpstreamSimulator()
+        self._thread.run(self.sim.start("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sim.port}"
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run fn on the simulator's loop (its state is not thread-safe)."""
+        async def wrapper() -> Any:
+            return fn()
+        return self._thread.run(wrapper())
+
+    def close(self) -> None:
+        self._thread.run(self.sim.stop())
+        self._thread.close()
+
+
+class ServiceThread:
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.components: Components = app.state.components
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self._thread = _LoopThread()
+        self._task = asyncio.run_coroutine_threadsafe(self.server.serve(), self._thread.loop)
+        for _ in range(500):
+            if self.server.started or self._task.done():
+                break
+            threading.Event().wait(0.01)
+        if not self.server.started:
+            self._task.result(1)  # raises the start-up error, if any
+            raise RuntimeError("the service did not start")
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
+        """Run a coroutine on the service's own loop (for its breaker, cache...)."""
+        return self._thread.run(coro, timeout)
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self._task.result(15)
+        self._thread.close()

@@ -1,0 +1,119 @@
+"""The metric catalog is the contract: the exposition, the seed and the README agree with it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.metrics import CATALOG, SEED_METRICS, Metrics, catalog_markdown
+from app.settings import Settings
+from tests.helpers import ask
+from tests.servers import ServiceThread
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "docs" / "original-design.md"  # a copy of ../shared/seed/, the design document
+
+# The seed's contract: names and label names (from its example output and metric list).
+SEED_CONTRACT = {
+    "ollama_rag_circuit_breaker_state": ("breaker_name",),
+    "ollama_rag_circuit_breaker_calls_total": ("breaker_name", "status"),
+    "ollama_rag_circuit_breaker_transitions_total": ("breaker_name", "from_state", "to_state"),
+    "ollama_rag_circuit_breaker_consecutive_failures": ("breaker_name",),
+    "ollama_rag_circuit_breaker_last_state_change_timestamp": ("breaker_name",),
+    "ollama_rag_connection_pool_requests_total": ("client_name",),
+    "ollama_rag_connection_pool_size": ("client_name", "pool_type"),
+    "ollama_rag_semcache_hits_total": ("type",),
+    "ollama_rag_semcache_misses_total": (),
+    "ollama_rag_semcache_size": (),
+    "ollama_rag_semcache_fill_ratio": (),
+}
+
+
+def test_the_seed_contract_is_in_the_catalog() -> None:
+    assert {s.full_name: s.labels for s in SEED_METRICS} == SEED_CONTRACT
+
+
+def test_the_seed_document_names_the_same_eleven_metrics() -> None:
+    text = SEED.read_text()
+    for name in SEED_CONTRACT:
+        short = name.removeprefix("ollama_rag_")
+        assert f"`{short}`" in text, short
+
+
+def test_names_are_unique_and_namespaced() -> None:
+    names = [s.full_name for s in CATALOG]
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"ollama_rag_[a-z0-9_]+", n) for n in names)
+
+
+def _exposed(text: str) -> dict[str, set[str]]:
+    """Family name -> label names seen (histogram buckets' ``le`` left out)."""
+    families: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(text):
+        labels = families.setdefault(family.name, set())
+        for sample in family.samples:
+            labels |= set(sample.labels) - {"le"}
+    return families
+
+
+def test_every_catalog_metric_is_exposed_with_its_labels(service: ServiceThread) -> None:
+    with httpx.Client(base_url=service.url, timeout=10) as client:
+        ask(client, "What is a semantic cache?", stream=True)
+        ask(client, "What is a semantic cache?")
+        text = client.get("/metrics").text
+    exposed = _exposed(text)
+    for spec in CATALOG:
+        family = spec.full_name
+        if spec.kind == "counter":
+            family = family.removesuffix("_total")
+        assert family in exposed, f"{spec.full_name} is not exposed"
+        if spec.kind != "info":
+            assert exposed[family] == set(spec.labels), spec.full_name
+    catalog_families = {s.full_name.removesuffix("_total") for s in CATALOG}
+    assert set(exposed) - catalog_families == set(), "exposed but not in the catalog"
+
+
+def test_promtool_check_metrics_is_clean(service: ServiceThread) -> None:
+    promtool = shutil.which("promtool")
+    assert promtool, ("promtool is missing: install Debian's 'prometheus' package "
+                      "(apt-get install prometheus), as `make test` does when run as root")
+    with httpx.Client(base_url=service.url, timeout=10) as client:
+        ask(client, "How does a breaker recover?", stream=True)
+        ask(client, "How does a breaker recover?")
+        text = client.get("/metrics").text
+    result = subprocess.run([promtool, "check", "metrics"], input=text, text=True,
+                            capture_output=True, timeout=30)
+    assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(), (
+        result.stdout + result.stderr)
+
+
+def test_two_apps_have_separate_registries() -> None:
+    first, second = CollectorRegistry(), CollectorRegistry()
+    a = Metrics(first, chat_model="m", embed_model="e", version="1")
+    Metrics(second, chat_model="m", embed_model="e", version="1")
+    a.cache_misses.inc()
+    assert first.get_sample_value("ollama_rag_semcache_misses_total") == 1
+    assert second.get_sample_value("ollama_rag_semcache_misses_total") == 0
+    assert b"ollama_rag_build_info" in generate_latest(first)
+
+
+def test_readme_metric_table_matches_the_catalog() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("<!-- metric-catalog:start -->")
+    end = readme.index("<!-- metric-catalog:end -->")
+    table = readme[start:end].split("\n", 1)[1]
+    assert table.strip() == catalog_markdown().strip(), (
+        "README's metric table is stale: regenerate it with `python -m app.metrics`")
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in Settings.model_fields
+               if f"`OLLAMA_RAG_{name.upper()}`" not in readme]
+    assert not missing, f"settings missing from the README: {missing}"

@@ -1,0 +1,110 @@
+"""The simulated Ollama: its API shapes, its embeddings and its fault switch."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import numpy as np
+import pytest
+
+from loadtest.upstream_sim import embed_text
+from tests.helpers import set_faults
+from tests.servers import SimulatorThread
+
+
+def cosine(a: str, b: str) -> float:
+    return float(np.dot(embed_text(a), embed_text(b)))
+
+
+def test_paraphrases_land_close_and_unrelated_texts_far() -> None:
+    assert cosine("What does a circuit breaker do when it is half-open?",
+                  "What does the circuit breaker do when it is half open?") > 0.9
+    assert cosine("How is an Ollama model loaded?",
+                  "What is the capital of France?") < 0.5
+    assert embed_text("same text") == embed_text("same text")
+    assert len(embed_text("x")) == 384
+    assert np.linalg.norm(embed_text("")) == pytest.approx(1)
+
+
+def test_chat_speaks_ollamas_fields(sim: SimulatorThread) -> None:
+    body = httpx.post(f"{sim.url}/api/chat", json={
+        "model": "llama3.2", "stream": False,
+        "messages": [{"role": "user", "content": "hello there"}]}).json()
+    assert body["message"]["role"] == "assistant"
+    assert body["done"] is True
+    for name in ("total_duration", "load_duration", "prompt_eval_count",
+                 "prompt_eval_duration", "eval_count", "eval_duration"):
+        assert isinstance(body[name], int), name
+    assert body["eval_count"] == len(body["message"]["content"].split())
+
+
+def test_streamed_chat_is_ndjson_ending_with_done(sim: SimulatorThread) -> None:
+    response = httpx.post(f"{sim.url}/api/chat", json={
+        "model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert all(not line["done"] for line in lines[:-1])
+    assert lines[-1]["done"] is True and lines[-1]["eval_count"] > 0
+
+
+def test_generate_embed_tags_version_ps(sim: SimulatorThread) -> None:
+    generated = httpx.post(f"{sim.url}/api/generate",
+                           json={"model": "m", "prompt": "hi", "stream": False}).json()
+    assert generated["response"] and generated["done"] is True
+    embedded = httpx.post(f"{sim.url}/api/embed", json={"model": "e", "input": ["a", "b"]})
+    assert len(embedded.json()["embeddings"]) == 2
+    assert httpx.get(f"{sim.url}/api/version").json()["version"]
+    tags = httpx.get(f"{sim.url}/api/tags").json()["models"]
+    assert {t["name"] for t in tags} == {"m", "e"}
+    assert httpx.get(f"{sim.url}/api/ps").status_code == 200
+
+
+def test_requests_ollama_would_refuse_are_4xx(sim: SimulatorThread) -> None:
+    assert httpx.post(f"{sim.url}/api/chat", json={"messages": []}).status_code == 400
+    assert httpx.post(f"{sim.url}/api/embed", json={"model": "e", "input": 3}).status_code == 400
+    assert httpx.post(f"{sim.url}/api/embed", content=b"{").status_code == 400
+    assert httpx.get(f"{sim.url}/api/nothing").status_code == 404
+    assert httpx.get(f"{sim.url}/api/chat").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"mode": "explode"}, {"error_rate": 1.5}, {"latency_ms": -1}, {"latency_ms": "5"},
+     {"colour": "red"}, {"paths": ["chat"]}, {"error_rate": True}],
+)
+def test_the_fault_api_refuses_bad_values_and_changes_nothing(sim: SimulatorThread,
+                                                              change: dict) -> None:
+    before = httpx.get(f"{sim.url}/_sim/faults").json()
+    response = httpx.put(f"{sim.url}/_sim/faults", json=change)
+    assert response.status_code == 400 and response.json()["error"]
+    assert httpx.get(f"{sim.url}/_sim/faults").json() == before
+
+
+def test_each_fault_mode(sim: SimulatorThread) -> None:
+    chat = {"model": "m", "stream": False, "messages": [{"role": "user", "content": "q"}]}
+    with httpx.Client(base_url=sim.url, timeout=httpx.Timeout(1.0)) as client:
+        set_faults(sim, mode="error")
+        assert client.post("/api/chat", json=chat).status_code == 500
+        set_faults(sim, mode="garbage")
+        with pytest.raises(json.JSONDecodeError):
+            client.post("/api/chat", json=chat).json()
+        set_faults(sim, mode="down")
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/api/chat", json=chat)
+        set_faults(sim, mode="timeout", hang_seconds=5)
+        with pytest.raises(httpx.ReadTimeout):
+            client.post("/api/chat", json=chat)
+        set_faults(sim, mode="slow", slow_ms=300)
+        response = client.post("/api/chat", json=chat)
+        assert response.status_code == 200 and response.elapsed.total_seconds() >= 0.3
+        set_faults(sim, mode="error", paths=["/api/embed"])
+        assert client.post("/api/chat", json=chat).status_code == 200
+        set_faults(sim, mode="error", error_rate=0.5, paths=[])
+        statuses = [client.post("/api/chat", json=chat).status_code for _ in range(200)]
+        assert 60 < statuses.count(500) < 140
+        set_faults(sim, mode="ok")
+        assert client.post("/api/chat", json=chat).status_code == 200
+    stats = httpx.get(f"{sim.url}/_sim/stats").json()
+    assert stats["POST /api/chat"] == 207
+    assert httpx.delete(f"{sim.url}/_sim/stats").status_code == 200
+    assert httpx.get(f"{sim.url}/_sim/stats").json() == {}

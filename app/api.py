@@ -23,6 +23,7 @@ from app.errors import ApiError, error_response, install_error_handlers
 from app.http_metrics import HttpMetricsMiddleware
 from app.metrics import BREAKER_NAME, BreakerMetricsObserver, Metrics
 from app.ollama_client import OllamaClient
+from app.prober import probe_while_half_open
 from app.rag import RagService
 from app.semcache import SemanticCache
 from app.settings import Settings
@@ -145,13 +146,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        loader = asyncio.create_task(_load_corpus_until_done(parts.rag))
+        tasks = [asyncio.create_task(_load_corpus_until_done(parts.rag)),
+                 asyncio.create_task(probe_while_half_open(parts.client))]
         try:
             yield
         finally:
-            loader.cancel()
-            with suppress(asyncio.CancelledError):
-                await loader
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with suppress(asyncio.CancelledError):
+                    await task
             await parts.client.aclose()
 
     app = FastAPI(title="ollama-rag", version=__version__, lifespan=lifespan)

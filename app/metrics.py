@@ -34,7 +34,7 @@ HIT_TYPES = ("exact", "semantic")
 EVICTION_REASONS = ("capacity", "ttl")
 TOKEN_TYPES = ("prompt", "completion")
 LLM_PHASES = ("load", "prompt_eval", "eval")
-UPSTREAM_OPERATIONS = ("chat", "chat_stream", "embed")
+UPSTREAM_OPERATIONS = ("chat", "chat_stream", "embed", "probe")
 UPSTREAM_OUTCOMES = (
     "success",
     "client_error",

@@ -254,6 +254,24 @@ class OllamaClient:
                 await response.aclose()
         return ChatStream(self, call, response)
 
+    async def probe(self) -> None:
+        """A cheap call (``GET /api/version``) that the breaker can count as a probe."""
+        call = _Call(self, "probe")
+        try:
+            try:
+                response = await self._http.get("/api/version")
+            except httpx.HTTPError as exc:
+                raise _classify_transport_error(exc) from exc
+            _check_status(response, response.content)
+            _parse_json(response.content)
+        except UpstreamError as error:
+            call.fail(error)
+            raise
+        except BaseException:
+            call.abandon()
+            raise
+        call.succeed()
+
     def _record_stats(self, stats: ChatStats) -> None:
         model = self.settings.chat_model
         self.metrics.llm_tokens.labels(model, "prompt").inc(stats.prompt_tokens)

@@ -135,6 +135,7 @@ class UpstreamSimulator:
         self._server: asyncio.Server | None = None
         self._loaded_models: dict[str, float] = {}
         self._in_flight = 0
+        self._connections: set[asyncio.Task[None]] = set()
         self.port = 0
 
     async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
@@ -142,8 +143,13 @@ class UpstreamSimulator:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        """Stop listening and end every open connection (keep-alive ones included)."""
         if self._server is not None:
             self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
@@ -151,6 +157,9 @@ class UpstreamSimulator:
 
     async def _serve_connection(self, reader: asyncio.StreamReader,
                                 writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
         try:
             while True:
                 request = await _read_request(reader)
@@ -166,6 +175,7 @@ class UpstreamSimulator:
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             pass
         finally:
+            self._connections.discard(task)
             writer.close()
 
     async def _dispatch(self, request: Request, reader: asyncio.StreamReader,

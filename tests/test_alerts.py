@@ -1,0 +1,347 @@
+"""The alert and recording rules, their promtool tests, and the Alertmanager routing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from loadtest.alert_sink import AlertSink
+from loadtest.processes import (
+    ManagedProcess,
+    find_binary,
+    free_port,
+    start_alertmanager,
+    start_prometheus,
+)
+from loadtest.stackconfig import (
+    ALERTMANAGER_CONFIG,
+    ALERTS_DIR,
+    PROMETHEUS_CONFIG,
+    RULE_FILES,
+    alertmanager_config,
+)
+
+ROOT = ALERTS_DIR.parent
+TEST_FILES = sorted((ALERTS_DIR / "tests").glob("*.test.yml"))
+QUIET_TESTS = ALERTS_DIR / "tests" / "quiet.test.yml"
+RUNBOOK = ROOT / "docs" / "runbook.md"
+RUNBOOK_URL = "https://github.com/ollama-rag/ollama-rag/blob/main/docs/runbook.md#"
+DASHBOARD_URL = re.compile(
+    r"http://127\.0\.0\.1:3000/d/(?P<uid>[a-z0-9-]+)/(?P<slug>[a-z0-9-]+)\?viewPanel=(?P<panel>\d+)")
+SEVERITY_RECEIVERS = {"critical": "pager", "warning": "ticket", "info": "discard"}
+ALWAYS_FIRING = {"Watchdog"}
+
+
+def promtool() -> str:
+    return find_binary("promtool", package="prometheus")
+
+
+def amtool() -> str:
+    return find_binary("amtool", package="prometheus-alertmanager")
+
+
+def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+def groups() -> list[dict[str, Any]]:
+    return [g for path in RULE_FILES for g in yaml.safe_load(path.read_text())["groups"]]
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    return [r for g in groups() for r in g["rules"] if "alert" in r]
+
+
+def recording_rules() -> list[dict[str, Any]]:
+    return [r for g in groups() for r in g["rules"] if "record" in r]
+
+
+def alert_names() -> list[str]:
+    return sorted({r["alert"] for r in alert_rules()})
+
+
+def parse_duration(text: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text)
+    assert "".join(n + u for n, u in parts) == text, f"not a duration: {text}"
+    return sum(int(n) * units[u] for n, u in parts)
+
+
+# Tool checks.
+
+
+def test_promtool_check_rules_is_clean() -> None:
+    result = run([promtool(), "check", "rules", *map(str, RULE_FILES)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_promtool_unit_tests_pass() -> None:
+    result = run([promtool(), "test", "rules", *map(str, TEST_FILES)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(TEST_FILES)
+
+
+def test_promtool_check_config_is_clean() -> None:
+    result = run([promtool(), "check", "config", str(PROMETHEUS_CONFIG)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_amtool_check_config() -> None:
+    result = run([amtool(), "check-config", str(ALERTMANAGER_CONFIG)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", alert_names())
+def test_each_alert_routes_to_the_receiver_of_its_severity(name: str) -> None:
+    for rule in (r for r in alert_rules() if r["alert"] == name):
+        severity = rule["labels"]["severity"]
+        expected = "watchdog" if name == "Watchdog" else SEVERITY_RECEIVERS[severity]
+        labels = [f"alertname={name}", f"severity={severity}", "instance=app-1:8000"]
+        result = run([amtool(), "config", "routes", "test",
+                      f"--config.file={ALERTMANAGER_CONFIG}",
+                      f"--verify.receivers={expected}", *labels])
+        assert result.returncode == 0, f"{name} ({severity}): {result.stdout}{result.stderr}"
+
+
+def test_unknown_severity_goes_nowhere() -> None:
+    result = run([amtool(), "config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}",
+                  "--verify.receivers=discard", "alertname=Anything", "severity=page"])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Conventions of every alert.
+
+
+def runbook_anchors() -> set[str]:
+    return {line[3:].strip().lower() for line in RUNBOOK.read_text().splitlines()
+            if line.startswith("## ")}
+
+
+@pytest.mark.parametrize("rule", alert_rules(), ids=lambda r: r["alert"])
+def test_alert_conventions(rule: dict[str, Any]) -> None:
+    name = rule["alert"]
+    assert re.fullmatch(r"[A-Z][a-zA-Z0-9]+", name) and len(name) <= 40, name
+    assert rule["labels"]["severity"] in SEVERITY_RECEIVERS
+    notes = rule["annotations"]
+    assert set(notes) == {"summary", "description", "runbook_url", "dashboard_url"}
+    summary = notes["summary"]
+    assert "{{" not in summary, "the summary must be static"
+    assert summary[0].isupper() and summary.endswith("."), summary
+    if name not in ALWAYS_FIRING:
+        assert re.search(r"\{\{ *\$(labels|value)", notes["description"]), (
+            "the description must template the values that matter")
+    assert notes["runbook_url"] == RUNBOOK_URL + name.lower()
+    assert name.lower() in runbook_anchors(), f"docs/runbook.md has no section {name}"
+    assert DASHBOARD_URL.fullmatch(notes["dashboard_url"]), notes["dashboard_url"]
+    if "for" in rule:
+        parse_duration(rule["for"])
+
+
+def test_runbook_has_no_section_without_an_alert() -> None:
+    assert runbook_anchors() == {n.lower() for n in alert_names()}
+
+
+def test_rule_groups_are_small_and_named() -> None:
+    names = [g["name"] for g in groups()]
+    assert len(names) == len(set(names))
+    for group in groups():
+        assert len(group["rules"]) <= 20, group["name"]
+        assert group["name"].startswith("ollama-rag.")
+
+
+def test_recording_rule_names_follow_level_metric_operations() -> None:
+    for rule in recording_rules():
+        assert re.fullmatch(r"[a-z_]+:ollama_rag_[a-z0-9_]+:[a-z0-9_]+", rule["record"]), (
+            rule["record"])
+
+
+# Every alert has promtool cases, firing and silent.
+
+
+def promtool_cases() -> Iterator[tuple[Path, int, dict[str, Any]]]:
+    for path in TEST_FILES:
+        for index, group in enumerate(yaml.safe_load(path.read_text())["tests"]):
+            for case in group.get("alert_rule_test", []):
+                yield path, index, case
+
+
+@pytest.mark.parametrize("name", alert_names())
+def test_every_alert_fires_in_a_promtool_case(name: str) -> None:
+    firing = [case for _, _, case in promtool_cases()
+              if case["alertname"] == name and case["exp_alerts"]]
+    assert firing, f"no promtool case where {name} fires"
+    severities = {r["labels"]["severity"] for r in alert_rules() if r["alert"] == name}
+    for case in firing:
+        for alert in case["exp_alerts"]:
+            assert alert["exp_labels"]["severity"] in severities
+            assert {"summary", "description", "runbook_url"} <= set(alert["exp_annotations"])
+
+
+@pytest.mark.parametrize("name", sorted(set(alert_names()) - ALWAYS_FIRING))
+def test_every_alert_stays_silent_in_promtool_cases(name: str) -> None:
+    silent = [(path, index) for path, index, case in promtool_cases()
+              if case["alertname"] == name and case["exp_alerts"] == []]
+    quiet_groups = {index for path, index in silent if path == QUIET_TESTS}
+    assert quiet_groups == {0, 1}, f"{name}: silent under healthy traffic and with none"
+    rules = [r for r in alert_rules() if r["alert"] == name]
+    if any(parse_duration(r.get("for", "0s")) > 0 for r in rules):
+        assert any(path != QUIET_TESTS for path, _ in silent), (
+            f"{name}: no case where it stays silent before its `for` elapses")
+
+
+def test_every_recording_rule_has_a_promql_expr_test() -> None:
+    tested = " ".join(case["expr"] for path in TEST_FILES
+                      for group in yaml.safe_load(path.read_text())["tests"]
+                      for case in group.get("promql_expr_test", []))
+    missing = [r["record"] for r in recording_rules()
+               if not re.search(re.escape(r["record"]) + r"\b", tested)]
+    assert not missing, f"recording rules without a promql_expr_test: {missing}"
+
+
+# A real Alertmanager: routing, inhibition and delivery to the webhooks.
+
+
+@pytest.fixture
+def alertmanager() -> Iterator[tuple[str, AlertSink]]:
+    sink = AlertSink().start_in_background()
+    with tempfile.TemporaryDirectory(prefix="ollama-rag-am-") as tmp:
+        workdir = Path(tmp)
+        config = workdir / "alertmanager.yml"
+        config.write_text(alertmanager_config(sink.url, group_wait="1s", group_interval="1s",
+                                              repeat_interval="1h"))
+        port = free_port()
+        process: ManagedProcess = start_alertmanager(config, workdir, port)
+        try:
+            yield f"http://127.0.0.1:{port}", sink
+        finally:
+            process.stop()
+            sink.stop()
+
+
+def post_alerts(url: str, alerts: list[dict[str, Any]], resolved: bool = False) -> None:
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    payload = [{"labels": a, "annotations": {"summary": "test."},
+                **({"endsAt": now} if resolved else {})} for a in alerts]
+    httpx.post(f"{url}/api/v2/alerts", json=payload, timeout=5).raise_for_status()
+
+
+def delivered(sink: AlertSink, status: str = "firing") -> dict[str, set[str]]:
+    """Receiver -> names of the alerts it was notified of with that status."""
+    seen: dict[str, set[str]] = {}
+    for item in sink.log.all():
+        for alert in item["payload"]["alerts"]:
+            if alert["status"] == status:
+                seen.setdefault(item["payload"]["receiver"], set()).add(
+                    alert["labels"]["alertname"])
+                assert item["hook"] == item["payload"]["receiver"]
+    return seen
+
+
+def wait_for(condition: Any, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out: {condition}"
+        time.sleep(0.1)
+
+
+def test_alertmanager_routes_inhibits_and_resolves(alertmanager: tuple[str, AlertSink]) -> None:
+    url, sink = alertmanager
+    one = {"job": "ollama-rag", "instance": "app-1:8000"}
+    two = {"job": "ollama-rag", "instance": "app-2:8000"}
+    three = {"job": "ollama-rag", "instance": "app-3:8000"}
+    breaker = {"breaker_name": "ollama_client"}
+    alerts = [
+        one | breaker | {"alertname": "CircuitBreakerOpen", "severity": "critical"},
+        one | breaker | {"alertname": "HighFailureRate", "severity": "critical"},
+        one | {"alertname": "UpstreamLatencyHigh", "severity": "warning", "operation": "chat"},
+        two | breaker | {"alertname": "HighFailureRate", "severity": "critical"},
+        three | breaker | {"alertname": "HighFailureRate", "severity": "critical"},
+        two | {"alertname": "OllamaRagDown", "severity": "critical"},
+        two | {"alertname": "LowCacheHitRate", "severity": "warning"},
+        one | {"alertname": "LowCacheHitRate", "severity": "warning"},
+        {"alertname": "Watchdog", "severity": "info"},
+        one | {"alertname": "SomethingInformational", "severity": "info"},
+    ]
+    post_alerts(url, alerts)
+    wait_for(lambda: delivered(sink).get("watchdog") and delivered(sink).get("ticket")
+             and len(delivered(sink).get("pager", ())) >= 3)
+    time.sleep(2)  # a few more group intervals: nothing else may arrive
+    assert delivered(sink) == {
+        # HighFailureRate is inhibited on app-1 by its open breaker and on app-2 by app-2
+        # being down; app-3's goes through.
+        "pager": {"CircuitBreakerOpen", "HighFailureRate", "OllamaRagDown"},
+        # UpstreamLatencyHigh is inhibited by app-1's open breaker, LowCacheHitRate on app-2
+        # by app-2 being down; LowCacheHitRate on app-1 goes through.
+        "ticket": {"LowCacheHitRate"},
+        "watchdog": {"Watchdog"},
+    }
+    ticket = [i for i in sink.log.all() if i["hook"] == "ticket"]
+    assert {a["labels"]["instance"] for i in ticket for a in i["payload"]["alerts"]} == {
+        "app-1:8000"}
+    states = {(a["labels"]["alertname"], a["labels"].get("instance")): a["status"]
+              for a in httpx.get(f"{url}/api/v2/alerts", timeout=5).json()}
+    assert states[("HighFailureRate", "app-1:8000")]["state"] == "suppressed"
+    assert states[("UpstreamLatencyHigh", "app-1:8000")]["inhibitedBy"]
+    assert states[("LowCacheHitRate", "app-2:8000")]["state"] == "suppressed"
+    assert states[("HighFailureRate", "app-2:8000")]["state"] == "suppressed"
+    assert states[("HighFailureRate", "app-3:8000")]["state"] == "active"
+    pager = [a["labels"] for i in sink.log.all() if i["hook"] == "pager"
+             for a in i["payload"]["alerts"]]
+    assert {(a["alertname"], a["instance"]) for a in pager} == {
+        ("CircuitBreakerOpen", "app-1:8000"), ("OllamaRagDown", "app-2:8000"),
+        ("HighFailureRate", "app-3:8000")}
+
+    post_alerts(url, [alerts[0]], resolved=True)
+    wait_for(lambda: "CircuitBreakerOpen" in delivered(sink, "resolved").get("pager", set()))
+
+
+# A real Prometheus loads the rules and evaluates them.
+
+
+def test_prometheus_loads_and_evaluates_every_rule() -> None:
+    with tempfile.TemporaryDirectory(prefix="ollama-rag-prom-") as tmp:
+        workdir = Path(tmp)
+        config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+        config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+        config["rule_files"] = [str(p) for p in RULE_FILES]
+        config["alerting"] = {"alertmanagers": []}
+        config["scrape_configs"] = [{"job_name": "prometheus",
+                                     "static_configs": [{"targets": ["127.0.0.1:1"]}]}]
+        (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+        port = free_port()
+        process = start_prometheus(workdir / "prometheus.yml", workdir, port)
+        try:
+            api = f"http://127.0.0.1:{port}/api/v1"
+
+            def evaluated() -> bool:
+                data = httpx.get(f"{api}/rules", timeout=5).json()["data"]["groups"]
+                rules = [r for g in data for r in g["rules"]]
+                return len(rules) == len(alert_rules()) + len(recording_rules()) and all(
+                    r.get("lastEvaluation", "").startswith("20") and r["health"] == "ok"
+                    for r in rules)
+
+            wait_for(evaluated, timeout=20)
+            firing = httpx.get(f"{api}/alerts", timeout=5).json()["data"]["alerts"]
+            # With no ollama-rag target at all, only the dead man's switch fires (absence
+            # needs 5 minutes to fire).
+            assert {a["labels"]["alertname"] for a in firing if a["state"] == "firing"} == {
+                "Watchdog"}
+        finally:
+            process.stop()
+
+
+def test_readme_lists_every_alert() -> None:
+    readme = (ROOT / "README.md").read_text()
+    listed = set(re.findall(r"^\| `([A-Za-z]+)` \| (?:critical|warning|info)", readme, re.M))
+    assert listed == set(alert_names())

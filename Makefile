@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := prometheus prometheus-alertmanager
 
-.PHONY: test lint setup python-venv system-deps catalog clean
+.PHONY: test lint setup python-venv system-deps catalog dashboards clean
 
 test: setup system-deps lint
 	$(BIN)/python -m pytest
@@ -42,6 +42,10 @@ system-deps:
 # Print the README's metric table from the catalog (app/metrics.py).
 catalog: setup
 	@$(BIN)/python -m app.metrics
+
+# Regenerate dashboards/json/ from the code in dashboards/.
+dashboards: setup
+	$(BIN)/python -m dashboards
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from app.api import create_app
 from app.settings import Settings
+from loadtest.processes import free_port, start_prometheus
+from loadtest.stackconfig import PROMETHEUS_CONFIG, RULE_FILES
 from tests.servers import ServiceThread, SimulatorThread
 
 
@@ -50,3 +55,22 @@ def client(service: ServiceThread) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=service.url, timeout=10) as http:
         yield http
 
+
+
+@pytest.fixture(scope="module")
+def prometheus_api() -> Iterator[str]:
+    """A real Prometheus with the repository's rules, evaluating every second, no targets."""
+    with tempfile.TemporaryDirectory(prefix="ollama-rag-prom-") as tmp:
+        workdir = Path(tmp)
+        config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+        config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+        config["rule_files"] = [str(p) for p in RULE_FILES]
+        config["alerting"] = {"alertmanagers": []}
+        config["scrape_configs"] = []
+        (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
+        port = free_port()
+        process = start_prometheus(workdir / "prometheus.yml", workdir, port)
+        try:
+            yield f"http://127.0.0.1:{port}/api/v1"
+        finally:
+            process.stop()

@@ -15,13 +15,7 @@ import pytest
 import yaml
 
 from loadtest.alert_sink import AlertSink
-from loadtest.processes import (
-    ManagedProcess,
-    find_binary,
-    free_port,
-    start_alertmanager,
-    start_prometheus,
-)
+from loadtest.processes import ManagedProcess, find_binary, free_port, start_alertmanager
 from loadtest.stackconfig import (
     ALERTMANAGER_CONFIG,
     ALERTS_DIR,
@@ -309,36 +303,18 @@ def test_alertmanager_routes_inhibits_and_resolves(alertmanager: tuple[str, Aler
 # A real Prometheus loads the rules and evaluates them.
 
 
-def test_prometheus_loads_and_evaluates_every_rule() -> None:
-    with tempfile.TemporaryDirectory(prefix="ollama-rag-prom-") as tmp:
-        workdir = Path(tmp)
-        config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
-        config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
-        config["rule_files"] = [str(p) for p in RULE_FILES]
-        config["alerting"] = {"alertmanagers": []}
-        config["scrape_configs"] = [{"job_name": "prometheus",
-                                     "static_configs": [{"targets": ["127.0.0.1:1"]}]}]
-        (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-        port = free_port()
-        process = start_prometheus(workdir / "prometheus.yml", workdir, port)
-        try:
-            api = f"http://127.0.0.1:{port}/api/v1"
+def test_prometheus_loads_and_evaluates_every_rule(prometheus_api: str) -> None:
+    def evaluated() -> bool:
+        data = httpx.get(f"{prometheus_api}/rules", timeout=5).json()["data"]["groups"]
+        rules = [r for g in data for r in g["rules"]]
+        return len(rules) == len(alert_rules()) + len(recording_rules()) and all(
+            r.get("lastEvaluation", "").startswith("20") and r["health"] == "ok" for r in rules)
 
-            def evaluated() -> bool:
-                data = httpx.get(f"{api}/rules", timeout=5).json()["data"]["groups"]
-                rules = [r for g in data for r in g["rules"]]
-                return len(rules) == len(alert_rules()) + len(recording_rules()) and all(
-                    r.get("lastEvaluation", "").startswith("20") and r["health"] == "ok"
-                    for r in rules)
-
-            wait_for(evaluated, timeout=20)
-            firing = httpx.get(f"{api}/alerts", timeout=5).json()["data"]["alerts"]
-            # With no ollama-rag target at all, only the dead man's switch fires (absence
-            # needs 5 minutes to fire).
-            assert {a["labels"]["alertname"] for a in firing if a["state"] == "firing"} == {
-                "Watchdog"}
-        finally:
-            process.stop()
+    wait_for(evaluated, timeout=20)
+    firing = httpx.get(f"{prometheus_api}/alerts", timeout=5).json()["data"]["alerts"]
+    # With no ollama-rag target at all, only the dead man's switch fires (absence needs
+    # 5 minutes to fire).
+    assert {a["labels"]["alertname"] for a in firing if a["state"] == "firing"} == {"Watchdog"}
 
 
 def test_readme_lists_every_alert() -> None:

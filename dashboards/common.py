@@ -1,0 +1,84 @@
+"""What every ollama-rag dashboard shares: data source, variables, links and panel helpers.
+
+Every query goes through ``sel()``, so that each one carries the ``job`` and ``instance``
+matchers, and rates use ``$__rate_interval``.
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import prometheus
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.models import dashboard as dm
+
+DATASOURCE_UID = "ollama-rag-prometheus"  # the provisioned data source
+TAGS = ["ollama-rag"]
+GRAFANA_URL = "http://127.0.0.1:3000"  # where compose publishes Grafana
+DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
+RATE = "$__rate_interval"
+
+
+def sel(metric: str, *matchers: str, per_instance: bool = True) -> str:
+    """``metric{job=~"$job",instance=~"$instance",...}``.
+
+    Job-level recording rules have no ``instance`` label: pass ``per_instance=False``.
+    """
+    scope = ['job=~"$job"'] + (['instance=~"$instance"'] if per_instance else [])
+    return f"{metric}{{{','.join([*scope, *matchers])}}}"
+
+
+def rate(metric: str, *matchers: str) -> str:
+    return f"rate({sel(metric, *matchers)}[{RATE}])"
+
+
+def query(expr: str, legend: str = "", ref: str = "A") -> prometheus.Dataquery:
+    q = prometheus.Dataquery().expr(expr).ref_id(ref).datasource(DATASOURCE)
+    return q.legend_format(legend) if legend else q
+
+
+def targets(*pairs: tuple[str, str]) -> list[cogbuilder.Builder]:
+    """Queries from (expr, legend) pairs, lettered A, B, C..."""
+    return [query(expr, legend, chr(ord("A") + i)) for i, (expr, legend) in enumerate(pairs)]
+
+
+def finish(panel: cogbuilder.Builder, panel_id: int, title: str, description: str, unit: str,
+           queries: list[cogbuilder.Builder], width: int = 12, height: int = 8,
+           ) -> cogbuilder.Builder:
+    """Set what every panel must have: id, title, description, unit, data source, queries."""
+    return (panel.id(panel_id).title(title).description(description).unit(unit)
+            .datasource(DATASOURCE).targets(queries).span(width).height(height))
+
+
+def variables() -> list[cogbuilder.Builder]:
+    ds = db.DatasourceVariable("datasource").label("Data source").type("prometheus")
+    job = (db.QueryVariable("job").label("Job").datasource(DATASOURCE)
+           .query("label_values(ollama_rag_build_info, job)")
+           .multi(True).include_all(True).all_value(".+")
+           .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC))
+    instance = (db.QueryVariable("instance").label("Instance").datasource(DATASOURCE)
+                .query('label_values(ollama_rag_build_info{job=~"$job"}, instance)')
+                .multi(True).include_all(True).all_value(".+")
+                .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+                .sort(dm.VariableSort.ALPHABETICAL_ASC))
+    return [ds, job, instance]
+
+
+def dashboard(uid: str, title: str, description: str) -> db.Dashboard:
+    """A dashboard with the shared settings, variables and links to its siblings."""
+    return (db.Dashboard(title).uid(uid).description(description).tags(TAGS)
+            .refresh("30s").timezone("browser").time("now-1h", "now")
+            .tooltip(dm.DashboardCursorSync.CROSSHAIR).editable()
+            .variables(variables())
+            .link(db.DashboardLink("ollama-rag").type(dm.DashboardLinkType.DASHBOARDS)
+                  .tags(TAGS).as_dropdown(True).include_vars(True).keep_time(True)))
+
+
+def value_text(mapping: dict[int, tuple[str, str]]) -> list[dm.ValueMap]:
+    """Value mappings: number -> (text, colour)."""
+    return [dm.ValueMap(options={str(k): dm.ValueMappingResult(text=t, color=c, index=i)
+                                 for i, (k, (t, c)) in enumerate(mapping.items())})]
+
+
+def thresholds(*steps: tuple[float | None, str]) -> db.ThresholdsConfig:
+    return db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(
+        [dm.Threshold(value=v, color=c) for v, c in steps])

@@ -81,6 +81,7 @@ class Faults:
     error_rate: float = 1.0  # share of requests the mode applies to; the rest are served ok
     latency_ms: float = 0.0  # added to every answer, in every mode
     slow_ms: float = 3000.0  # added in mode "slow"
+    jitter: float = 0.25  # "slow" delays vary by this share either way, so answers spread out
     token_ms: float = 2.0  # between streamed tokens
     hang_seconds: float = 120.0  # how long mode "timeout" holds a connection at most
     paths: list[str] = field(default_factory=list)  # API paths the mode applies to; [] = all
@@ -105,8 +106,8 @@ class Faults:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{name} must be a number of at least 0")
             merged[name] = float(value)
-        if merged["error_rate"] > 1:
-            raise ValueError("error_rate must be between 0 and 1")
+        if merged["error_rate"] > 1 or merged["jitter"] > 1:
+            raise ValueError("error_rate and jitter must be between 0 and 1")
         for name, value in merged.items():
             setattr(self, name, value)
 
@@ -213,7 +214,8 @@ class UpstreamSimulator:
             await _write_json(writer, 500, {"error": "simulated upstream failure"})
             return True
         if mode == "slow":
-            await asyncio.sleep(faults.slow_ms / 1000)
+            spread = self._random.uniform(1 - faults.jitter, 1 + faults.jitter)
+            await asyncio.sleep(faults.slow_ms * spread / 1000)
         return await self._serve_api(request, writer, garbage=(mode == "garbage"))
 
     async def _serve_api(self, request: Request, writer: asyncio.StreamWriter,

@@ -1,0 +1,14 @@
+"""Scenario flapping: Ollama fails for one second in every two and a half: the breaker trips,
+closes and trips again.
+
+Its phases, the alerts it must raise and the metrics it must move are in loadtest/plan.py.
+
+    locust -f loadtest/locustfiles/flapping.py --headless --host http://127.0.0.1:8000 \\
+        --sim-url http://127.0.0.1:11434
+"""
+
+from loadtest.locust_support import RagUser, shape_for
+
+Shape = shape_for("flapping")
+
+__all__ = ["RagUser", "Shape"]

@@ -1,0 +1,13 @@
+"""Scenario service-down: The service dies, then Prometheus loses its target, then both come back.
+
+Its phases, the alerts it must raise and the metrics it must move are in loadtest/plan.py.
+
+    locust -f loadtest/locustfiles/service_down.py --headless --host http://127.0.0.1:8000 \\
+        --sim-url http://127.0.0.1:11434
+"""
+
+from loadtest.locust_support import RagUser, shape_for
+
+Shape = shape_for("service-down")
+
+__all__ = ["RagUser", "Shape"]

@@ -1,12 +1,17 @@
-# `make test` sets itself up on a fresh Debian machine with Python 3.11: the virtual
-# environment, the Python dependencies and, when run as root, Debian's Prometheus tools.
+# `make verify` and `make test` set themselves up on a fresh Debian machine with Python 3.11:
+# the virtual environment, the Python dependencies and, when run as root, Debian's Prometheus
+# and Alertmanager packages.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := prometheus prometheus-alertmanager
 
-.PHONY: test lint setup python-venv system-deps catalog dashboards clean
+.PHONY: verify test lint setup python-venv system-deps catalog dashboards clean
+
+# The live proof: every scenario, every alert, against local binaries (about 4 minutes).
+verify: setup system-deps
+	$(BIN)/python -m loadtest.verify
 
 test: setup system-deps lint
 	$(BIN)/python -m pytest

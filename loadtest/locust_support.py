@@ -21,11 +21,10 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, LoadTestShape, between, events, task
 
-from loadtest.plan import HEALTHY_FAULTS, Phase, scenario
+from loadtest.plan import HEALTHY_FAULTS, PHASE_MARK, Phase, scenario
 from loadtest.questions import PARAPHRASES, QUESTIONS, new_document, new_question
 
 log = logging.getLogger("loadtest")
-PHASE_MARK = "OLLAMA_RAG_PHASE"  # the verifier reads these lines from Locust's output
 _mix = {"current": "normal"}
 
 

@@ -11,6 +11,7 @@ HEALTHY_FAULTS: dict[str, Any] = {
     "mode": "ok", "error_rate": 1.0, "latency_ms": 0, "slow_ms": 6000, "token_ms": 2,
     "hang_seconds": 60, "jitter": 0.25, "paths": [],
 }
+PHASE_MARK = "OLLAMA_RAG_PHASE"  # Locust shapes print it at each phase; the verifier reads it
 ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache")
 MIXES = ("normal", "new_only")
 

@@ -28,8 +28,7 @@ import yaml
 
 from app.metrics import SEED_METRICS
 from loadtest import report
-from loadtest.locust_support import PHASE_MARK
-from loadtest.plan import SCENARIOS, UNIT_TESTED_ONLY, ExpectedAlert, Scenario
+from loadtest.plan import PHASE_MARK, SCENARIOS, UNIT_TESTED_ONLY, ExpectedAlert, Scenario
 from loadtest.processes import MissingBinary
 from loadtest.stack import LocalStack
 from loadtest.stackconfig import RULE_FILES
@@ -42,7 +41,7 @@ STEP = 0.25  # query_range resolution, half the evaluation interval
 GRAFANA_RATE_INTERVAL = "2s"  # what Grafana picks for a 500ms scrape interval: 4 scrapes
 
 # The original design's "PromQL Queries" and "Recommended Alerts", verbatim
-# (tests/test_verify.py checks that docs/original-design.md still says exactly this), each
+# (tests/test_verify.py checks that docs/original-design.md says this, whitespace aside), each
 # with the production-grade form this project ships instead.
 SEED_QUERIES: tuple[tuple[str, str, str], ...] = (
     ("Request rate",

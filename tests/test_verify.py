@@ -1,0 +1,140 @@
+"""The live verifier's parts: plan coverage, time compression, the local stack's life cycle,
+the reports. The verifier itself runs in CI as `make verify`."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from loadtest import report
+from loadtest.plan import SCENARIOS, UNIT_TESTED_ONLY
+from loadtest.processes import MissingBinary, find_binary
+from loadtest.stack import LocalStack
+from loadtest.stackconfig import RULE_FILES, compressed_rules, duration_seconds, factor_for
+from loadtest.verify import SEED_QUERIES, grafana_to_promql, rule_keys
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_alert_rule_is_proven_live_or_listed_as_unit_tested_only() -> None:
+    expected = {a.key for s in SCENARIOS for a in s.alerts}
+    keys = rule_keys()
+    assert set(UNIT_TESTED_ONLY) <= set(keys)
+    assert not set(keys) - expected - set(UNIT_TESTED_ONLY)
+    assert len(expected & set(keys)) / len(keys) >= 0.9
+    receivers = {"critical": "pager", "warning": "ticket", "info": "watchdog"}
+    rules = {key: rule for key, rule in zip(keys, (
+        r for p in RULE_FILES for g in yaml.safe_load(p.read_text())["groups"]
+        for r in g["rules"] if "alert" in r), strict=True)}
+    for scenario in SCENARIOS:
+        for alert in scenario.alerts:
+            assert alert.receiver == receivers[rules[alert.key]["labels"]["severity"]], alert
+
+
+def test_every_scenario_has_a_locust_file() -> None:
+    files = {p.stem for p in (ROOT / "loadtest" / "locustfiles").glob("*.py")} - {"__init__"}
+    assert files == {s.name.replace("-", "_") for s in SCENARIOS}
+    for scenario in SCENARIOS:
+        assert {p.name for p in scenario.phases} >= {scenario.fault_phase}
+
+
+def test_the_seed_queries_are_quoted_verbatim() -> None:
+    def words(text: str) -> str:
+        return " ".join(text.split())
+
+    design = words((ROOT / "docs" / "original-design.md").read_text())
+    for name, verbatim, _ in SEED_QUERIES:
+        assert words(verbatim) in design, name
+
+
+def test_compression_divides_every_duration_by_its_groups_factor() -> None:
+    for path in RULE_FILES:
+        original = yaml.safe_load(path.read_text())["groups"]
+        compressed = yaml.safe_load(compressed_rules(path))["groups"]
+        for before, after in zip(original, compressed, strict=True):
+            factor = factor_for(before["name"])
+            for rule_before, rule_after in zip(before["rules"], after["rules"], strict=True):
+                ranges_before = re.findall(r"\[(\w+)\]", rule_before["expr"])
+                ranges_after = re.findall(r"\[(\w+)\]", rule_after["expr"])
+                assert [duration_seconds(r) / factor for r in ranges_before] == pytest.approx(
+                    [duration_seconds(r) for r in ranges_after], abs=0.001)
+                # Thresholds and the rest of the expression are untouched.
+                assert re.sub(r"\[\w+\]", "[]", rule_before["expr"]) == re.sub(
+                    r"\[\w+\]", "[]", rule_after["expr"])
+                if "for" in rule_before:
+                    assert duration_seconds(rule_before["for"]) / factor == pytest.approx(
+                        duration_seconds(rule_after["for"]), abs=0.001)
+
+
+def test_compressed_rules_load_in_promtool(tmp_path: Path) -> None:
+    for path in RULE_FILES:
+        (tmp_path / path.name).write_text(compressed_rules(path))
+    result = subprocess.run([find_binary("promtool", package="prometheus"), "check", "rules",
+                             *map(str, tmp_path.glob("*.yml"))],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_grafana_variables_become_promql() -> None:
+    assert grafana_to_promql('rate(x{job=~"$job",instance=~"$instance"}[$__rate_interval])') == (
+        'rate(x{job=~".+",instance=~".+"}[2s])')
+
+
+def test_a_missing_binary_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(MissingBinary, match="apt-get install prometheus"):
+        LocalStack(tmp_path)
+
+
+def test_the_stack_starts_answers_and_leaves_nothing_behind() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        with LocalStack(Path(tmp)) as stack:
+            pids = [p.process.pid for p in stack._processes.values()]
+            assert httpx.get(f"{stack.service_url}/readyz").status_code == 200
+            assert stack.query('up{job="ollama-rag"}')[0]["value"][1] == "1"
+            stack.stop_service()
+            assert stack.query("ALERTS")  # Prometheus still answers
+            stack.start_service()
+            assert httpx.get(f"{stack.service_url}/healthz").status_code == 200
+            pids.append(stack._processes["service"].process.pid)
+            urls = [stack.sink.url, stack.control_url]
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        for url in urls:
+            with pytest.raises(httpx.HTTPError):
+                httpx.get(url, timeout=1)
+
+
+def test_reports_render_from_the_verifier_data() -> None:
+    data = {
+        "verdict": "fail", "failures": ["outage: X: never fired"], "wall_seconds": 1.0,
+        "scenarios": [{"name": "outage", "summary": "s", "fault_at": 100.0, "started": 99.0,
+                       "ended": 120.0, "phases": {"outage": 100.0, "end": 110.0},
+                       "alerts": [{"alert": "X", "receiver": "pager", "fired_at": 102.5,
+                                   "delivered_to": ["pager"], "resolved_at": 111.0,
+                                   "time_to_detect": 2.5, "problems": []}],
+                       "moved": {"m: q": True}}],
+        "seed_metrics_moved": {"ollama_rag_semcache_size": True},
+        "dashboards": [{"dashboard": "d", "panel": "p", "ref": "A", "data": True}],
+        "seed_queries": [{"name": "q", "verbatim_data": False, "production_data": True,
+                          "note": "n"}],
+        "alerts": {"rules": ["X"], "live": ["X"], "unit_tested_only": {}, "live_share": 1.0},
+        "charts": [{"scenario": "outage", "start": 99.0, "end": 120.0,
+                    "phases": {"outage": 100.0},
+                    "panels": [{"title": "t", "series": [{"label": "a",
+                                                          "points": [[100, 0], [110, 1]]}]}],
+                    "bands": [{"alert": "X", "from": 102.5, "to": 111.0}]}],
+    }
+    text = report.terminal(data)
+    assert "outage" in text and "+2.5s" in text and "VERDICT: FAIL" in text
+    page = report.html(data)
+    assert page.count("<svg") == 1 and "<polyline" in page and "X firing" in page

@@ -138,3 +138,9 @@ def test_reports_render_from_the_verifier_data() -> None:
     assert "outage" in text and "+2.5s" in text and "VERDICT: FAIL" in text
     page = report.html(data)
     assert page.count("<svg") == 1 and "<polyline" in page and "X firing" in page
+
+
+def test_readme_lists_every_scenario() -> None:
+    readme = (ROOT / "README.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z-]+)` \| ", readme, re.M))
+    assert {s.name for s in SCENARIOS} <= listed

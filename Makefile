@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := prometheus prometheus-alertmanager
+APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
 .PHONY: verify test lint setup python-venv system-deps catalog dashboards clean
 
@@ -34,13 +34,14 @@ python-venv:
 	else echo "Python's venv module is missing: run 'sudo apt-get install python3-venv'"; exit 1; fi
 
 system-deps:
-	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null; then \
+	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
+	    || ! command -v docker-compose >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages: $(APT_PACKAGES)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	      apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
 	  else \
-	    echo "promtool/amtool are missing: run 'sudo apt-get install $(APT_PACKAGES)'"; exit 1; \
+	    echo "promtool, amtool or docker-compose is missing: run 'sudo apt-get install $(APT_PACKAGES)'"; exit 1; \
 	  fi; \
 	fi
 

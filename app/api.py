@@ -93,7 +93,8 @@ class Components:
 def build_components(settings: Settings) -> Components:
     registry = CollectorRegistry()
     metrics = Metrics(registry, chat_model=settings.chat_model,
-                      embed_model=settings.embed_model, version=__version__)
+                      embed_model=settings.embed_model, version=__version__,
+                      enabled=settings.metrics_enabled)
     breaker = CircuitBreaker(
         BREAKER_NAME,
         BreakerConfig(
@@ -102,11 +103,12 @@ def build_components(settings: Settings) -> Components:
             half_open_max_calls=settings.breaker_half_open_max_calls,
             success_threshold=settings.breaker_success_threshold,
         ),
-        observer=BreakerMetricsObserver(metrics),
+        observer=BreakerMetricsObserver(metrics) if metrics.enabled else None,
     )
     metrics.breaker_last_change.labels(BREAKER_NAME).set(breaker.last_change_wall_time)
     cache = SemanticCache(settings.cache_capacity, settings.cache_similarity_threshold,
-                          settings.cache_ttl_seconds, observer=CacheObserverMetrics(metrics))
+                          settings.cache_ttl_seconds,
+                          observer=CacheObserverMetrics(metrics) if metrics.enabled else None)
     client = OllamaClient(settings, breaker, metrics)
     rag = RagService(settings, client, cache, DocumentStore(), metrics)
     return Components(settings, registry, metrics, breaker, cache, client, rag)
@@ -163,7 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # Outermost first: the metrics middleware also counts what the body limit refuses.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(HttpMetricsMiddleware, metrics=parts.metrics, router=app.router)
+    if settings.metrics_enabled:
+        app.add_middleware(HttpMetricsMiddleware, metrics=parts.metrics, router=app.router)
 
     @app.post("/api/query", response_model=None)
     async def query(body: QueryRequest) -> dict[str, Any] | StreamingResponse:
@@ -230,6 +233,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:
+        if not settings.metrics_enabled:
+            raise ApiError(404, "not_found",
+                           "metrics are disabled (OLLAMA_RAG_METRICS_ENABLED=false)")
         if settings.metrics_token is not None:
             _require_bearer(request, settings.metrics_token, "/metrics")
         encoder, content_type = choose_encoder(request.headers.get("accept", ""))

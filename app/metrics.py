@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client import (
     CollectorRegistry,
@@ -212,13 +212,39 @@ def normalise_method(method: str) -> str:
     return method if method in HTTP_METHODS else OTHER_METHOD
 
 
+class NoopMetric:
+    """Stands in for every collector when metrics are disabled (for the benchmarks only)."""
+
+    def labels(self, *values: str) -> NoopMetric:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    def dec(self, amount: float = 1) -> None:
+        pass
+
+    def set(self, value: float) -> None:
+        pass
+
+    def observe(self, value: float) -> None:
+        pass
+
+    def info(self, value: dict[str, str]) -> None:
+        pass
+
+
+NOOP = NoopMetric()
+
+
 class Metrics:
     """The collectors of one app, registered in that app's own registry."""
 
     def __init__(self, registry: CollectorRegistry, *, chat_model: str, embed_model: str,
-                 version: str) -> None:
+                 version: str, enabled: bool = True) -> None:
         # The *_created series double the exposition and no rule or panel reads them.
         disable_created_metrics()
+        self.enabled = enabled
         self.registry = registry
         self.breaker_state: Gauge = self._make(CB_STATE)
         self.breaker_calls: Counter = self._make(CB_CALLS)
@@ -249,7 +275,9 @@ class Metrics:
         self.build_info.info({"version": version})
         self._create_known_series(chat_model, embed_model)
 
-    def _make(self, spec: MetricSpec) -> object:
+    def _make(self, spec: MetricSpec) -> Any:
+        if not self.enabled:
+            return NOOP
         kwargs: dict[str, object] = {
             "namespace": NAMESPACE,
             "labelnames": spec.labels,

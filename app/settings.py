@@ -58,6 +58,10 @@ class Settings(BaseSettings):
 
     log_level: str = "info"
 
+    # Turns every metric into a no-op. It exists only so that the benchmarks can measure
+    # what the instrumentation costs (bench/); do not turn it off in production.
+    metrics_enabled: bool = True
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.default_top_k > self.max_top_k:

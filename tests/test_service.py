@@ -315,3 +315,16 @@ def test_an_idle_breaker_closes_by_probing_on_its_own(
                  operation="probe", outcome="success") == 2
     assert value(samples, "ollama_rag_upstream_request_duration_seconds_count",
                  operation="probe", outcome="server_error") >= 1
+
+
+def test_metrics_can_be_switched_off_for_the_benchmark(
+        make_service: Callable[..., ServiceThread]) -> None:
+    service = make_service(metrics_enabled=False)
+    with httpx.Client(base_url=service.url, timeout=10) as client:
+        wait_until(lambda: client.get("/readyz").status_code == 200)
+        assert ask(client, QUESTION).status_code == 200
+        assert ask(client, QUESTION).json()["cache"]["result"] == "exact"
+        response = client.get("/metrics")
+    assert response.status_code == 404 and "disabled" in response.json()["detail"]
+    assert service.components.registry.get_sample_value(
+        "ollama_rag_semcache_misses_total") is None

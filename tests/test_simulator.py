@@ -70,6 +70,7 @@ def test_requests_ollama_would_refuse_are_4xx(sim: SimulatorThread) -> None:
 @pytest.mark.parametrize(
     "change",
     [{"mode": "explode"}, {"error_rate": 1.5}, {"latency_ms": -1}, {"latency_ms": "5"},
+     {"jitter": 2},
      {"colour": "red"}, {"paths": ["chat"]}, {"error_rate": True}],
 )
 def test_the_fault_api_refuses_bad_values_and_changes_nothing(sim: SimulatorThread,
@@ -94,7 +95,7 @@ def test_each_fault_mode(sim: SimulatorThread) -> None:
         set_faults(sim, mode="timeout", hang_seconds=5)
         with pytest.raises(httpx.ReadTimeout):
             client.post("/api/chat", json=chat)
-        set_faults(sim, mode="slow", slow_ms=300)
+        set_faults(sim, mode="slow", slow_ms=300, jitter=0)
         response = client.post("/api/chat", json=chat)
         assert response.status_code == 200 and response.elapsed.total_seconds() >= 0.3
         set_faults(sim, mode="error", paths=["/api/embed"])

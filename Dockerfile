@@ -1,0 +1,25 @@
+# The service image (also runs the simulated Ollama, the alert sink and the DNS targets
+# writer); the `loadtest` target adds Locust.
+FROM python:3.11.11-slim-bookworm AS app
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /srv/ollama-rag
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY loadtest ./loadtest
+COPY dashboards ./dashboards
+# Runtime dependencies only (no dev extra).
+RUN pip install . && useradd --system --uid 10001 --no-create-home ollama-rag
+USER 10001
+ENV OLLAMA_RAG_HOST=0.0.0.0 OLLAMA_RAG_PORT=8000
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+CMD ["python", "-m", "app"]
+
+FROM app AS loadtest
+USER root
+RUN pip install "locust>=2.20,<3"
+USER 10001
+ENTRYPOINT ["locust"]

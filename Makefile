@@ -5,9 +5,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
+APT_PACKAGES := prometheus prometheus-alertmanager docker-compose wrk
 
-.PHONY: verify test lint setup python-venv system-deps catalog dashboards clean
+.PHONY: verify test bench lint setup python-venv system-deps catalog dashboards clean
 
 # The live proof: every scenario, every alert, against local binaries (about 4 minutes).
 verify: setup system-deps
@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 python-venv:
@@ -35,19 +35,23 @@ python-venv:
 
 system-deps:
 	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
-	    || ! command -v docker-compose >/dev/null; then \
+	    || ! command -v docker-compose >/dev/null || ! command -v wrk >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages: $(APT_PACKAGES)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	      apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
 	  else \
-	    echo "promtool, amtool or docker-compose is missing: run 'sudo apt-get install $(APT_PACKAGES)'"; exit 1; \
+	    echo "a tool is missing: run 'sudo apt-get install $(APT_PACKAGES)'"; exit 1; \
 	  fi; \
 	fi
 
 # Print the README's metric table from the catalog (app/metrics.py).
 catalog: setup
 	@$(BIN)/python -m app.metrics
+
+# The benchmarks (bench/, docs/performance.md), side by side in one run (about 3 minutes).
+bench: setup system-deps
+	$(BIN)/python -m bench
 
 # Regenerate dashboards/json/ from the code in dashboards/.
 dashboards: setup

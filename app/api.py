@@ -21,7 +21,7 @@ from app.body_limit import BodyLimitMiddleware
 from app.breaker import BreakerConfig, CircuitBreaker
 from app.errors import ApiError, error_response, install_error_handlers
 from app.http_metrics import HttpMetricsMiddleware
-from app.metrics import BREAKER_NAME, BreakerMetricsObserver, Metrics
+from app.metrics import BREAKER_NAME, HIT_TYPES, BreakerMetricsObserver, Metrics
 from app.ollama_client import OllamaClient
 from app.prober import probe_while_half_open
 from app.rag import RagService
@@ -58,9 +58,10 @@ class CacheObserverMetrics:
 
     def __init__(self, metrics: Metrics) -> None:
         self._m = metrics
+        self._hits = {t: metrics.cache_hits.labels(t) for t in HIT_TYPES}
 
     def on_hit(self, hit_type: str) -> None:
-        self._m.cache_hits.labels(hit_type).inc()
+        self._hits[hit_type].inc()
 
     def on_miss(self) -> None:
         self._m.cache_misses.inc()

@@ -7,6 +7,7 @@ route matches is counted under one fixed value, so scanners cannot add series.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,18 +26,41 @@ def route_template(router: Router, scope: Scope) -> str:
     return partial or UNMATCHED_ROUTE
 
 
+MAX_CACHED_PATHS = 1024
+
+
 class HttpMetricsMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: Metrics, router: Router) -> None:
         self.app = app
         self.metrics = metrics
         self.router = router
+        # Hot-path caches: route matching and .labels() lookups cost more than the counting.
+        # Only matched paths are cached (clients cannot grow it), and it is bounded anyway.
+        self._templates: dict[tuple[str, str], str] = {}
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._counters: dict[tuple[str, str, int], Any] = {}
+
+    def _route(self, scope: Scope) -> str:
+        key = (scope["method"], scope["path"])
+        route = self._templates.get(key)
+        if route is None:
+            route = route_template(self.router, scope)
+            if route != UNMATCHED_ROUTE and len(self._templates) < MAX_CACHED_PATHS:
+                self._templates[key] = route
+        return route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        route = route_template(self.router, scope)
+        route = self._route(scope)
         method = normalise_method(scope["method"])
+        children = self._children.get((method, route))
+        if children is None:
+            children = (self.metrics.http_duration.labels(method, route),
+                        self.metrics.http_in_progress.labels(route))
+            self._children[(method, route)] = children
+        duration, in_progress = children
         status = 500  # what the client sees if the app dies before answering
 
         async def send_and_note_status(message: Message) -> None:
@@ -45,14 +69,15 @@ class HttpMetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        in_progress = self.metrics.http_in_progress.labels(route)
         in_progress.inc()
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_and_note_status)
         finally:
-            self.metrics.http_duration.labels(method, route).observe(
-                time.perf_counter() - started
-            )
-            self.metrics.http_requests.labels(method, route, str(status)).inc()
+            duration.observe(time.perf_counter() - started)
+            counter = self._counters.get((method, route, status))
+            if counter is None:
+                counter = self.metrics.http_requests.labels(method, route, str(status))
+                self._counters[(method, route, status)] = counter
+            counter.inc()
             in_progress.dec()

@@ -121,7 +121,8 @@ class SemanticCache:
         if query.shape[0] != self._matrix.shape[1]:
             return None  # an embedding from another model cannot be compared
         similarities = self._matrix @ query
-        similarities[~self._occupied] = -np.inf
+        if len(self._entries) < self.capacity:  # a full cache, the usual case, has no holes
+            similarities[~self._occupied] = -np.inf
         slot = int(np.argmax(similarities))
         best = float(similarities[slot])
         if not np.isfinite(best):

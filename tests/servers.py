@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from app.api import Components
-from loadtest.upstream_sim import UpstreamSimulator
+from loadtest.upstream_sim import BackgroundSimulator
 
 
 class _LoopThread:
@@ -32,22 +32,8 @@ class _LoopThread:
         self.loop.close()
 
 
-class SimulatorThread:
-    def __init__(self) -> None:
-        self._thread = _LoopThread()
-        self.sim = UpstreamSimulator()
-        self._thread.run(self.sim.start("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sim.port}"
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        """Run fn on the simulator's loop (its state is not thread-safe)."""
-        async def wrapper() -> Any:
-            return fn()
-        return self._thread.run(wrapper())
-
-    def close(self) -> None:
-        self._thread.run(self.sim.stop())
-        self._thread.close()
+class SimulatorThread(BackgroundSimulator):
+    """The simulator for a test (kept as a name the tests read well with)."""
 
 
 class ServiceThread:

@@ -1,0 +1,66 @@
+"""``python -m bench``: every benchmark, side by side in one run, as JSON and a summary.
+
+``--quick`` runs each on a tiny size: it proves the code works, not how fast anything is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import ann, cache, exposition, http, instrumentation
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> dict[str, Any]:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+            "system": platform.platform(),
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "")}
+
+
+def run_all(quick: bool) -> dict[str, Any]:
+    started = time.time()
+    results: dict[str, Any] = {"machine": machine(), "quick": quick}
+    steps = [
+        ("instrumentation", lambda: instrumentation.run(requests=20, rounds=2) if quick
+         else instrumentation.run()),
+        ("http", lambda: http.run(seconds=1, rounds=1) if quick else http.run()),
+        ("semantic_cache", lambda: cache.run(sizes=(100, 1000), lookups=20) if quick
+         else cache.run()),
+        ("approximate_index", lambda: ann.run(entries=2000, lookups=20) if quick
+         else ann.run()),
+        ("exposition_and_miss_path", lambda: exposition.run(requests=120, renders=5,
+                                                            misses=10) if quick
+         else exposition.run()),
+    ]
+    for name, step in steps:
+        print(f"[{time.time() - started:6.1f}s] {name}...", file=sys.stderr, flush=True)
+        results[name] = step()
+    results["wall_seconds"] = round(time.time() - started, 1)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for the tests")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench.json")
+    args = parser.parse_args(argv)
+    results = run_all(args.quick)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

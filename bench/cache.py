@@ -1,0 +1,57 @@
+"""3. Semantic cache lookups at 1,000, 10,000 and 100,000 entries of 384 dimensions: p50 and
+p99 per lookup, and memory per entry."""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+from typing import Any
+
+import numpy as np
+
+from app.semcache import SemanticCache
+
+DIMENSIONS = 384
+
+
+def _filled(size: int, rng: np.random.Generator) -> SemanticCache:
+    cache = SemanticCache(size, 0.95, 3600)
+    vectors = rng.standard_normal((size, DIMENSIONS), dtype=np.float32)
+    for i in range(size):
+        cache.put(f"question number {i}", {"answer": f"answer {i}"}, vectors[i])
+    return cache
+
+
+def _bytes_per_entry(size: int) -> float:
+    rng = np.random.default_rng(1)
+    gc.collect()
+    tracemalloc.start()
+    cache = _filled(size, rng)
+    current, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert len(cache) == size
+    return current / size
+
+
+def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), lookups: int = 300) -> dict[str, Any]:
+    rng = np.random.default_rng(0)
+    results = []
+    for size in sizes:
+        cache = _filled(size, rng)
+        queries = rng.standard_normal((lookups, DIMENSIONS), dtype=np.float32)
+        timings = []
+        for query in queries:
+            started = time.perf_counter()
+            cache.lookup_semantic(query)
+            timings.append(time.perf_counter() - started)
+        timings.sort()
+        results.append({
+            "entries": size,
+            "p50_ms": round(timings[len(timings) // 2] * 1000, 3),
+            "p99_ms": round(timings[int(len(timings) * 0.99) - 1] * 1000, 3),
+            "bytes_per_entry": round(_bytes_per_entry(size)),
+        })
+        del cache
+    return {"dimensions": DIMENSIONS, "lookups": lookups, "sizes": results,
+            "goals": {"p99_ms_at_10000": 2, "p99_ms_at_100000": 10}}

@@ -1,0 +1,26 @@
+"""The benchmarks run, on tiny sizes, and produce every figure (not timed: see bench/)."""
+
+from __future__ import annotations
+
+from bench.__main__ import run_all
+
+
+def test_every_benchmark_produces_its_figures() -> None:
+    results = run_all(quick=True)
+    assert results["instrumentation"]["cpu_us_per_request_metrics_on"] > 0
+    assert results["instrumentation"]["metric_calls_only_us_per_request"] > 0
+    http = results["http"]
+    assert set(http["servers"]) == {"instrumented", "metrics_off", "bare_fastapi"}
+    for figures in http["servers"].values():
+        assert figures["requests_per_second"] > 0 and figures["p99_ms"] > 0
+        assert 0 < figures["wrk_cpu_share"] and 0 < figures["server_cpu_share"]
+    assert http["instrumented_vs_metrics_off"] > 0 and http["instrumented_vs_bare"] > 0
+    sizes = results["semantic_cache"]["sizes"]
+    assert [s["entries"] for s in sizes] == [100, 1000]
+    assert all(s["p99_ms"] > 0 and s["bytes_per_entry"] > 384 * 4 for s in sizes)
+    ann = results["approximate_index"]
+    assert ann.get("recall_at_1", 0) > 0 or "skipped" in ann
+    render = results["exposition_and_miss_path"]["metrics_render"]
+    assert render["series"] > 100 and render["bytes"] > 1000 and render["p50_ms"] > 0
+    miss = results["exposition_and_miss_path"]["miss_path"]
+    assert miss["median_ms"] > miss["median_upstream_ms"] > 0

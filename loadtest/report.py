@@ -51,6 +51,8 @@ def collect_charts(stack: LocalStack, scenarios: list[ScenarioResult]) -> list[d
             panels.append({"title": title, "series": series})
         bands = []
         for alert in result.alerts:
+            if alert.resolve_by == "never":
+                continue  # the Watchdog would shade every chart
             name, _, rest = alert.alert.partition("{")
             matchers = [f'alertname="{name}"', 'alertstate="firing"']
             matchers += [f'{k}="{v}"' for k, v in

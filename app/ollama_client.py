@@ -208,8 +208,8 @@ class OllamaClient:
     async def embed(self, texts: list[str]) -> np.ndarray:
         """One row per text, in order."""
         model = self.settings.embed_model
-        data, matrix = await self._post_json(
-            "embed", "/api/embed", {"model": model, "input": texts},
+        data, matrix = await self._call_json(
+            "embed", "POST", "/api/embed", {"model": model, "input": texts},
             parse=lambda d: _embeddings(d, len(texts)),
         )
         self.metrics.llm_tokens.labels(model, "prompt").inc(_chat_stats(data).prompt_tokens)
@@ -218,7 +218,7 @@ class OllamaClient:
     async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
         model = self.settings.chat_model
         payload = {"model": model, "messages": messages, "stream": False}
-        data, content = await self._post_json("chat", "/api/chat", payload,
+        data, content = await self._call_json("chat", "POST", "/api/chat", payload,
                                               parse=_message_content)
         stats = _chat_stats(data)
         self._record_stats(stats)
@@ -256,21 +256,7 @@ class OllamaClient:
 
     async def probe(self) -> None:
         """A cheap call (``GET /api/version``) that the breaker can count as a probe."""
-        call = _Call(self, "probe")
-        try:
-            try:
-                response = await self._http.get("/api/version")
-            except httpx.HTTPError as exc:
-                raise _classify_transport_error(exc) from exc
-            _check_status(response, response.content)
-            _parse_json(response.content)
-        except UpstreamError as error:
-            call.fail(error)
-            raise
-        except BaseException:
-            call.abandon()
-            raise
-        call.succeed()
+        await self._call_json("probe", "GET", "/api/version", None, parse=lambda data: data)
 
     def _record_stats(self, stats: ChatStats) -> None:
         model = self.settings.chat_model
@@ -279,15 +265,15 @@ class OllamaClient:
         for phase, seconds in stats.phase_seconds.items():
             self.metrics.llm_phase_duration.labels(model, phase).observe(seconds)
 
-    async def _post_json(
-        self, operation: str, path: str, payload: dict[str, Any],
+    async def _call_json(
+        self, operation: str, method: str, path: str, payload: dict[str, Any] | None,
         parse: Callable[[dict[str, Any]], T],
     ) -> tuple[dict[str, Any], T]:
-        """POST, then parse the answer; a bad answer counts as a failed call."""
+        """Send, then parse the JSON answer; a bad answer counts as a failed call."""
         call = _Call(self, operation)
         try:
             try:
-                response = await self._http.post(path, json=payload)
+                response = await self._http.request(method, path, json=payload)
             except httpx.HTTPError as exc:
                 raise _classify_transport_error(exc) from exc
             _check_status(response, response.content)

@@ -39,10 +39,10 @@ class NotificationLog:
             self._items.clear()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: AlertSink
+class JsonHandler(BaseHTTPRequestHandler):
+    """A quiet request handler that answers JSON."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet by default
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _reply(self, status: int, body: Any) -> None:
@@ -52,6 +52,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+class _Handler(JsonHandler):
+    server: AlertSink
 
     def do_POST(self) -> None:
         if not self.path.startswith("/hooks/") or len(self.path) <= len("/hooks/"):

@@ -11,14 +11,14 @@ import json
 import secrets
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-from loadtest.alert_sink import AlertSink
+from loadtest.alert_sink import AlertSink, JsonHandler
 from loadtest.plan import ACTIONS
 from loadtest.processes import (
     ManagedProcess,
@@ -56,11 +56,8 @@ SERVICE_ENV = {
 }
 
 
-class _ControlHandler(BaseHTTPRequestHandler):
+class _ControlHandler(JsonHandler):
     server: _ControlServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
     def do_POST(self) -> None:
         action = self.path.removeprefix("/actions/")
@@ -72,12 +69,7 @@ class _ControlHandler(BaseHTTPRequestHandler):
                 status, body = 200, {"done": action}
             except Exception as exc:  # reported to the scenario, which logs it
                 status, body = 500, {"error": f"{action} failed: {exc}"}
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._reply(status, body)
 
 
 class _ControlServer(ThreadingHTTPServer):

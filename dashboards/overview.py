@@ -17,13 +17,17 @@ SERVER_ERROR = 'status=~"5.."'
 WINDOWS = ("5m", "30m", "1h", "6h", "1d", "3d")
 
 
-def _burn(record: str, budget: float) -> list[tuple[str, str]]:
-    return [(f"{sel(f'job:{record}:ratio_rate{w}', per_instance=False)} / {budget}", w)
-            for w in WINDOWS]
+def _burn_panel(panel_id: int, title: str, description: str, record: str,
+                budget: float) -> timeseries.Panel:
+    """The SLI over each window divided by the error budget: the burn rate."""
+    burns = [(f"{sel(f'job:{record}:ratio_rate{w}', per_instance=False)} / {budget}", w)
+             for w in WINDOWS]
+    return finish(timeseries.Panel(), panel_id, title, description, "x",
+                  targets(*burns)).thresholds(
+        thresholds((None, "green"), (1, "yellow"), (6, "orange"), (14.4, "red")))
 
 
 def build() -> db.Dashboard:
-    burn_steps = thresholds((None, "green"), (1, "yellow"), (6, "orange"), (14.4, "red"))
     latency = [
         (f"histogram_quantile({q}, sum by (route, le) ({rate(DURATION)}))", f"p{p} {{{{route}}}}")
         for q, p in ((0.5, 50), (0.95, 95), (0.99, 99))
@@ -50,18 +54,16 @@ def build() -> db.Dashboard:
                targets((f"sum by (route) ({sel('ollama_rag_http_requests_in_progress')})",
                         "{{route}}")))
     ).with_panel(
-        finish(timeseries.Panel(), 5, "Availability error budget burn",
-               "Error ratio of /api requests over each window divided by the budget of the "
-               "99.5% SLO: 1 spends the budget in exactly 30 days. Pages at 14.4 (1h and 5m) "
-               "and 6 (6h and 30m), tickets at 3 (1d and 2h) and 1 (3d and 6h).", "x",
-               targets(*_burn("ollama_rag_http_request_errors", 0.005)))
-        .thresholds(burn_steps)
+        _burn_panel(5, "Availability error budget burn",
+                    "Error ratio of /api requests over each window divided by the budget of "
+                    "the 99.5% SLO: 1 spends the budget in exactly 30 days. Pages at 14.4 (1h "
+                    "and 5m) and 6 (6h and 30m), tickets at 3 (1d and 2h) and 1 (3d and 6h).",
+                    "ollama_rag_http_request_errors", 0.005)
     ).with_panel(
-        finish(timeseries.Panel(), 6, "Latency error budget burn",
-               "Share of /api/query requests slower than 5s over each window divided by the "
-               "budget of the 99% latency SLO; same burn thresholds as availability.", "x",
-               targets(*_burn("ollama_rag_http_request_slow", 0.01)))
-        .thresholds(burn_steps)
+        _burn_panel(6, "Latency error budget burn",
+                    "Share of /api/query requests slower than 5s over each window divided by "
+                    "the budget of the 99% latency SLO; same burn thresholds as availability.",
+                    "ollama_rag_http_request_slow", 0.01)
     ).with_panel(
         finish(table.Panel(), 7, "Firing alerts",
                "Alerts firing now for the selected jobs and instances; Watchdog always fires "

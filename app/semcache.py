@@ -121,7 +121,9 @@ class SemanticCache:
         if query.shape[0] != self._matrix.shape[1]:
             return None  # an embedding from another model cannot be compared
         similarities = self._matrix @ query
-        if len(self._entries) < self.capacity:  # a full cache, the usual case, has no holes
+        # Freed rows keep their old vectors; with no free slot (the usual case once the
+        # cache has filled up) every row belongs to an entry and masking is skipped.
+        if self._free_slots:
             similarities[~self._occupied] = -np.inf
         slot = int(np.argmax(similarities))
         best = float(similarities[slot])

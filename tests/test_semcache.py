@@ -154,3 +154,14 @@ def test_slots_are_reused_after_eviction(clock: FakeClock) -> None:
     assert len(cache) == 2
     hit = cache.lookup_semantic(vec(np.cos(4.9), np.sin(4.9)))
     assert hit is not None and hit.value == 49
+
+
+def test_a_freed_row_is_never_matched_when_entries_without_embeddings_fill_the_cache(
+        clock: FakeClock) -> None:
+    cache = make_cache(clock, capacity=2)
+    cache.put("a", "A", vec(1, 0))
+    cache.put("b", "B", vec(0, 1))
+    cache.put("c", "C", None)  # evicts a; its row keeps (1, 0) but belongs to nobody
+    assert len(cache) == cache.capacity
+    assert cache.lookup_semantic(vec(1, 0)) is None
+    assert cache.lookup_semantic(vec(0, 1)).value == "B"

@@ -42,6 +42,7 @@ def _wrk(wrk: str, url: str, script: Path, seconds: int, connections: int,
         [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_seconds = _cpu_seconds(server_pid) - server_before
     if "Non-2xx" in output:
         raise RuntimeError(f"wrk got errors from {url}:\n{output}")
     wrk_cpu = (children_after.ru_utime - children_before.ru_utime
@@ -51,8 +52,8 @@ def _wrk(wrk: str, url: str, script: Path, seconds: int, connections: int,
         "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
         "p50_ms": _milliseconds(latency["50"]),
         "p99_ms": _milliseconds(latency["99"]),
-        "server_cpu_share": (_cpu_seconds(server_pid) - server_before) / seconds,
-        "server_cpu_us_per_request": (_cpu_seconds(server_pid) - server_before) * 1e6
+        "server_cpu_share": server_seconds / seconds,
+        "server_cpu_us_per_request": server_seconds * 1e6
         / max(1, int(re.search(r"(\d+) requests in", output).group(1))),  # type: ignore[union-attr]
         "wrk_cpu_share": wrk_cpu / seconds,
     }

@@ -19,7 +19,6 @@ import random
 import re
 import signal
 import sys
-import threading
 import time
 import zlib
 from collections import Counter
@@ -27,6 +26,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
+
+from loadtest.loop_thread import LoopThread
 
 DEFAULT_PORT = 11434  # Ollama's own
 DEFAULT_DIMENSIONS = 384
@@ -473,32 +474,18 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-class BackgroundSimulator:
+class BackgroundSimulator(LoopThread):
     """A simulator on its own event loop in a daemon thread (tests and benchmarks)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__()
         self.sim = UpstreamSimulator()
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
         self.run(self.sim.start(host, port))
         self.url = f"http://{host}:{self.sim.port}"
 
-    def run(self, coro: Any, timeout: float = 30) -> Any:
-        """Run a coroutine on the simulator's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def call(self, fn: Any) -> Any:
-        """Run ``fn()`` on the simulator's loop (its state is not thread-safe)."""
-        async def wrapper() -> Any:
-            return fn()
-        return self.run(wrapper())
-
     def close(self) -> None:
         self.run(self.sim.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-        self.loop.close()
+        super().close()
 
 
 async def _serve(host: str, port: int, faults: dict[str, Any]) -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -61,3 +63,12 @@ def pipelined_statuses(base_url: str, requests: list[tuple[str, str]],
                         length = int(raw)
                 stream.read(length)
     return statuses
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0) -> None:
+    """Poll until ``condition()`` is true; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in {timeout:.0f}s: {condition}")
+        time.sleep(0.05)

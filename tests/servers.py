@@ -12,24 +12,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.api import Components
+from loadtest.loop_thread import LoopThread
 from loadtest.upstream_sim import BackgroundSimulator
-
-
-class _LoopThread:
-    """A thread running one asyncio loop until stopped."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-        self.loop.close()
 
 
 class SimulatorThread(BackgroundSimulator):
@@ -43,7 +27,7 @@ class ServiceThread:
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
                                 lifespan="on")
         self.server = uvicorn.Server(config)
-        self._thread = _LoopThread()
+        self._thread = LoopThread()
         self._task = asyncio.run_coroutine_threadsafe(self.server.serve(), self._thread.loop)
         for _ in range(500):
             if self.server.started or self._task.done():

@@ -22,7 +22,9 @@ from loadtest.stackconfig import (
     PROMETHEUS_CONFIG,
     RULE_FILES,
     alertmanager_config,
+    duration_seconds,
 )
+from tests.helpers import wait_until
 
 ROOT = ALERTS_DIR.parent
 TEST_FILES = sorted((ALERTS_DIR / "tests").glob("*.test.yml"))
@@ -61,13 +63,6 @@ def recording_rules() -> list[dict[str, Any]]:
 
 def alert_names() -> list[str]:
     return sorted({r["alert"] for r in alert_rules()})
-
-
-def parse_duration(text: str) -> float:
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-    parts = re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text)
-    assert "".join(n + u for n, u in parts) == text, f"not a duration: {text}"
-    return sum(int(n) * units[u] for n, u in parts)
 
 
 # Tool checks.
@@ -139,7 +134,7 @@ def test_alert_conventions(rule: dict[str, Any]) -> None:
     assert name.lower() in runbook_anchors(), f"docs/runbook.md has no section {name}"
     assert DASHBOARD_URL.fullmatch(notes["dashboard_url"]), notes["dashboard_url"]
     if "for" in rule:
-        parse_duration(rule["for"])
+        duration_seconds(rule["for"])
 
 
 def test_runbook_has_no_section_without_an_alert() -> None:
@@ -189,7 +184,7 @@ def test_every_alert_stays_silent_in_promtool_cases(name: str) -> None:
     quiet_groups = {index for path, index in silent if path == QUIET_TESTS}
     assert quiet_groups == {0, 1}, f"{name}: silent under healthy traffic and with none"
     rules = [r for r in alert_rules() if r["alert"] == name]
-    if any(parse_duration(r.get("for", "0s")) > 0 for r in rules):
+    if any(duration_seconds(r.get("for", "0s")) > 0 for r in rules):
         assert any(path != QUIET_TESTS for path, _ in silent), (
             f"{name}: no case where it stays silent before its `for` elapses")
 
@@ -242,13 +237,6 @@ def delivered(sink: AlertSink, status: str = "firing") -> dict[str, set[str]]:
     return seen
 
 
-def wait_for(condition: Any, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out: {condition}"
-        time.sleep(0.1)
-
-
 def test_alertmanager_routes_inhibits_and_resolves(alertmanager: tuple[str, AlertSink]) -> None:
     url, sink = alertmanager
     one = {"job": "ollama-rag", "instance": "app-1:8000"}
@@ -268,8 +256,8 @@ def test_alertmanager_routes_inhibits_and_resolves(alertmanager: tuple[str, Aler
         one | {"alertname": "SomethingInformational", "severity": "info"},
     ]
     post_alerts(url, alerts)
-    wait_for(lambda: delivered(sink).get("watchdog") and delivered(sink).get("ticket")
-             and len(delivered(sink).get("pager", ())) >= 3)
+    wait_until(lambda: delivered(sink).get("watchdog") and delivered(sink).get("ticket")
+               and len(delivered(sink).get("pager", ())) >= 3, timeout=15)
     time.sleep(2)  # a few more group intervals: nothing else may arrive
     assert delivered(sink) == {
         # HighFailureRate is inhibited on app-1 by its open breaker and on app-2 by app-2
@@ -297,7 +285,8 @@ def test_alertmanager_routes_inhibits_and_resolves(alertmanager: tuple[str, Aler
         ("HighFailureRate", "app-3:8000")}
 
     post_alerts(url, [alerts[0]], resolved=True)
-    wait_for(lambda: "CircuitBreakerOpen" in delivered(sink, "resolved").get("pager", set()))
+    wait_until(lambda: "CircuitBreakerOpen" in delivered(sink, "resolved").get("pager", set()),
+               timeout=15)
 
 
 # A real Prometheus loads the rules and evaluates them.
@@ -310,7 +299,7 @@ def test_prometheus_loads_and_evaluates_every_rule(prometheus_api: str) -> None:
         return len(rules) == len(alert_rules()) + len(recording_rules()) and all(
             r.get("lastEvaluation", "").startswith("20") and r["health"] == "ok" for r in rules)
 
-    wait_for(evaluated, timeout=20)
+    wait_until(evaluated, timeout=20)
     firing = httpx.get(f"{prometheus_api}/alerts", timeout=5).json()["data"]["alerts"]
     # With no ollama-rag target at all, only the dead man's switch fires (absence needs
     # 5 minutes to fire).

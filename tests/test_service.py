@@ -11,19 +11,11 @@ import httpx
 import pytest
 
 from app.metrics import SEED_METRICS
-from tests.helpers import ask, scrape, set_faults, value
+from tests.helpers import ask, scrape, set_faults, value, wait_until
 from tests.servers import ServiceThread, SimulatorThread
 
 QUESTION = "What does a circuit breaker do when it is half-open?"
 PARAPHRASE = "What does the circuit breaker do when it is half open?"
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def test_a_question_is_answered_then_served_from_the_cache(client: httpx.Client) -> None:

@@ -12,7 +12,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from app.api import create_app
+from app.factory import create_app
 from app.settings import Settings
 
 

@@ -8,37 +8,22 @@ first ``half_open_max_calls`` get a permit and the rest are rejected without an 
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-
-class State(enum.Enum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-# The gauge encoding of the original design.
-STATE_VALUES = {State.CLOSED: 0, State.OPEN: 1, State.HALF_OPEN: 2}
+from app.catalog import STATE_VALUES, CallStatus
+from app.catalog import BreakerState as State
+from app.errors import CircuitOpenError
 
 
 class BreakerObserver(Protocol):
-    """What the breaker reports; the metrics adapter implements it."""
+    """What the breaker reports; ``app/observers.py`` turns it into metrics."""
 
-    def on_call(self, status: str) -> None: ...
+    def on_call(self, status: CallStatus) -> None: ...
     def on_transition(self, old: State, new: State, wall_time: float) -> None: ...
     def on_consecutive_failures(self, count: int) -> None: ...
-
-
-class CircuitOpenError(Exception):
-    """Raised instead of making a call while the breaker rejects calls."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"circuit breaker is open; retry after {retry_after:.1f}s")
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -142,7 +127,7 @@ class CircuitBreaker:
         ):
             self._half_open_in_flight += 1
             return Permit(self, self._generation, probe=True)
-        self._notify_call("rejected")
+        self._notify_call(CallStatus.REJECTED)
         # In half-open the probes decide soon; one reset timeout is an honest upper bound.
         wait = self.retry_after() if self._state is State.OPEN else self.config.reset_timeout
         raise CircuitOpenError(wait)
@@ -170,7 +155,7 @@ class CircuitBreaker:
     # Internal: called by Permit.
 
     def _record(self, generation: int, probe: bool, *, failed: bool) -> None:
-        self._notify_call("failure" if failed else "success")
+        self._notify_call(CallStatus.FAILURE if failed else CallStatus.SUCCESS)
         if generation != self._generation:
             return
         if probe:
@@ -217,6 +202,6 @@ class CircuitBreaker:
         if self._observer is not None:
             self._observer.on_consecutive_failures(count)
 
-    def _notify_call(self, status: str) -> None:
+    def _notify_call(self, status: CallStatus) -> None:
         if self._observer is not None:
             self._observer.on_call(status)

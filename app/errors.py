@@ -1,34 +1,33 @@
-"""Every error the service answers is JSON: ``{"error": code, "detail": message}``."""
+"""Every error the service raises on purpose, and what a client is answered for each.
+
+    ServiceError                      the service answers it as JSON, never as a traceback
+    ├── ApiError                      the request itself: 4xx (or 503 not ready), as raised
+    ├── CircuitOpenError              the breaker rejects calls: 503 with Retry-After
+    └── UpstreamError                 a call to Ollama failed: 502
+        ├── UpstreamTimeout           ... it did not answer in time: 504
+        ├── UpstreamConnectionError   ... it could not be reached
+        ├── UpstreamServerError       ... it answered 5xx or reported an error
+        ├── UpstreamBadResponse       ... its answer is malformed
+        └── UpstreamRejectedRequest   ... it refused our request (4xx): Ollama is healthy
+
+Each upstream error carries the outcome label it is counted under and whether the breaker
+counts it as a failure. ``app/error_handlers.py`` turns each into its JSON body, in one place.
+
+    >>> raise UpstreamTimeout("Ollama did not answer in time")
+"""
 
 from __future__ import annotations
 
-import logging
-import math
-from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-from app.breaker import CircuitOpenError
-from app.ollama_client import UpstreamError
-
-log = logging.getLogger("app")
-
-_STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "body_too_large",
-    415: "unsupported_media_type",
-    422: "invalid_request",
-}
+from app.catalog import UpstreamOutcome
 
 
-class ApiError(Exception):
+class ServiceError(Exception):
+    """Base of every error the service answers with a JSON body."""
+
+
+class ApiError(ServiceError):
+    """A request the service will not serve, answered with ``status`` as raised."""
+
     def __init__(self, status: int, code: str, detail: str,
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
@@ -38,55 +37,51 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def error_response(status: int, code: str, detail: str, *, headers: dict[str, str] | None = None,
-                   **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status,
-                        headers=headers)
+class CircuitOpenError(ServiceError):
+    """Raised instead of making a call while the breaker rejects calls."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"circuit breaker is open; retry after {retry_after:.1f}s")
+        self.retry_after = retry_after
 
 
-def _describe_validation(errors: list[dict[str, Any]]) -> tuple[int, str, str, list[dict]]:
-    if any(e.get("type") == "json_invalid" for e in errors):
-        return 400, "malformed_json", "the request body is not valid JSON", []
-    simplified = [
-        {"field": ".".join(str(part) for part in e.get("loc", ())[1:]) or "body",
-         "problem": e.get("msg", "invalid")}
-        for e in errors
-    ]
-    detail = "; ".join(f"{e['field']}: {e['problem']}" for e in simplified)
-    return 422, "invalid_request", detail, simplified
+class UpstreamError(ServiceError):
+    """An upstream call failed; ``http_status`` is what the service answers with."""
+
+    http_status = 502
+    code = "upstream_error"
+    outcome = UpstreamOutcome.SERVER_ERROR
+    breaker_failure = True  # whether it says the upstream is unhealthy
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.detail, headers=exc.headers)
+class UpstreamTimeout(UpstreamError):
+    http_status = 504
+    code = "upstream_timeout"
+    outcome = UpstreamOutcome.TIMEOUT
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        status, code, detail, fields = _describe_validation(list(exc.errors()))
-        extra = {"fields": fields} if fields else {}
-        return error_response(status, code, detail, **extra)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _STATUS_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail),
-                              headers=getattr(exc, "headers", None))
+class UpstreamConnectionError(UpstreamError):
+    code = "upstream_unreachable"
+    outcome = UpstreamOutcome.CONNECTION_ERROR
 
-    @app.exception_handler(CircuitOpenError)
-    async def _breaker_open(_: Request, exc: CircuitOpenError) -> JSONResponse:
-        retry_after = max(1, math.ceil(exc.retry_after))
-        return error_response(
-            503, "circuit_open",
-            "the upstream is failing and the circuit breaker is rejecting calls",
-            headers={"Retry-After": str(retry_after)}, retry_after_seconds=retry_after,
-        )
 
-    @app.exception_handler(UpstreamError)
-    async def _upstream(_: Request, exc: UpstreamError) -> JSONResponse:
-        return error_response(exc.http_status, exc.code, exc.message)
+class UpstreamBadResponse(UpstreamError):
+    code = "upstream_bad_response"
+    outcome = UpstreamOutcome.MALFORMED
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "internal_error", "the service failed; see its log")
+
+class UpstreamServerError(UpstreamError):
+    code = "upstream_server_error"
+    outcome = UpstreamOutcome.SERVER_ERROR
+
+
+class UpstreamRejectedRequest(UpstreamError):
+    """Ollama answered 4xx: our request (model name, say) is wrong, Ollama is healthy."""
+
+    code = "upstream_rejected_request"
+    outcome = UpstreamOutcome.CLIENT_ERROR
+    breaker_failure = False

@@ -7,17 +7,33 @@ route matches is counted under one fixed value, so scanners cannot add series.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from starlette.routing import Match, Router
+from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.metrics import UNMATCHED_ROUTE, Metrics, normalise_method
+from app.catalog import UNMATCHED_ROUTE, normalise_method
+from app.metrics import Metrics
 
 
-def route_template(router: Router, scope: Scope) -> str:
+def flat_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route, with the routes of included routers in their place.
+
+    FastAPI includes an ``APIRouter`` as one entry that holds the original router; the app
+    includes its routers without a prefix, so their routes' paths are the templates.
+    """
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from flat_routes(included.routes)
+        else:
+            yield route
+
+
+def route_template(routes: Iterable[BaseRoute], scope: Scope) -> str:
     partial = None
-    for route in router.routes:
+    for route in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
             return getattr(route, "path", UNMATCHED_ROUTE)
@@ -39,12 +55,16 @@ class HttpMetricsMiddleware:
         self._templates: dict[tuple[str, str], str] = {}
         self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._counters: dict[tuple[str, str, int], Any] = {}
+        self._routes: list[BaseRoute] | None = None  # flattened at the first request
+
 
     def _route(self, scope: Scope) -> str:
         key = (scope["method"], scope["path"])
         route = self._templates.get(key)
         if route is None:
-            route = route_template(self.router, scope)
+            if self._routes is None:
+                self._routes = list(flat_routes(self.router.routes))
+            route = route_template(self._routes, scope)
             if route != UNMATCHED_ROUTE and len(self._templates) < MAX_CACHED_PATHS:
                 self._templates[key] = route
         return route

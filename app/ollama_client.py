@@ -2,13 +2,17 @@
 
 It speaks Ollama's own API (``/api/chat``, ``/api/embed``), so it works against a real
 Ollama as well as against the simulator.
+
+    >>> client = OllamaClient(ClientConfig(url="http://127.0.0.1:11434"), breaker, metrics)
+    >>> vectors = await client.embed(["What is a circuit breaker?"])
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,56 +20,35 @@ import httpx
 import numpy as np
 
 from app.breaker import CircuitBreaker, Permit
-from app.metrics import CLIENT_NAME, Metrics
-from app.settings import Settings
+from app.catalog import CLIENT_NAME, LlmPhase, PoolType, TokenType, UpstreamOperation
+from app.catalog import UpstreamOutcome as Outcome
+from app.errors import (
+    UpstreamBadResponse,
+    UpstreamConnectionError,
+    UpstreamError,
+    UpstreamRejectedRequest,
+    UpstreamServerError,
+    UpstreamTimeout,
+)
+from app.metrics import Metrics
 
 T = TypeVar("T")
 NANOSECONDS = 1e9
-# Ollama's nanosecond duration fields, by the phase label they feed.
-PHASE_FIELDS = {"load": "load_duration", "prompt_eval": "prompt_eval_duration",
-                "eval": "eval_duration"}
 
 
-class UpstreamError(Exception):
-    """An upstream call failed; ``http_status`` is what the service answers with."""
+@dataclass(frozen=True)
+class ClientConfig:
+    """The settings the client uses: where Ollama is, the models, the pool and timeouts."""
 
-    http_status = 502
-    code = "upstream_error"
-    outcome = "server_error"
-    breaker_failure = True  # whether it says the upstream is unhealthy
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class UpstreamTimeout(UpstreamError):
-    http_status = 504
-    code = "upstream_timeout"
-    outcome = "timeout"
-
-
-class UpstreamConnectionError(UpstreamError):
-    code = "upstream_unreachable"
-    outcome = "connection_error"
-
-
-class UpstreamBadResponse(UpstreamError):
-    code = "upstream_bad_response"
-    outcome = "malformed"
-
-
-class UpstreamServerError(UpstreamError):
-    code = "upstream_server_error"
-    outcome = "server_error"
-
-
-class UpstreamRejectedRequest(UpstreamError):
-    """Ollama answered 4xx: our request (model name, say) is wrong, Ollama is healthy."""
-
-    code = "upstream_rejected_request"
-    outcome = "client_error"
-    breaker_failure = False
+    url: str
+    chat_model: str = "llama3.2"
+    embed_model: str = "nomic-embed-text"
+    max_connections: int = 20
+    max_keepalive: int = 10
+    connect_timeout: float = 2.0
+    read_timeout: float = 60.0
+    write_timeout: float = 10.0
+    pool_timeout: float = 5.0
 
 
 @dataclass
@@ -74,7 +57,7 @@ class ChatStats:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    phase_seconds: dict[str, float] = field(default_factory=dict)
+    phase_seconds: dict[LlmPhase, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,9 +103,9 @@ def _chat_stats(data: dict[str, Any]) -> ChatStats:
         return value if isinstance(value, int) and value >= 0 else 0
 
     phases = {
-        phase: data[name] / NANOSECONDS
-        for phase, name in PHASE_FIELDS.items()
-        if isinstance(data.get(name), int | float) and data[name] >= 0
+        phase: data[phase.ollama_field] / NANOSECONDS
+        for phase in LlmPhase
+        if isinstance(data.get(phase.ollama_field), int | float) and data[phase.ollama_field] >= 0
     }
     return ChatStats(count("prompt_eval_count"), count("eval_count"), phases)
 
@@ -133,160 +116,6 @@ def _message_content(data: dict[str, Any]) -> str:
     if not isinstance(content, str):
         raise UpstreamBadResponse("Ollama's chat answer has no message content")
     return content
-
-
-class _Call:
-    """Bookkeeping of one upstream call: breaker permit, in-flight gauge, duration."""
-
-    def __init__(self, client: OllamaClient, operation: str) -> None:
-        self._metrics = client.metrics
-        self._operation = operation
-        self._permit: Permit = client.breaker.acquire()  # raises CircuitOpenError
-        self.started = time.perf_counter()
-        self._metrics.pool_requests.labels(CLIENT_NAME).inc()
-        self._metrics.upstream_in_flight.labels(CLIENT_NAME).inc()
-        self._finished = False
-
-    def succeed(self) -> None:
-        self._finish("success")
-        self._permit.success()
-
-    def fail(self, error: UpstreamError) -> None:
-        self._finish(error.outcome)
-        if error.breaker_failure:
-            self._permit.failure()
-        else:
-            self._permit.success()
-
-    def abandon(self) -> None:
-        """The caller went away before the outcome was known."""
-        self._finish(None)
-        self._permit.release()
-
-    def _finish(self, outcome: str | None) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        self._metrics.upstream_in_flight.labels(CLIENT_NAME).dec()
-        if outcome is not None:
-            self._metrics.upstream_duration.labels(self._operation, outcome).observe(
-                time.perf_counter() - self.started
-            )
-
-
-class OllamaClient:
-    def __init__(
-        self,
-        settings: Settings,
-        breaker: CircuitBreaker,
-        metrics: Metrics,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.settings = settings
-        self.breaker = breaker
-        self.metrics = metrics
-        limits = httpx.Limits(
-            max_connections=settings.pool_max_connections,
-            max_keepalive_connections=settings.pool_max_keepalive,
-        )
-        timeout = httpx.Timeout(
-            connect=settings.connect_timeout,
-            read=settings.read_timeout,
-            write=settings.write_timeout,
-            pool=settings.pool_timeout,
-        )
-        self._http = httpx.AsyncClient(
-            base_url=settings.ollama_url, limits=limits, timeout=timeout, transport=transport
-        )
-        metrics.pool_size.labels(CLIENT_NAME, "maxsize").set(settings.pool_max_connections)
-        metrics.pool_size.labels(CLIENT_NAME, "keepalive").set(settings.pool_max_keepalive)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def embed(self, texts: list[str]) -> np.ndarray:
-        """One row per text, in order."""
-        model = self.settings.embed_model
-        data, matrix = await self._call_json(
-            "embed", "POST", "/api/embed", {"model": model, "input": texts},
-            parse=lambda d: _embeddings(d, len(texts)),
-        )
-        self.metrics.llm_tokens.labels(model, "prompt").inc(_chat_stats(data).prompt_tokens)
-        return matrix
-
-    async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
-        model = self.settings.chat_model
-        payload = {"model": model, "messages": messages, "stream": False}
-        data, content = await self._call_json("chat", "POST", "/api/chat", payload,
-                                              parse=_message_content)
-        stats = _chat_stats(data)
-        self._record_stats(stats)
-        return ChatResult(content, stats)
-
-    async def open_chat_stream(self, messages: list[dict[str, str]]) -> ChatStream:
-        """Send a streamed chat request and return once Ollama has answered with a status,
-        so that a refusal becomes an HTTP error before any byte is streamed."""
-        payload = {"model": self.settings.chat_model, "messages": messages, "stream": True}
-        call = _Call(self, "chat_stream")
-        try:
-            request = self._http.build_request("POST", "/api/chat", json=payload)
-            response = await self._http.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            error = _classify_transport_error(exc)
-            call.fail(error)
-            raise error from exc
-        except BaseException:
-            call.abandon()
-            raise
-        if response.status_code >= 400:
-            try:
-                body = await response.aread()
-                _check_status(response, body)
-            except UpstreamError as error:
-                call.fail(error)
-                raise
-            except httpx.HTTPError as exc:
-                error = _classify_transport_error(exc)
-                call.fail(error)
-                raise error from exc
-            finally:
-                await response.aclose()
-        return ChatStream(self, call, response)
-
-    async def probe(self) -> None:
-        """A cheap call (``GET /api/version``) that the breaker can count as a probe."""
-        await self._call_json("probe", "GET", "/api/version", None, parse=lambda data: data)
-
-    def _record_stats(self, stats: ChatStats) -> None:
-        model = self.settings.chat_model
-        self.metrics.llm_tokens.labels(model, "prompt").inc(stats.prompt_tokens)
-        self.metrics.llm_tokens.labels(model, "completion").inc(stats.completion_tokens)
-        for phase, seconds in stats.phase_seconds.items():
-            self.metrics.llm_phase_duration.labels(model, phase).observe(seconds)
-
-    async def _call_json(
-        self, operation: str, method: str, path: str, payload: dict[str, Any] | None,
-        parse: Callable[[dict[str, Any]], T],
-    ) -> tuple[dict[str, Any], T]:
-        """Send, then parse the JSON answer; a bad answer counts as a failed call."""
-        call = _Call(self, operation)
-        try:
-            try:
-                response = await self._http.request(method, path, json=payload)
-            except httpx.HTTPError as exc:
-                raise _classify_transport_error(exc) from exc
-            _check_status(response, response.content)
-            data = _parse_json(response.content)
-            parsed = parse(data)
-        except UpstreamError as error:
-            call.fail(error)
-            raise
-        except BaseException:
-            call.abandon()
-            raise
-        call.succeed()
-        return data, parsed
 
 
 def _embeddings(data: dict[str, Any], expected_rows: int) -> np.ndarray:
@@ -304,6 +133,146 @@ def _embeddings(data: dict[str, Any], expected_rows: int) -> np.ndarray:
     return matrix
 
 
+class _Call:
+    """Bookkeeping of one upstream call: breaker permit, in-flight gauge, duration."""
+
+    def __init__(self, breaker: CircuitBreaker, metrics: Metrics,
+                 operation: UpstreamOperation) -> None:
+        self._metrics = metrics
+        self._operation = operation
+        self._permit: Permit = breaker.acquire()  # raises CircuitOpenError
+        self.started = time.perf_counter()
+        self._metrics.pool_requests.labels(CLIENT_NAME).inc()
+        self._metrics.upstream_in_flight.labels(CLIENT_NAME).inc()
+        self._finished = False
+
+    @contextmanager
+    def recording_failures(self) -> Iterator[None]:
+        """Whatever the block raises is classified as an upstream failure, recorded and
+        raised; a cancellation (or a caller that went away) gives the permit back."""
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            error = _classify_transport_error(exc)
+            self.fail(error)
+            raise error from exc
+        except UpstreamError as error:
+            self.fail(error)
+            raise
+        except BaseException:
+            self.abandon()
+            raise
+
+    def succeed(self) -> None:
+        self._finish(Outcome.SUCCESS)
+        self._permit.success()
+
+    def fail(self, error: UpstreamError) -> None:
+        self._finish(error.outcome)
+        if error.breaker_failure:
+            self._permit.failure()
+        else:
+            self._permit.success()
+
+    def abandon(self) -> None:
+        """The caller went away before the outcome was known."""
+        self._finish(None)
+        self._permit.release()
+
+    def _finish(self, outcome: Outcome | None) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self._metrics.upstream_in_flight.labels(CLIENT_NAME).dec()
+        if outcome is not None:
+            self._metrics.upstream_duration.labels(self._operation, outcome).observe(
+                time.perf_counter() - self.started
+            )
+
+
+class OllamaClient:
+    def __init__(self, config: ClientConfig, breaker: CircuitBreaker, metrics: Metrics, *,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        self.breaker = breaker
+        self.metrics = metrics
+        limits = httpx.Limits(max_connections=config.max_connections,
+                              max_keepalive_connections=config.max_keepalive)
+        timeout = httpx.Timeout(connect=config.connect_timeout, read=config.read_timeout,
+                                write=config.write_timeout, pool=config.pool_timeout)
+        self._http = httpx.AsyncClient(base_url=config.url, limits=limits, timeout=timeout,
+                                       transport=transport)
+        metrics.pool_size.labels(CLIENT_NAME, PoolType.MAXSIZE).set(config.max_connections)
+        metrics.pool_size.labels(CLIENT_NAME, PoolType.KEEPALIVE).set(config.max_keepalive)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _call(self, operation: UpstreamOperation) -> _Call:
+        return _Call(self.breaker, self.metrics, operation)
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        """One row per text, in order."""
+        model = self.config.embed_model
+        data, matrix = await self._call_json(
+            UpstreamOperation.EMBED, "POST", "/api/embed", {"model": model, "input": texts},
+            parse=lambda d: _embeddings(d, len(texts)),
+        )
+        self.metrics.llm_tokens.labels(model, TokenType.PROMPT).inc(
+            _chat_stats(data).prompt_tokens)
+        return matrix
+
+    async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
+        payload = {"model": self.config.chat_model, "messages": messages, "stream": False}
+        data, content = await self._call_json(UpstreamOperation.CHAT, "POST", "/api/chat",
+                                              payload, parse=_message_content)
+        stats = _chat_stats(data)
+        self.record_stats(stats)
+        return ChatResult(content, stats)
+
+    async def open_chat_stream(self, messages: list[dict[str, str]]) -> ChatStream:
+        """Send a streamed chat request and return once Ollama has answered with a status,
+        so that a refusal becomes an HTTP error before any byte is streamed."""
+        payload = {"model": self.config.chat_model, "messages": messages, "stream": True}
+        call = self._call(UpstreamOperation.CHAT_STREAM)
+        with call.recording_failures():
+            request = self._http.build_request("POST", "/api/chat", json=payload)
+            response = await self._http.send(request, stream=True)
+            if response.status_code >= 400:
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
+                _check_status(response, body)
+        return ChatStream(self, call, response)
+
+    async def probe(self) -> None:
+        """A cheap call (``GET /api/version``) that the breaker can count as a probe."""
+        await self._call_json(UpstreamOperation.PROBE, "GET", "/api/version", None,
+                              parse=lambda data: data)
+
+    def record_stats(self, stats: ChatStats) -> None:
+        model = self.config.chat_model
+        self.metrics.llm_tokens.labels(model, TokenType.PROMPT).inc(stats.prompt_tokens)
+        self.metrics.llm_tokens.labels(model, TokenType.COMPLETION).inc(stats.completion_tokens)
+        for phase, seconds in stats.phase_seconds.items():
+            self.metrics.llm_phase_duration.labels(model, phase).observe(seconds)
+
+    async def _call_json(
+        self, operation: UpstreamOperation, method: str, path: str,
+        payload: dict[str, Any] | None, parse: Callable[[dict[str, Any]], T],
+    ) -> tuple[dict[str, Any], T]:
+        """Send, then parse the JSON answer; a bad answer counts as a failed call."""
+        call = self._call(operation)
+        with call.recording_failures():
+            response = await self._http.request(method, path, json=payload)
+            _check_status(response, response.content)
+            data = _parse_json(response.content)
+            parsed = parse(data)
+        call.succeed()
+        return data, parsed
+
+
 class ChatStream:
     """The content pieces of a streamed chat answer, as Ollama produces them.
 
@@ -317,38 +286,30 @@ class ChatStream:
         self.stats = ChatStats()
         self.time_to_first_token: float | None = None
 
+    def _first_token(self) -> None:
+        self.time_to_first_token = time.perf_counter() - self._call.started
+        model = self._client.config.chat_model
+        self._client.metrics.llm_ttft.labels(model).observe(self.time_to_first_token)
+
     async def __aiter__(self) -> AsyncIterator[str]:
-        model = self._client.settings.chat_model
-        try:
+        with self._call.recording_failures():
             async for line in self._response.aiter_lines():
                 if not line.strip():
                     continue
                 data = _parse_json(line.encode())
                 piece = _message_content(data)
                 if piece and self.time_to_first_token is None:
-                    self.time_to_first_token = time.perf_counter() - self._call.started
-                    self._client.metrics.llm_ttft.labels(model).observe(
-                        self.time_to_first_token
-                    )
+                    self._first_token()
                 if data.get("done") is True:
                     self.stats = _chat_stats(data)
-                    self._client._record_stats(self.stats)
+                    self._client.record_stats(self.stats)
+                    self._call.succeed()
                     if piece:
                         yield piece
-                    self._call.succeed()
                     return
                 if piece:
                     yield piece
-        except httpx.HTTPError as exc:
-            error = _classify_transport_error(exc)
-            self._call.fail(error)
-            raise error from exc
-        except UpstreamError as error:
-            self._call.fail(error)
-            raise
-        error = UpstreamBadResponse("Ollama's stream ended before its final message")
-        self._call.fail(error)
-        raise error
+            raise UpstreamBadResponse("Ollama's stream ended before its final message")
 
     async def aclose(self) -> None:
         self._call.abandon()  # no-op when the outcome was already recorded

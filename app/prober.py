@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import logging
 
-from app.breaker import CircuitOpenError, State
-from app.ollama_client import OllamaClient, UpstreamError
+from app.breaker import State
+from app.errors import CircuitOpenError, UpstreamError
+from app.ollama_client import OllamaClient
 
 log = logging.getLogger("app")
 

@@ -1,28 +1,52 @@
-"""The RAG pipeline: cache lookup, retrieval, generation, and document ingestion."""
+"""The RAG pipeline: cache lookup, retrieval, generation, and document ingestion.
+
+    >>> rag = RagService(RagConfig(chat_model="llama3.2"), client, cache, DocumentStore(), metrics)
+    >>> answer = await rag.answer("What does a circuit breaker do?", top_k=4)
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from app.breaker import CircuitOpenError
+from app.catalog import UpstreamOperation
 from app.corpus import BUILTIN_DOCUMENTS
+from app.errors import CircuitOpenError, UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
-from app.ollama_client import OllamaClient, UpstreamBadResponse, UpstreamError
+from app.ollama_client import ChatStream, OllamaClient
+from app.schemas import (
+    CacheOutcome,
+    ChunkEvent,
+    EndEvent,
+    ErrorEvent,
+    IngestResult,
+    QueryAnswer,
+    Source,
+    StartEvent,
+    Usage,
+    ndjson,
+)
 from app.semcache import CacheHit, SemanticCache
-from app.settings import Settings
 from app.store import Chunk, DimensionMismatch, DocumentStore, ScoredChunk, chunk_text
 
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered context passages below. If they do not "
     "contain the answer, say that you do not know.\n\n{context}"
 )
+
+
+@dataclass(frozen=True)
+class RagConfig:
+    """The settings the pipeline uses."""
+
+    chat_model: str
+    chunk_chars: int = 800
+    chunk_overlap_chars: int = 100
+    load_builtin_corpus: bool = True
 
 
 def _ms(seconds: float) -> float:
@@ -51,10 +75,10 @@ class Lookup:
     embedding: np.ndarray | None
     embed_error: UpstreamError | CircuitOpenError | None = None
 
-    def describe(self) -> dict[str, Any]:
+    def outcome(self) -> CacheOutcome:
         if self.hit is None:
-            return {"result": "miss", "similarity": None}
-        return {"result": self.hit.hit_type, "similarity": round(self.hit.similarity, 4)}
+            return CacheOutcome(result="miss", similarity=None)
+        return CacheOutcome(result=self.hit.hit_type, similarity=round(self.hit.similarity, 4))
 
 
 @dataclass
@@ -63,26 +87,24 @@ class PreparedAnswer:
 
     lookup: Lookup
     messages: list[dict[str, str]]
-    sources: list[dict[str, Any]]
+    sources: list[Source]
     timings: Timings
 
 
-def _sources(scored: list[ScoredChunk]) -> list[dict[str, Any]]:
-    return [
-        {"source": s.chunk.source, "chunk": s.chunk.index, "score": round(s.score, 4)}
-        for s in scored
-    ]
+def _sources(scored: list[ScoredChunk]) -> list[Source]:
+    return [Source(source=s.chunk.source, chunk=s.chunk.index, score=round(s.score, 4))
+            for s in scored]
 
 
 class RagService:
-    def __init__(self, settings: Settings, client: OllamaClient, cache: SemanticCache,
+    def __init__(self, config: RagConfig, client: OllamaClient, cache: SemanticCache,
                  store: DocumentStore, metrics: Metrics) -> None:
-        self.settings = settings
+        self.config = config
         self.client = client
         self.cache = cache
         self.store = store
         self.metrics = metrics
-        self._corpus_loaded = not settings.load_builtin_corpus
+        self._corpus_loaded = not config.load_builtin_corpus
         self._corpus_lock = asyncio.Lock()
 
     @property
@@ -95,16 +117,16 @@ class RagService:
             return
         async with self._corpus_lock:
             if not self._corpus_loaded:
-                await self.ingest([(source, text) for source, text in BUILTIN_DOCUMENTS.items()])
+                await self.ingest(list(BUILTIN_DOCUMENTS.items()))
                 self._corpus_loaded = True
 
-    async def ingest(self, documents: list[tuple[str, str]]) -> dict[str, int]:
+    async def ingest(self, documents: list[tuple[str, str]]) -> IngestResult:
         """Chunk and embed ``(source, text)`` pairs; all or nothing."""
         chunks = [
             Chunk(source, index, piece)
             for source, text in documents
             for index, piece in enumerate(
-                chunk_text(text, self.settings.chunk_chars, self.settings.chunk_overlap_chars)
+                chunk_text(text, self.config.chunk_chars, self.config.chunk_overlap_chars)
             )
         ]
         if chunks:
@@ -114,8 +136,8 @@ class RagService:
             except DimensionMismatch as exc:
                 raise UpstreamBadResponse(str(exc)) from exc
         self.metrics.document_chunks.set(len(self.store))
-        return {"documents": len(documents), "chunks": len(chunks),
-                "total_chunks": len(self.store)}
+        return IngestResult(documents=len(documents), chunks=len(chunks),
+                            total_chunks=len(self.store))
 
     async def lookup(self, question: str, timings: Timings) -> Lookup:
         """Exact, then semantic. When the question cannot be embedded (breaker open,
@@ -130,7 +152,7 @@ class RagService:
                 result.embedding = (await self.client.embed([question]))[0]
             except (UpstreamError, CircuitOpenError) as exc:
                 result.embed_error = exc
-            timings.add("embed", time.perf_counter() - embed_started)
+            timings.add(UpstreamOperation.EMBED, time.perf_counter() - embed_started)
             if result.embedding is not None:
                 started = time.perf_counter()
                 result.hit = self.cache.lookup_semantic(result.embedding)
@@ -165,37 +187,34 @@ class RagService:
         ]
         return PreparedAnswer(lookup, messages, _sources(scored), timings)
 
-    def _cached_body(self, prepared_or_hit: CacheHit, lookup: Lookup,
-                     timings: Timings) -> dict[str, Any]:
-        value = prepared_or_hit.value
-        return {"answer": value["answer"], "sources": value["sources"],
-                "cache": lookup.describe(), "model": value["model"],
-                "timings_ms": timings.as_ms()}
+    def _cached_answer(self, hit: CacheHit, lookup: Lookup, timings: Timings) -> QueryAnswer:
+        cached: QueryAnswer = hit.value
+        return cached.model_copy(update={"cache": lookup.outcome(), "usage": Usage(),
+                                         "timings_ms": timings.as_ms()})
 
-    def _remember(self, question: str, answer: str, prepared: PreparedAnswer) -> None:
-        value = {"answer": answer, "sources": prepared.sources,
-                 "model": self.settings.chat_model}
-        self.cache.put(question, value, prepared.lookup.embedding)
+    def _remember(self, question: str, answer: QueryAnswer, prepared: PreparedAnswer) -> None:
+        self.cache.put(question, answer, prepared.lookup.embedding)
 
-    async def answer(self, question: str, top_k: int) -> dict[str, Any]:
+    def _generated_answer(self, content: str, prepared: PreparedAnswer,
+                          usage: Usage) -> QueryAnswer:
+        return QueryAnswer(answer=content, sources=prepared.sources,
+                           cache=prepared.lookup.outcome(), model=self.config.chat_model,
+                           usage=usage, timings_ms=prepared.timings.as_ms())
+
+    async def answer(self, question: str, top_k: int) -> QueryAnswer:
         timings = Timings()
         lookup = await self.lookup(question, timings)
         if lookup.hit is not None:
-            return self._cached_body(lookup.hit, lookup, timings)
+            return self._cached_answer(lookup.hit, lookup, timings)
         prepared = await self.prepare(question, top_k, timings, lookup)
         started = time.perf_counter()
         result = await self.client.chat(prepared.messages)
         timings.add("llm", time.perf_counter() - started)
-        self._remember(question, result.content, prepared)
-        return {
-            "answer": result.content,
-            "sources": prepared.sources,
-            "cache": lookup.describe(),
-            "model": self.settings.chat_model,
-            "usage": {"prompt_tokens": result.stats.prompt_tokens,
-                      "completion_tokens": result.stats.completion_tokens},
-            "timings_ms": timings.as_ms(),
-        }
+        answer = self._generated_answer(
+            result.content, prepared, Usage(prompt_tokens=result.stats.prompt_tokens,
+                                            completion_tokens=result.stats.completion_tokens))
+        self._remember(question, answer, prepared)
+        return answer
 
     async def answer_stream(self, question: str, top_k: int) -> AsyncIterator[bytes]:
         """Everything that can fail with an HTTP status fails before this returns; the
@@ -203,45 +222,39 @@ class RagService:
         timings = Timings()
         lookup = await self.lookup(question, timings)
         if lookup.hit is not None:
-            return _cached_stream(self._cached_body(lookup.hit, lookup, timings))
+            return _cached_stream(self._cached_answer(lookup.hit, lookup, timings))
         prepared = await self.prepare(question, top_k, timings, lookup)
         started = time.perf_counter()
         stream = await self.client.open_chat_stream(prepared.messages)
         return self._generated_stream(question, prepared, stream, started)
 
-    async def _generated_stream(self, question: str, prepared: PreparedAnswer, stream: Any,
-                                started: float) -> AsyncIterator[bytes]:
+    async def _generated_stream(self, question: str, prepared: PreparedAnswer,
+                                stream: ChatStream, started: float) -> AsyncIterator[bytes]:
         pieces: list[str] = []
         try:
-            yield _line({"type": "start", "cache": prepared.lookup.describe(),
-                         "sources": prepared.sources, "model": self.settings.chat_model})
+            yield ndjson(StartEvent(cache=prepared.lookup.outcome(), sources=prepared.sources,
+                                    model=self.config.chat_model))
             try:
                 async for piece in stream:
                     pieces.append(piece)
-                    yield _line({"type": "chunk", "content": piece})
+                    yield ndjson(ChunkEvent(content=piece))
             except UpstreamError as error:
                 # The status line is already sent: the error travels as the last line.
-                yield _line({"type": "error", "error": error.code, "detail": error.message})
+                yield ndjson(ErrorEvent(error=error.code, detail=error.message))
                 return
             prepared.timings.add("llm", time.perf_counter() - started)
             if stream.time_to_first_token is not None:
                 prepared.timings.add("time_to_first_token", stream.time_to_first_token)
-            self._remember(question, "".join(pieces), prepared)
-            yield _line({"type": "end",
-                         "usage": {"prompt_tokens": stream.stats.prompt_tokens,
-                                   "completion_tokens": stream.stats.completion_tokens},
-                         "timings_ms": prepared.timings.as_ms()})
+            usage = Usage(prompt_tokens=stream.stats.prompt_tokens,
+                          completion_tokens=stream.stats.completion_tokens)
+            answer = self._generated_answer("".join(pieces), prepared, usage)
+            self._remember(question, answer, prepared)
+            yield ndjson(EndEvent(usage=usage, timings_ms=answer.timings_ms))
         finally:
             await stream.aclose()
 
 
-def _line(event: dict[str, Any]) -> bytes:
-    return json.dumps(event, separators=(",", ":")).encode() + b"\n"
-
-
-async def _cached_stream(body: dict[str, Any]) -> AsyncIterator[bytes]:
-    yield _line({"type": "start", "cache": body["cache"], "sources": body["sources"],
-                 "model": body["model"]})
-    yield _line({"type": "chunk", "content": body["answer"]})
-    yield _line({"type": "end", "usage": {"prompt_tokens": 0, "completion_tokens": 0},
-                 "timings_ms": body["timings_ms"]})
+async def _cached_stream(answer: QueryAnswer) -> AsyncIterator[bytes]:
+    yield ndjson(StartEvent(cache=answer.cache, sources=answer.sources, model=answer.model))
+    yield ndjson(ChunkEvent(content=answer.answer))
+    yield ndjson(EndEvent(usage=answer.usage, timings_ms=answer.timings_ms))

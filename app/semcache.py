@@ -12,11 +12,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-HitType = Literal["exact", "semantic"]
+from app.catalog import EvictionReason, HitType
 
 _SPACES = re.compile(r"\s+")
 _TRAILING_PUNCTUATION = re.compile(r"[\s?!.,;:]+$")
@@ -39,7 +39,7 @@ def unit_vector(vector: np.ndarray | list[float]) -> np.ndarray:
 class CacheObserver(Protocol):
     def on_hit(self, hit_type: HitType) -> None: ...
     def on_miss(self) -> None: ...
-    def on_eviction(self, reason: str, count: int) -> None: ...
+    def on_eviction(self, reason: EvictionReason, count: int) -> None: ...
     def on_size(self, size: int, capacity: int) -> None: ...
     def on_similarity(self, best: float) -> None: ...
 
@@ -87,9 +87,9 @@ class SemanticCache:
         # order: purging pops from the front and never scans the whole cache.
         self._deadlines: OrderedDict[str, float] = OrderedDict()
         # Running totals for /api/cache-stats; clear() keeps them.
-        self.hits: dict[HitType, int] = {"exact": 0, "semantic": 0}
+        self.hits: dict[HitType, int] = dict.fromkeys(HitType, 0)
         self.misses = 0
-        self.evictions = {"capacity": 0, "ttl": 0}
+        self.evictions: dict[EvictionReason, int] = dict.fromkeys(EvictionReason, 0)
         self._report_size()
 
     def __len__(self) -> int:
@@ -109,7 +109,7 @@ class SemanticCache:
             self._evict_expired()
             return None
         self._entries.move_to_end(key)
-        return CacheHit(entry.value, "exact", 1.0)
+        return CacheHit(entry.value, HitType.EXACT, 1.0)
 
     def lookup_semantic(self, embedding: np.ndarray) -> CacheHit | None:
         """The most similar live entry at or above the threshold; reports the best
@@ -136,7 +136,7 @@ class SemanticCache:
         key = self._slot_keys[slot]
         assert key is not None
         self._entries.move_to_end(key)
-        return CacheHit(self._entries[key].value, "semantic", best)
+        return CacheHit(self._entries[key].value, HitType.SEMANTIC, best)
 
     def record_hit(self, hit: CacheHit) -> None:
         self.hits[hit.hit_type] += 1
@@ -154,7 +154,7 @@ class SemanticCache:
         if key in self._entries:
             self._evict([key], None)
         elif len(self._entries) >= self.capacity:
-            self._evict([next(iter(self._entries))], "capacity")
+            self._evict([next(iter(self._entries))], EvictionReason.CAPACITY)
         slot = None
         if embedding is not None:
             vector = unit_vector(embedding)
@@ -192,9 +192,9 @@ class SemanticCache:
                 break
             expired.append(key)
         if expired:
-            self._evict(expired, "ttl")
+            self._evict(expired, EvictionReason.TTL)
 
-    def _evict(self, keys: list[str], reason: str | None) -> None:
+    def _evict(self, keys: list[str], reason: EvictionReason | None) -> None:
         for key in keys:
             entry = self._entries.pop(key)
             del self._deadlines[key]

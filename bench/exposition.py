@@ -12,11 +12,11 @@ from typing import Any
 
 from prometheus_client.exposition import choose_encoder
 
-from app.api import create_app
+from app.factory import create_app
 from app.settings import Settings
 from bench.asgi_driver import post_json
-from loadtest.questions import PARAPHRASES, QUESTIONS, new_question
-from loadtest.upstream_sim import BackgroundSimulator
+from loadtest.scenarios.questions import PARAPHRASES, QUESTIONS, new_question
+from loadtest.stack.in_process import BackgroundSimulator
 
 
 def _upstream_seconds(registry: Any) -> float:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from loadtest.processes import ManagedProcess, find_binary, free_port
+from loadtest.stack.processes import ManagedProcess, find_binary, free_port
 
 QUESTION = "What does a circuit breaker do when it is half-open?"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -67,7 +67,7 @@ def run(seconds: int = 3, rounds: int = 8, connections: int = 16) -> dict[str, A
         try:
             sim_port = free_port()
             processes["sim"] = ManagedProcess(
-                "sim", [sys.executable, "-m", "loadtest.upstream_sim", "--port", str(sim_port)],
+                "sim", [sys.executable, "-m", "loadtest.sim", "--port", str(sim_port)],
                 workdir / "sim.log")
             processes["sim"].wait_http_ok(f"http://127.0.0.1:{sim_port}/api/version")
             service_env = {"OLLAMA_RAG_OLLAMA_URL": f"http://127.0.0.1:{sim_port}",

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from app.api import create_app
+from app.factory import create_app
 from app.settings import Settings
 from bench.asgi_driver import post_json
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from dashboards import breaker, cache, overview, upstream
+from dashboards.paths import JSON_DIR as OUTPUT_DIR
 
-OUTPUT_DIR = Path(__file__).resolve().parent / "json"
 MODULES = (overview, breaker, cache, upstream)
 
 

@@ -9,10 +9,10 @@ import httpx
 import pytest
 import yaml
 
-from app.api import create_app
+from alerts.paths import PROMETHEUS_CONFIG, RULE_FILES
+from app.factory import create_app
 from app.settings import Settings
-from loadtest.processes import free_port, start_prometheus
-from loadtest.stackconfig import PROMETHEUS_CONFIG, RULE_FILES
+from loadtest.stack.processes import free_port, start_prometheus
 from tests.servers import ServiceThread, SimulatorThread
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from app.api import Components
-from loadtest.loop_thread import LoopThread
-from loadtest.upstream_sim import BackgroundSimulator
+from app.components import Components
+from loadtest.stack.in_process import BackgroundSimulator
+from loadtest.stack.loop_thread import LoopThread
 
 
 class SimulatorThread(BackgroundSimulator):

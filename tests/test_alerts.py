@@ -14,22 +14,22 @@ import httpx
 import pytest
 import yaml
 
-from loadtest.alert_sink import AlertSink
-from loadtest.processes import ManagedProcess, find_binary, free_port, start_alertmanager
-from loadtest.stackconfig import (
+from alerts.paths import (
     ALERTMANAGER_CONFIG,
-    ALERTS_DIR,
     PROMETHEUS_CONFIG,
+    ROOT,
     RULE_FILES,
-    alertmanager_config,
-    duration_seconds,
+    RULE_TEST_FILES,
+    RULE_TESTS_DIR,
+    RUNBOOK,
 )
+from loadtest.stack.alert_sink import AlertSink
+from loadtest.stack.config import alertmanager_config, duration_seconds
+from loadtest.stack.processes import ManagedProcess, find_binary, free_port, start_alertmanager
 from tests.helpers import wait_until
 
-ROOT = ALERTS_DIR.parent
-TEST_FILES = sorted((ALERTS_DIR / "tests").glob("*.test.yml"))
-QUIET_TESTS = ALERTS_DIR / "tests" / "quiet.test.yml"
-RUNBOOK = ROOT / "docs" / "runbook.md"
+TEST_FILES = RULE_TEST_FILES
+QUIET_TESTS = RULE_TESTS_DIR / "quiet.test.yml"
 RUNBOOK_URL = "https://github.com/ollama-rag/ollama-rag/blob/main/docs/runbook.md#"
 DASHBOARD_URL = re.compile(
     r"http://127\.0\.0\.1:3000/d/(?P<uid>[a-z0-9-]+)/(?P<slug>[a-z0-9-]+)\?viewPanel=(?P<panel>\d+)")

@@ -9,7 +9,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from prometheus_client import CollectorRegistry
 
 from app.breaker import BreakerConfig, CircuitBreaker, CircuitOpenError, Permit, State
-from app.metrics import BreakerMetricsObserver, Metrics
+from app.metrics import Metrics
+from app.observers import BreakerMetricsObserver
 
 
 class FakeClock:

@@ -1,4 +1,5 @@
-"""The metric catalog is the contract: the exposition, the seed and the README agree with it."""
+"""The metric catalog is the contract: the exposition, the original design and the README
+agree with it."""
 
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.metrics import CATALOG, SEED_METRICS, Metrics, catalog_markdown
+from app.catalog import CATALOG, CONTRACT_METRICS, catalog_markdown
+from app.metrics import Metrics
 from app.settings import Settings
 from tests.helpers import ask
 from tests.servers import ServiceThread
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "docs" / "original-design.md"  # a copy of ../shared/seed/, the design document
+ORIGINAL_DESIGN = ROOT / "docs" / "original-design.md"
 
-# The seed's contract: names and label names (from its example output and metric list).
-SEED_CONTRACT = {
+# The original design's contract: names and label names (from its example output and its
+# metric list).
+CONTRACT = {
     "ollama_rag_circuit_breaker_state": ("breaker_name",),
     "ollama_rag_circuit_breaker_calls_total": ("breaker_name", "status"),
     "ollama_rag_circuit_breaker_transitions_total": ("breaker_name", "from_state", "to_state"),
@@ -35,13 +38,13 @@ SEED_CONTRACT = {
 }
 
 
-def test_the_seed_contract_is_in_the_catalog() -> None:
-    assert {s.full_name: s.labels for s in SEED_METRICS} == SEED_CONTRACT
+def test_the_original_design_contract_is_in_the_catalog() -> None:
+    assert {s.full_name: s.labels for s in CONTRACT_METRICS} == CONTRACT
 
 
-def test_the_seed_document_names_the_same_eleven_metrics() -> None:
-    text = SEED.read_text()
-    for name in SEED_CONTRACT:
+def test_the_original_design_names_the_same_eleven_metrics() -> None:
+    text = ORIGINAL_DESIGN.read_text()
+    for name in CONTRACT:
         short = name.removeprefix("ollama_rag_")
         assert f"`{short}`" in text, short
 
@@ -109,7 +112,7 @@ def test_readme_metric_table_matches_the_catalog() -> None:
     end = readme.index("<!-- metric-catalog:end -->")
     table = readme[start:end].split("\n", 1)[1]
     assert table.strip() == catalog_markdown().strip(), (
-        "README's metric table is stale: regenerate it with `python -m app.metrics`")
+        "README's metric table is stale: regenerate it with `python -m app.catalog`")
 
 
 def test_readme_documents_every_setting() -> None:

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from loadtest import dns_targets
-from loadtest.processes import find_binary
+from alerts.paths import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG, RULE_FILES
+from loadtest.stack import dns_targets
+from loadtest.stack.processes import find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose.yaml"
@@ -89,8 +90,6 @@ def test_every_mounted_file_exists() -> None:
 
 
 def test_monitoring_mounts_the_files_the_local_verifier_uses() -> None:
-    from loadtest.stackconfig import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG, RULE_FILES
-
     prometheus = binds("prometheus")
     assert ROOT / prometheus["/etc/prometheus/prometheus.yml"] == PROMETHEUS_CONFIG
     rules = ROOT / prometheus["/etc/prometheus/rules"]

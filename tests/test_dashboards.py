@@ -6,7 +6,6 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,14 +13,13 @@ import promql_parser
 import pytest
 import yaml
 
-from app.metrics import CATALOG
+from alerts.paths import RULE_FILES
+from app.catalog import CATALOG
 from dashboards import __main__ as generator
 from dashboards.common import DATASOURCE_UID, TAGS
-from loadtest.stackconfig import RULE_FILES
+from dashboards.paths import JSON_DIR, PROVISIONING_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
-JSON_DIR = ROOT / "dashboards" / "json"
-PROVISIONING = ROOT / "dashboards" / "provisioning"
+PROVISIONING = PROVISIONING_DIR
 GRAFANA_DASHBOARDS_PATH = "/var/lib/grafana/dashboards/ollama-rag"  # compose mounts the JSON here
 RATE_INTERVAL = timedelta(seconds=4242)  # stands in for $__rate_interval when parsing
 RANGE_FUNCTIONS = {"rate", "irate", "increase", "changes", "delta", "idelta", "deriv"}
@@ -145,7 +143,7 @@ def test_every_queried_metric_exists() -> None:
     assert not unknown, f"panels query metrics that nothing produces: {sorted(unknown)}"
 
 
-def test_the_seed_queries_are_on_their_panels() -> None:
+def test_the_original_design_queries_are_on_their_panels() -> None:
     """The original design's PromQL, scoped and on $__rate_interval."""
     wanted = {
         "rate(ollama_rag_connection_pool_requests_total": "Upstream and LLM / 1 Pool requests",

@@ -9,8 +9,8 @@ import numpy as np
 
 from app.semcache import normalise_question
 from app.settings import Settings
-from loadtest.questions import QUESTIONS_AND_PARAPHRASES, new_question
-from loadtest.upstream_sim import embed_text
+from loadtest.scenarios.questions import QUESTIONS_AND_PARAPHRASES, new_question
+from loadtest.sim.text import embed_text
 
 THRESHOLD = Settings().cache_similarity_threshold
 

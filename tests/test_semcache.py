@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from app.api import CacheObserverMetrics
 from app.metrics import Metrics
+from app.observers import CacheMetricsObserver
 from app.semcache import SemanticCache, normalise_question
 
 
@@ -35,7 +35,7 @@ def make_cache(clock: FakeClock, capacity: int = 3, threshold: float = 0.9,
                ttl: float = 100.0, registry: CollectorRegistry | None = None) -> SemanticCache:
     observer = None
     if registry is not None:
-        observer = CacheObserverMetrics(Metrics(registry, chat_model="m", embed_model="e",
+        observer = CacheMetricsObserver(Metrics(registry, chat_model="m", embed_model="e",
                                                 version="t"))
     return SemanticCache(capacity, threshold, ttl, observer=observer, clock=clock)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from app.metrics import SEED_METRICS
+from app.catalog import CONTRACT_METRICS
 from tests.helpers import ask, scrape, set_faults, value, wait_until
 from tests.servers import ServiceThread, SimulatorThread
 
@@ -38,7 +38,7 @@ def test_a_question_is_answered_then_served_from_the_cache(client: httpx.Client)
     assert semantic["answer"] == body["answer"]
 
 
-def test_the_query_path_moves_every_seed_metric(service: ServiceThread,
+def test_the_query_path_moves_every_contract_metric(service: ServiceThread,
                                                 client: httpx.Client) -> None:
     wait_until(lambda: client.get("/readyz").status_code == 200)
     before = scrape(service.url)
@@ -50,7 +50,7 @@ def test_the_query_path_moves_every_seed_metric(service: ServiceThread,
 
     breaker = {"breaker_name": "ollama_client"}
     pool = {"client_name": "ollama_client"}
-    seed_series = {
+    contract_series = {
         "ollama_rag_circuit_breaker_state": breaker,
         "ollama_rag_circuit_breaker_calls_total": breaker | {"status": "success"},
         "ollama_rag_circuit_breaker_transitions_total":
@@ -64,8 +64,8 @@ def test_the_query_path_moves_every_seed_metric(service: ServiceThread,
         "ollama_rag_semcache_size": {},
         "ollama_rag_semcache_fill_ratio": {},
     }
-    assert set(seed_series) == {spec.full_name for spec in SEED_METRICS}
-    for name, labels in seed_series.items():
+    assert set(contract_series) == {spec.full_name for spec in CONTRACT_METRICS}
+    for name, labels in contract_series.items():
         assert (name, frozenset(labels.items())) in after, f"{name}{labels} missing"
 
     def moved(name: str, **labels: str) -> float:
@@ -82,7 +82,7 @@ def test_the_query_path_moves_every_seed_metric(service: ServiceThread,
     assert value(after, "ollama_rag_connection_pool_size", **pool, pool_type="keepalive") == 10
     assert value(after, "ollama_rag_circuit_breaker_last_state_change_timestamp",
                  **breaker) > 1.7e9
-    # Beyond the seed.
+    # Beyond the original design's contract.
     assert moved("ollama_rag_llm_time_to_first_token_seconds_count", model="llama3.2") == 1
     assert moved("ollama_rag_llm_tokens_total", model="llama3.2", type="completion") > 0
     assert moved("ollama_rag_llm_tokens_total", model="nomic-embed-text", type="prompt") > 0

@@ -8,7 +8,7 @@ import httpx
 import numpy as np
 import pytest
 
-from loadtest.upstream_sim import embed_text
+from loadtest.sim.text import embed_text
 from tests.helpers import set_faults
 from tests.servers import SimulatorThread
 

@@ -13,12 +13,15 @@ import httpx
 import pytest
 import yaml
 
-from loadtest import report
-from loadtest.plan import SCENARIOS, UNIT_TESTED_ONLY
-from loadtest.processes import MissingBinary, find_binary
-from loadtest.stack import LocalStack
-from loadtest.stackconfig import RULE_FILES, compressed_rules, duration_seconds, factor_for
-from loadtest.verify import SEED_QUERIES, grafana_to_promql, rule_keys
+from alerts.paths import RULE_FILES
+from loadtest.scenarios.plan import SCENARIOS, UNIT_TESTED_ONLY
+from loadtest.stack.config import compressed_rules, duration_seconds, factor_for
+from loadtest.stack.local import LocalStack
+from loadtest.stack.processes import MissingBinary, find_binary
+from loadtest.verify import report
+from loadtest.verify.alert_checks import rule_keys
+from loadtest.verify.locust_run import LOCUSTFILES
+from loadtest.verify.metric_checks import ORIGINAL_DESIGN_QUERIES, grafana_to_promql
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,18 +42,18 @@ def test_every_alert_rule_is_proven_live_or_listed_as_unit_tested_only() -> None
 
 
 def test_every_scenario_has_a_locust_file() -> None:
-    files = {p.stem for p in (ROOT / "loadtest" / "locustfiles").glob("*.py")} - {"__init__"}
+    files = {p.stem for p in LOCUSTFILES.glob("*.py")} - {"__init__"}
     assert files == {s.name.replace("-", "_") for s in SCENARIOS}
     for scenario in SCENARIOS:
         assert {p.name for p in scenario.phases} >= {scenario.fault_phase}
 
 
-def test_the_seed_queries_are_quoted_verbatim() -> None:
+def test_the_original_design_queries_are_quoted_verbatim() -> None:
     def words(text: str) -> str:
         return " ".join(text.split())
 
     design = words((ROOT / "docs" / "original-design.md").read_text())
-    for name, verbatim, _ in SEED_QUERIES:
+    for name, verbatim, _ in ORIGINAL_DESIGN_QUERIES:
         assert words(verbatim) in design, name
 
 
@@ -123,9 +126,9 @@ def test_reports_render_from_the_verifier_data() -> None:
                                    "delivered_to": ["pager"], "resolved_at": 111.0,
                                    "time_to_detect": 2.5, "problems": []}],
                        "moved": {"m: q": True}}],
-        "seed_metrics_moved": {"ollama_rag_semcache_size": True},
+        "contract_metrics_moved": {"ollama_rag_semcache_size": True},
         "dashboards": [{"dashboard": "d", "panel": "p", "ref": "A", "data": True}],
-        "seed_queries": [{"name": "q", "verbatim_data": False, "production_data": True,
+        "design_queries": [{"name": "q", "verbatim_data": False, "production_data": True,
                           "note": "n"}],
         "alerts": {"rules": ["X"], "live": ["X"], "unit_tested_only": {}, "live_share": 1.0},
         "charts": [{"scenario": "outage", "start": 99.0, "end": 120.0,

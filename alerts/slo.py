@@ -1,0 +1,120 @@
+"""The service level objectives and their burn-rate windows: the one table from which the
+SLO recording and alert rules are generated (``alerts/slo_rules.py``) and from which the
+load scenarios take the alerts they expect.
+
+Multi-window, multi-burn-rate alerts as in Google's SRE workbook: each window pair fires
+when both its long and its short window burn the 30-day error budget ``factor`` times faster
+than the objective allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PERIOD = "30d"
+RECORDING_GROUP = "ollama-rag.slo.recording"
+ALERT_GROUP = "ollama-rag.slo"
+RUNBOOK_BASE = "https://github.com/ollama-rag/ollama-rag/blob/main/docs/runbook.md#"
+OVERVIEW_URL = "http://127.0.0.1:3000/d/ollama-rag-overview/ollama-rag-overview?viewPanel="
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    """One window pair: fire when both windows burn ``factor`` times the budget's rate.
+
+    >>> BurnWindow("1h", "5m", 14.4, "2m", "critical", "hour", "Page: 2% ...").labels
+    (('long_window', '1h'), ('short_window', '5m'))
+    """
+
+    long: str
+    short: str
+    factor: float
+    for_: str
+    severity: str  # critical pages, warning opens a ticket
+    long_in_words: str  # "over the last {long_in_words}"
+    why: str  # the share of the budget it catches, written above the rule's `for`
+
+    @property
+    def labels(self) -> tuple[tuple[str, str], ...]:
+        return (("long_window", self.long), ("short_window", self.short))
+
+
+WINDOWS: tuple[BurnWindow, ...] = (
+    BurnWindow("1h", "5m", 14.4, "2m", "critical", "hour",
+               "Page: 2% of the 30-day budget in one hour."),
+    BurnWindow("6h", "30m", 6, "15m", "critical", "6 hours",
+               "Page: 5% of the budget in six hours."),
+    BurnWindow("1d", "2h", 3, "1h", "warning", "day",
+               "Ticket: 10% of the budget in a day."),
+    BurnWindow("3d", "6h", 1, "3h", "warning", "3 days",
+               "Ticket: 10% of the budget in three days."),
+)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One SLO: the share of good events it promises and how to count the bad ones.
+
+    ``bad_ratio`` is a PromQL template with ``{window}``: the share of bad events over it.
+    """
+
+    name: str
+    alert: str
+    objective: float  # e.g. 0.995
+    record: str  # recording rule name, with ``{window}``
+    bad_ratio: str
+    explanation: str  # a comment above the recording rules
+    summary_fast: str  # the summary of the pages
+    summary_slow: str  # the summary of the tickets
+    bad_in_words: str  # "<share> of <bad_in_words> in the last <long_in_words>: ..."
+    dashboard_panel: int
+
+    @property
+    def budget(self) -> float:
+        return round(1 - self.objective, 6)
+
+    def record_for(self, window: str) -> str:
+        return self.record.format(window=window)
+
+
+AVAILABILITY = Objective(
+    name="availability",
+    alert="OllamaRagErrorBudgetBurn",
+    objective=0.995,
+    record="job:ollama_rag_http_request_errors:ratio_rate{window}",
+    bad_ratio=(
+        'sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*",status=~"5.."}}'
+        "[{window}]))\n"
+        '/ sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*"}}[{window}]))'
+    ),
+    explanation="Availability: share of /api/* requests answered 5xx (503 rejections included).",
+    summary_fast="The availability error budget is burning fast.",
+    summary_slow="The availability error budget is burning.",
+    bad_in_words="the /api requests of job {{ $labels.job }} failed",
+    dashboard_panel=5,
+)
+LATENCY = Objective(
+    name="latency",
+    alert="OllamaRagLatencyBudgetBurn",
+    objective=0.99,
+    record="job:ollama_rag_http_request_slow:ratio_rate{window}",
+    bad_ratio=(
+        "1 - sum by (job) (rate(ollama_rag_http_request_duration_seconds_bucket"
+        '{{route="/api/query",le="5.0"}}[{window}]))\n'
+        "/ sum by (job) (rate(ollama_rag_http_request_duration_seconds_count"
+        '{{route="/api/query"}}[{window}]))'
+    ),
+    explanation="Latency: share of /api/query requests slower than 5 s (the le=\"5.0\" bucket).",
+    summary_fast="The latency error budget is burning fast.",
+    summary_slow="The latency error budget is burning.",
+    bad_in_words="the /api/query requests of job {{ $labels.job }} took over 5s",
+    dashboard_panel=6,
+)
+OBJECTIVES: tuple[Objective, ...] = (AVAILABILITY, LATENCY)
+
+
+def sli_windows() -> list[str]:
+    """Every window a recording rule is needed for, shortest first."""
+    seconds = {"m": 60, "h": 3600, "d": 86400}
+    windows = {w for pair in WINDOWS for w in (pair.long, pair.short)}
+    return sorted(windows, key=lambda w: int(w[:-1]) * seconds[w[-1]])

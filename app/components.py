@@ -1,0 +1,78 @@
+"""The parts of one app and how they are wired: each gets the part of the settings it
+uses, and the metrics of the app's own registry.
+
+    >>> parts = build_components(Settings())
+    >>> parts.breaker.state
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+
+from app import __version__
+from app.breaker import BreakerConfig, CircuitBreaker
+from app.catalog import BREAKER_NAME
+from app.metrics import Metrics
+from app.observers import BreakerMetricsObserver, CacheMetricsObserver
+from app.ollama_client import ClientConfig, OllamaClient
+from app.rag import RagConfig, RagService
+from app.semcache import SemanticCache
+from app.settings import Settings
+from app.store import DocumentStore
+
+
+@dataclass
+class Components:
+    """Everything one app instance owns; kept on ``app.state.components``."""
+
+    settings: Settings
+    registry: CollectorRegistry
+    metrics: Metrics
+    breaker: CircuitBreaker
+    cache: SemanticCache
+    client: OllamaClient
+    rag: RagService
+
+
+def client_config(settings: Settings) -> ClientConfig:
+    return ClientConfig(
+        url=settings.ollama_url, chat_model=settings.chat_model,
+        embed_model=settings.embed_model, max_connections=settings.pool_max_connections,
+        max_keepalive=settings.pool_max_keepalive, connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout, write_timeout=settings.write_timeout,
+        pool_timeout=settings.pool_timeout,
+    )
+
+
+def breaker_config(settings: Settings) -> BreakerConfig:
+    return BreakerConfig(
+        failure_threshold=settings.breaker_failure_threshold,
+        reset_timeout=settings.breaker_reset_timeout,
+        half_open_max_calls=settings.breaker_half_open_max_calls,
+        success_threshold=settings.breaker_success_threshold,
+    )
+
+
+def rag_config(settings: Settings) -> RagConfig:
+    return RagConfig(chat_model=settings.chat_model, chunk_chars=settings.chunk_chars,
+                     chunk_overlap_chars=settings.chunk_overlap_chars,
+                     load_builtin_corpus=settings.load_builtin_corpus)
+
+
+def build_components(settings: Settings) -> Components:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry, chat_model=settings.chat_model,
+                      embed_model=settings.embed_model, version=__version__,
+                      enabled=settings.metrics_enabled)
+    observe = metrics.enabled  # without metrics, no observer at all: nothing to pay for
+    breaker = CircuitBreaker(BREAKER_NAME, breaker_config(settings),
+                             observer=BreakerMetricsObserver(metrics) if observe else None)
+    metrics.breaker_last_change.labels(BREAKER_NAME).set(breaker.last_change_wall_time)
+    cache = SemanticCache(settings.cache_capacity, settings.cache_similarity_threshold,
+                          settings.cache_ttl_seconds,
+                          observer=CacheMetricsObserver(metrics) if observe else None)
+    client = OllamaClient(client_config(settings), breaker, metrics)
+    rag = RagService(rag_config(settings), client, cache, DocumentStore(), metrics)
+    return Components(settings, registry, metrics, breaker, cache, client, rag)

@@ -1,0 +1,24 @@
+"""``GET /healthz`` (the process answers) and ``GET /readyz`` (it can answer questions)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.dependencies import PartsDep
+from app.errors import ApiError
+from app.schemas import Status, error_responses
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Status)
+async def healthz() -> Status:
+    return Status(status="ok")
+
+
+@router.get("/readyz", response_model=Status, responses=error_responses(503))
+async def readyz(parts: PartsDep) -> Status:
+    if not parts.rag.ready:
+        raise ApiError(503, "not_ready",
+                       "the built-in corpus is not indexed yet: Ollama has not answered")
+    return Status(status="ready")

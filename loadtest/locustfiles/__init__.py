@@ -1,1 +1,0 @@
-"""One Locust file per scenario of loadtest/plan.py."""

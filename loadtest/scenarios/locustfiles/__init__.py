@@ -1,0 +1,1 @@
+"""One Locust file per scenario of loadtest/scenarios/plan.py."""

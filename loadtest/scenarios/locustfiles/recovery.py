@@ -1,0 +1,15 @@
+"""Scenario recovery: Healthy traffic after all the faults: every alert but Watchdog resolves.
+
+Its phases, the alerts it must raise and the metrics it must move are in loadtest/scenarios/plan.py.
+
+    locust -f loadtest/scenarios/locustfiles/recovery.py --headless \\
+        --host http://127.0.0.1:8000 \\
+        --sim-url http://127.0.0.1:11434
+"""
+
+from loadtest.scenarios.shapes import shape_for
+from loadtest.scenarios.users import RagUser
+
+Shape = shape_for("recovery")
+
+__all__ = ["RagUser", "Shape"]

@@ -1,0 +1,273 @@
+"""The load scenarios as data: phases, faults, the alerts each must raise and the metrics
+each must move. Locust shapes (``shapes.py``) and the verifier both read this; the SLO alerts
+come from the SLO table (``alerts/slo.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerts.slo import AVAILABILITY, LATENCY, WINDOWS, BurnWindow, Objective
+
+# Applied at the start of every phase, then the phase's own faults on top.
+HEALTHY_FAULTS: dict[str, Any] = {
+    "mode": "ok", "error_rate": 1.0, "latency_ms": 0, "slow_ms": 6000, "token_ms": 2,
+    "hang_seconds": 60, "jitter": 0.25, "paths": [],
+}
+PHASE_MARK = "OLLAMA_RAG_PHASE"  # Locust shapes print it at each phase; the verifier reads it
+ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache")
+MIXES = ("normal", "new_only")
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    seconds: float
+    users: int
+    faults: dict[str, Any] = field(default_factory=dict)  # on top of HEALTHY_FAULTS
+    mix: str = "normal"
+    actions: tuple[str, ...] = ()  # done by the stack's control endpoint at the phase start
+
+    def __post_init__(self) -> None:
+        if self.mix not in MIXES or not set(self.actions) <= set(ACTIONS):
+            raise ValueError(f"phase {self.name}: unknown mix or action")
+
+
+@dataclass(frozen=True)
+class ExpectedAlert:
+    alertname: str
+    receiver: str  # where Alertmanager must deliver it
+    labels: tuple[tuple[str, str], ...] = ()  # to tell apart rules sharing a name
+    # "scenario": resolved before the scenario's checks; "run": by the end of the run (its
+    # windows, compressed, still outlast the scenario); "never": the Watchdog.
+    resolve_by: str = "scenario"
+
+    @property
+    def key(self) -> str:
+        extra = ",".join(f"{k}={v}" for k, v in self.labels)
+        return f"{self.alertname}{{{extra}}}" if extra else self.alertname
+
+
+@dataclass(frozen=True)
+class MetricMove:
+    """A catalog metric and a query that is above zero at some moment when it moved."""
+
+    metric: str
+    query: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    phases: tuple[Phase, ...]
+    fault_phase: str  # time to detect counts from the start of this phase
+    alerts: tuple[ExpectedAlert, ...] = ()
+    moves: tuple[MetricMove, ...] = ()
+    quiet_phase: str | None = None  # no alert but Watchdog may even be pending in it
+
+    @property
+    def seconds(self) -> float:
+        return sum(p.seconds for p in self.phases)
+
+
+def _rate(metric: str, matchers: str = "") -> str:
+    return f"sum(rate({metric}{{{matchers}}}[5s]))"
+
+
+M = "ollama_rag_"
+USERS = 8
+RECEIVERS = {"critical": "pager", "warning": "ticket"}  # alerts/alertmanager.yml's routes
+# The SLO windows a scenario can prove live; the longest ones cannot be compressed enough to
+# fire and resolve within a run (UNIT_TESTED_ONLY below says why).
+LIVE_WINDOWS = tuple(w for w in WINDOWS if w.long != "3d")
+# Windows whose compressed long window outlasts a scenario: they resolve by the run's end.
+RESOLVED_BY_RUN = ("1d",)
+
+
+def slo_alerts(objective: Objective) -> tuple[ExpectedAlert, ...]:
+    """The burn-rate alerts of ``objective`` that a scenario burning it must raise."""
+    return tuple(
+        ExpectedAlert(objective.alert, RECEIVERS[w.severity], w.labels,
+                      "run" if w.long in RESOLVED_BY_RUN else "scenario")
+        for w in LIVE_WINDOWS
+    )
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "baseline",
+        "Healthy traffic with the full question mix; nothing but Watchdog may fire.",
+        (Phase("warm-up", 5, USERS), Phase("steady", 12, USERS)),
+        fault_phase="steady",
+        quiet_phase="steady",
+        alerts=(ExpectedAlert("Watchdog", "watchdog", resolve_by="never"),),
+        moves=(
+            MetricMove(M + "semcache_hits_total", _rate(M + "semcache_hits_total", 'type="exact"')),
+            MetricMove(M + "semcache_hits_total",
+                       _rate(M + "semcache_hits_total", 'type="semantic"')),
+            MetricMove(M + "semcache_misses_total", _rate(M + "semcache_misses_total")),
+            MetricMove(M + "semcache_size", f"max({M}semcache_size)"),
+            MetricMove(M + "semcache_fill_ratio", f"max({M}semcache_fill_ratio)"),
+            MetricMove(M + "connection_pool_requests_total",
+                       _rate(M + "connection_pool_requests_total")),
+            MetricMove(M + "connection_pool_size",
+                       f'max({M}connection_pool_size{{pool_type="maxsize"}})'),
+            MetricMove(M + "circuit_breaker_calls_total",
+                       _rate(M + "circuit_breaker_calls_total", 'status="success"')),
+            MetricMove(M + "llm_time_to_first_token_seconds",
+                       _rate(M + "llm_time_to_first_token_seconds_count")),
+            MetricMove(M + "llm_tokens_total", _rate(M + "llm_tokens_total")),
+            MetricMove(M + "document_chunks", f"max(delta({M}document_chunks[10s]))"),
+        ),
+    ),
+    Scenario(
+        "slow-upstream",
+        "Ollama's chat answers take six seconds and every question is new: latency alerts "
+        "fire and the pool fills up. It runs right after the baseline, so that slow "
+        "requests are a large enough share of the SLO's longest live window.",
+        (Phase("before", 2, USERS),
+         Phase("slow", 40, 20, {"mode": "slow", "paths": ["/api/chat"]}, mix="new_only"),
+         Phase("recovery", 10, USERS)),
+        fault_phase="slow",
+        alerts=(ExpectedAlert("UpstreamLatencyHigh", "ticket"),
+                ExpectedAlert("UpstreamPoolNearSaturation", "ticket"),
+                *slo_alerts(LATENCY)),
+        moves=(MetricMove(M + "upstream_requests_in_flight",
+                          f"max({M}upstream_requests_in_flight) >= 8"),
+               MetricMove(M + "llm_phase_duration_seconds",
+                          _rate(M + "llm_phase_duration_seconds_count")),
+               MetricMove(M + "http_requests_in_progress",
+                          f"max({M}http_requests_in_progress) >= 1")),
+    ),
+    Scenario(
+        "outage",
+        "Ollama drops every connection: the breaker trips, rejects, probes in half-open "
+        "and closes again when Ollama is back.",
+        (Phase("before", 2, USERS), Phase("outage", 10, USERS, {"mode": "down"}),
+         Phase("recovery", 6, USERS)),
+        fault_phase="outage",
+        alerts=(ExpectedAlert("CircuitBreakerOpen", "pager"),
+                ExpectedAlert("CircuitBreakerRejectingCalls", "ticket"),
+                *slo_alerts(AVAILABILITY)),
+        moves=(
+            MetricMove(M + "circuit_breaker_state", f"max({M}circuit_breaker_state) == 1"),
+            MetricMove(M + "circuit_breaker_calls_total",
+                       _rate(M + "circuit_breaker_calls_total", 'status="rejected"')),
+            MetricMove(M + "circuit_breaker_transitions_total",
+                       _rate(M + "circuit_breaker_transitions_total",
+                             'from_state="half_open",to_state="closed"')),
+            MetricMove(M + "circuit_breaker_consecutive_failures",
+                       f"max({M}circuit_breaker_consecutive_failures)"),
+            MetricMove(M + "circuit_breaker_last_state_change_timestamp",
+                       f"max(changes({M}circuit_breaker_last_state_change_timestamp[5s]))"),
+        ),
+    ),
+    Scenario(
+        "hung-upstream",
+        "Ollama accepts connections and never answers: calls time out, the breaker trips, "
+        "and its half-open probe hangs.",
+        # Enough users that the first round of timeouts reaches the failure threshold.
+        (Phase("before", 2, USERS), Phase("hung", 16, 16, {"mode": "timeout"}),
+         Phase("recovery", 10, USERS)),
+        fault_phase="hung",
+        alerts=(ExpectedAlert("CircuitBreakerStuckHalfOpen", "ticket"),
+                ExpectedAlert("CircuitBreakerOpen", "pager")),
+        moves=(MetricMove(M + "upstream_request_duration_seconds",
+                          _rate(M + "upstream_request_duration_seconds_count",
+                                'outcome="timeout"')),
+               MetricMove(M + "circuit_breaker_state", f"max({M}circuit_breaker_state) == 2")),
+    ),
+    Scenario(
+        "flapping",
+        "Ollama fails for one second in every two and a half: the breaker trips, closes "
+        "and trips again.",
+        (Phase("before", 2, USERS),
+         *(phase for i in range(4) for phase in (
+             Phase(f"fail-{i + 1}", 1, USERS, {"mode": "error"}),
+             Phase(f"ok-{i + 1}", 1.5, USERS))),
+         Phase("recovery", 8, USERS)),
+        fault_phase="fail-1",
+        alerts=(ExpectedAlert("CircuitBreakerFlapping", "ticket"),),
+        moves=(MetricMove(M + "circuit_breaker_transitions_total",
+                          _rate(M + "circuit_breaker_transitions_total",
+                                'from_state="closed",to_state="open"')),),
+    ),
+    Scenario(
+        "malformed",
+        "A quarter of Ollama's answers are malformed: failures stay under the breaker's "
+        "threshold of consecutive failures, but over the failure-rate alert's.",
+        (Phase("before", 2, USERS), Phase("malformed", 9, USERS,
+                                          {"mode": "garbage", "error_rate": 0.25}),
+         Phase("recovery", 5, USERS)),
+        fault_phase="malformed",
+        alerts=(ExpectedAlert("HighFailureRate", "pager"),),
+        moves=(MetricMove(M + "upstream_request_duration_seconds",
+                          _rate(M + "upstream_request_duration_seconds_count",
+                                'outcome="malformed"')),
+               MetricMove(M + "circuit_breaker_calls_total",
+                          _rate(M + "circuit_breaker_calls_total", 'status="failure"'))),
+    ),
+    Scenario(
+        "miss-storm",
+        "Only new questions: the hit ratio collapses and the cache fills and churns.",
+        (Phase("before", 2, USERS), Phase("storm", 20, 16, mix="new_only"),
+         Phase("recovery", 6, USERS, actions=("clear_cache",))),
+        fault_phase="storm",
+        alerts=(ExpectedAlert("LowCacheHitRate", "ticket"),
+                ExpectedAlert("SemanticCacheNearCapacity", "ticket")),
+        moves=(MetricMove(M + "semcache_evictions_total",
+                          _rate(M + "semcache_evictions_total", 'reason="capacity"')),
+               MetricMove(M + "semcache_fill_ratio", f"max({M}semcache_fill_ratio) >= 0.9"),
+               MetricMove(M + "semcache_similarity", _rate(M + "semcache_similarity_count")),
+               MetricMove(M + "semcache_lookup_duration_seconds",
+                          _rate(M + "semcache_lookup_duration_seconds_count")),
+               MetricMove(M + "retrieval_duration_seconds",
+                          _rate(M + "retrieval_duration_seconds_count"))),
+    ),
+    Scenario(
+        "service-down",
+        "The service dies, then Prometheus loses its target, then both come back.",
+        (Phase("before", 2, USERS), Phase("down", 4, USERS, actions=("stop_service",)),
+         Phase("absent", 5, USERS, actions=("hide_target",)),
+         Phase("recovery", 6, USERS, actions=("restore_target", "start_service"))),
+        fault_phase="down",
+        alerts=(ExpectedAlert("OllamaRagDown", "pager"),
+                ExpectedAlert("OllamaRagAbsent", "pager")),
+        moves=(MetricMove(M + "http_requests_total", _rate(M + "http_requests_total")),
+               MetricMove(M + "http_request_duration_seconds",
+                          _rate(M + "http_request_duration_seconds_count")),
+               MetricMove(M + "build_info", f"max({M}build_info)")),
+    ),
+)
+
+# The last scenario: healthy traffic until the alerts whose windows outlast their scenario
+# have resolved (the verifier stops it early when they have).
+RECOVERY = Scenario(
+    "recovery",
+    "Healthy traffic after all the faults: every alert but Watchdog resolves.",
+    (Phase("healthy", 45, USERS),),
+    fault_phase="healthy",
+)
+SCENARIOS = (*SCENARIOS, RECOVERY)
+
+
+
+def _why_unit_tested_only(window: BurnWindow) -> str:
+    return (f"its {window.short} short window and its {window.for_} `for`, even compressed, "
+            "outlast a run (clean traffic to resolve, sustained burn to fire); proven by "
+            "alerts/tests/slo.test.yml")
+
+
+# Rules whose windows cannot be compressed enough to fire and resolve within the run.
+UNIT_TESTED_ONLY: dict[str, str] = {
+    ExpectedAlert(objective.alert, RECEIVERS[w.severity], w.labels).key:
+        _why_unit_tested_only(w)
+    for objective in (AVAILABILITY, LATENCY) for w in WINDOWS if w not in LIVE_WINDOWS
+}
+
+
+def scenario(name: str) -> Scenario:
+    for item in SCENARIOS:
+        if item.name == name:
+            return item
+    raise KeyError(f"no scenario {name!r}; known: {', '.join(s.name for s in SCENARIOS)}")

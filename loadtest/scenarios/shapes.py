@@ -1,0 +1,92 @@
+"""Load shapes that play a scenario of ``loadtest/scenarios/plan.py``: at each phase
+boundary they set the simulator's faults, the question mix and the users, and ask the
+stack's control endpoint for actions (stop the service...).
+
+Each file in ``loadtest/scenarios/locustfiles/`` is one scenario, runnable on its own::
+
+    locust -f loadtest/scenarios/locustfiles/outage.py --headless \\
+        --host http://127.0.0.1:8000 --sim-url http://127.0.0.1:11434
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import gevent
+from locust import LoadTestShape
+
+from loadtest.scenarios.plan import HEALTHY_FAULTS, PHASE_MARK, Phase, scenario
+from loadtest.scenarios.users import QuestionMix
+
+log = logging.getLogger("loadtest")
+
+
+def _send(method: str, url: str, body: dict[str, Any] | None = None) -> None:
+    data = json.dumps(body).encode() if body is not None else b""
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=15):
+            pass
+    except (urllib.error.URLError, OSError) as exc:
+        log.error("%s %s failed: %s", method, url, exc)
+
+
+def shape_for(name: str) -> type[LoadTestShape]:
+    """A load shape that plays the scenario called ``name``."""
+    plan = scenario(name)
+
+    class ScenarioShape(LoadTestShape):
+        # Locust calls tick() about once a second, too coarse for one-second phases: a
+        # greenlet of our own enters each phase on time, and tick() follows it.
+        def __init__(self) -> None:
+            super().__init__()
+            self._phase: Phase | None = None
+            self._driver: gevent.Greenlet | None = None
+            self._done = False
+
+        def tick(self) -> tuple[int, float] | None:
+            if self._driver is None:
+                self._driver = gevent.spawn(self._drive)
+            if self._done:
+                return None
+            users = (self._phase or plan.phases[0]).users
+            return users, float(users)
+
+        def _drive(self) -> None:
+            options = self.runner.environment.parsed_options
+            started = time.monotonic()
+            boundary = 0.0
+            for phase in plan.phases:
+                gevent.sleep(max(0.0, started + boundary - time.monotonic()))
+                self._enter(phase, options)
+                boundary += phase.seconds
+            gevent.sleep(max(0.0, started + boundary - time.monotonic()))
+            _send("PUT", f"{options.sim_url}/_sim/faults", HEALTHY_FAULTS)
+            QuestionMix.set("normal")
+            self._mark("end")
+            self._done = True
+
+        def _enter(self, phase: Phase, options: Any) -> None:
+            _send("PUT", f"{options.sim_url}/_sim/faults", HEALTHY_FAULTS | phase.faults)
+            QuestionMix.set(phase.mix)
+            for action in phase.actions:
+                if options.control_url:
+                    _send("POST", f"{options.control_url}/actions/{action}")
+                else:
+                    log.warning("scenario %s: do '%s' now (no --control-url given)",
+                                plan.name, action)
+            self._phase = phase
+            self._mark(phase.name)
+
+        def _mark(self, phase: str) -> None:
+            print(f"{PHASE_MARK} " + json.dumps(
+                {"scenario": plan.name, "phase": phase, "at": time.time()}), flush=True)
+
+    ScenarioShape.__name__ = f"{plan.name.title().replace('-', '')}Shape"
+    return ScenarioShape

@@ -1,0 +1,178 @@
+"""Ollama's API on the simulator, with Ollama's field names and units: ``/api/chat``
+(streamed and not), ``/api/generate``, ``/api/embed``, ``/api/tags``, ``/api/version`` and
+``/api/ps``. Durations are nanoseconds, token counts ``prompt_eval_count`` and
+``eval_count``, as Ollama reports them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from loadtest.sim.faults import Faults
+from loadtest.sim.http1 import (
+    Request,
+    end_chunked,
+    ndjson,
+    now,
+    start_chunked,
+    write_chunk,
+    write_json,
+    write_raw,
+)
+from loadtest.sim.text import DEFAULT_DIMENSIONS, compose_answer, count_tokens, embed_text
+
+SIM_VERSION = "0.5.7-sim"
+Writer = asyncio.StreamWriter
+Handler = Callable[[dict[str, Any], Writer], Awaitable[None]]
+
+
+class OllamaApi:
+    """Answers one API request; ``faults`` is read for the pace of streamed tokens."""
+
+    def __init__(self, faults: Faults, dimensions: int = DEFAULT_DIMENSIONS) -> None:
+        self.faults = faults
+        self.dimensions = dimensions
+        self._loaded_models: dict[str, float] = {}
+        self._handlers: dict[tuple[str, str], Handler] = {
+            ("POST", "/api/chat"): self._chat,
+            ("POST", "/api/generate"): self._generate,
+            ("POST", "/api/embed"): self._embed,
+            ("GET", "/api/tags"): self._tags,
+            ("GET", "/api/version"): self._version,
+            ("GET", "/api/ps"): self._ps,
+        }
+
+    async def serve(self, request: Request, writer: Writer, *, garbage: bool) -> None:
+        """Answer the request; with ``garbage`` the answer is malformed."""
+        handler = self._handlers.get((request.method, request.path))
+        if handler is None:
+            known_path = any(path == request.path for _, path in self._handlers)
+            status = 405 if known_path else 404
+            await write_json(writer, status, {"error": f"{request.method} {request.path}"})
+            return
+        try:
+            payload = request.json() if request.method == "POST" else {}
+        except ValueError:
+            await write_json(writer, 400, {"error": "invalid JSON body"})
+            return
+        if request.method == "POST" and (not isinstance(payload, dict)
+                                         or not isinstance(payload.get("model"), str)
+                                         or not payload["model"]):
+            await write_json(writer, 400, {"error": "model is required"})
+            return
+        if garbage:
+            await self._garbage(payload, writer)
+        else:
+            await handler(payload, writer)
+
+    async def _garbage(self, payload: dict[str, Any], writer: Writer) -> None:
+        """A malformed answer: a broken body, or a stream that breaks after a few tokens."""
+        if payload.get("stream", True) is False or "messages" not in payload:
+            await write_raw(writer, 200, b"application/json", b'{"message": <<garbage>>')
+            return
+        await start_chunked(writer, b"application/x-ndjson")
+        for word in ("This", " answer", " breaks"):
+            await write_chunk(writer, ndjson({"model": payload["model"], "created_at": now(),
+                                              "message": {"role": "assistant", "content": word},
+                                              "done": False}))
+        await write_chunk(writer, b"{<<garbage>>\n")
+        await end_chunked(writer)
+
+    def _load_seconds(self, model: str) -> float:
+        """The first call to a model pays a (short, simulated) load."""
+        if model in self._loaded_models:
+            return 0.0
+        self._loaded_models[model] = time.time()
+        return 0.05
+
+    def _final_fields(self, model: str, prompt: str, answer: str,
+                      eval_seconds: float) -> dict[str, Any]:
+        load = self._load_seconds(model)
+        prompt_tokens = count_tokens(prompt)
+        prompt_seconds = prompt_tokens * 0.0002
+        return {
+            "done": True,
+            "done_reason": "stop",
+            "total_duration": int((load + prompt_seconds + eval_seconds) * 1e9),
+            "load_duration": int(load * 1e9),
+            "prompt_eval_count": prompt_tokens,
+            "prompt_eval_duration": int(prompt_seconds * 1e9),
+            "eval_count": count_tokens(answer),
+            "eval_duration": int(eval_seconds * 1e9),
+        }
+
+    async def _chat(self, payload: dict[str, Any], writer: Writer) -> None:
+        messages = payload.get("messages")
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            await write_json(writer, 400, {"error": "messages must be a list of objects"})
+            return
+        prompt = " ".join(str(m.get("content", "")) for m in messages)
+        await self._answer(payload, writer, prompt, compose_answer(messages), chat=True)
+
+    async def _generate(self, payload: dict[str, Any], writer: Writer) -> None:
+        prompt = str(payload.get("prompt", ""))
+        answer = compose_answer([{"role": "user", "content": prompt}])
+        await self._answer(payload, writer, prompt, answer, chat=False)
+
+    async def _answer(self, payload: dict[str, Any], writer: Writer, prompt: str,
+                      answer: str, chat: bool) -> None:
+        model = payload["model"]
+
+        def piece(text: str) -> dict[str, Any]:
+            base: dict[str, Any] = {"model": model, "created_at": now()}
+            if chat:
+                base["message"] = {"role": "assistant", "content": text}
+            else:
+                base["response"] = text
+            return base
+
+        if payload.get("stream", True) is False:
+            eval_seconds = count_tokens(answer) * self.faults.token_ms / 1000
+            body = piece(answer) | self._final_fields(model, prompt, answer, eval_seconds)
+            await write_json(writer, 200, body)
+            return
+        await start_chunked(writer, b"application/x-ndjson")
+        started = time.perf_counter()
+        for i, word in enumerate(answer.split(" ")):
+            text = word if i == 0 else " " + word
+            await write_chunk(writer, ndjson(piece(text) | {"done": False}))
+            if self.faults.token_ms:
+                await asyncio.sleep(self.faults.token_ms / 1000)
+        final = piece("") | self._final_fields(model, prompt, answer,
+                                               time.perf_counter() - started)
+        await write_chunk(writer, ndjson(final))
+        await end_chunked(writer)
+
+    async def _embed(self, payload: dict[str, Any], writer: Writer) -> None:
+        inputs = payload.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not all(isinstance(t, str) for t in inputs):
+            await write_json(writer, 400, {"error": "input must be a string or a list of them"})
+            return
+        load = self._load_seconds(payload["model"])
+        await write_json(writer, 200, {
+            "model": payload["model"],
+            "embeddings": [embed_text(t, self.dimensions) for t in inputs],
+            "total_duration": int((load + 0.001 * len(inputs)) * 1e9),
+            "load_duration": int(load * 1e9),
+            "prompt_eval_count": sum(count_tokens(t) for t in inputs),
+        })
+
+    async def _tags(self, _: dict[str, Any], writer: Writer) -> None:
+        models = [{"name": name, "model": name, "modified_at": now(), "size": 0,
+                   "digest": f"{zlib.crc32(name.encode()):08x}",
+                   "details": {"format": "gguf", "family": "simulated"}}
+                  for name in sorted(self._loaded_models)]
+        await write_json(writer, 200, {"models": models})
+
+    async def _version(self, _: dict[str, Any], writer: Writer) -> None:
+        await write_json(writer, 200, {"version": SIM_VERSION})
+
+    async def _ps(self, _: dict[str, Any], writer: Writer) -> None:
+        models = [{"name": name, "model": name, "size": 0, "expires_at": now()}
+                  for name in sorted(self._loaded_models)]
+        await write_json(writer, 200, {"models": models})

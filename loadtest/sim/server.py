@@ -1,0 +1,150 @@
+"""The simulator's server: connections, the faults applied to each request, and its own
+control API (``GET``/``PUT /_sim/faults``, ``GET``/``DELETE /_sim/stats``).
+
+It is a small HTTP/1.1 server on asyncio streams rather than an ASGI app because two of its
+faults need the socket itself: ``down`` drops the connection without an answer, and
+``timeout`` holds it open without a byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import Counter
+from dataclasses import asdict
+from typing import Any
+
+from loadtest.sim.faults import Faults
+from loadtest.sim.http1 import Request, read_request, wait_for_disconnect, write_json
+from loadtest.sim.ollama_api import OllamaApi
+from loadtest.sim.text import DEFAULT_DIMENSIONS
+
+DEFAULT_PORT = 11434  # Ollama's own
+
+
+class _Drop(Exception):
+    """Close the connection without an answer."""
+
+
+class UpstreamSimulator:
+    """A simulated Ollama on an event loop of the caller's.
+
+    >>> sim = UpstreamSimulator(); await sim.start("127.0.0.1", 0)
+    >>> sim.faults.update({"mode": "down"})
+    """
+
+    def __init__(self, dimensions: int = DEFAULT_DIMENSIONS, seed: int = 0) -> None:
+        self.faults = Faults()
+        self.api = OllamaApi(self.faults, dimensions)
+        self.stats: Counter[str] = Counter()
+        self._random = random.Random(seed)
+        self._server: asyncio.Server | None = None
+        self._in_flight = 0
+        self._connections: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
+        self._server = await asyncio.start_server(self._serve_connection, host, port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening and end every open connection (keep-alive ones included)."""
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def _serve_connection(self, reader: asyncio.StreamReader,
+                                writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        try:
+            while True:
+                request = await read_request(reader)
+                if request is None:
+                    break
+                try:
+                    await self._dispatch(request, reader, writer)
+                except _Drop:
+                    writer.transport.abort()
+                    return
+                if request.headers.get("connection", "").lower() == "close":
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            self._connections.discard(task)
+            writer.close()
+
+    async def _dispatch(self, request: Request, reader: asyncio.StreamReader,
+                        writer: asyncio.StreamWriter) -> None:
+        if request.path.startswith("/_sim/"):
+            status, body = self._control(request)
+            await write_json(writer, status, body)
+            return
+        self.stats[f"{request.method} {request.path}"] += 1
+        self.stats["requests"] += 1
+        self._in_flight += 1
+        self.stats["in_flight_peak"] = max(self.stats["in_flight_peak"], self._in_flight)
+        try:
+            await self._serve_with_faults(request, reader, writer)
+        finally:
+            self._in_flight -= 1
+
+    def _mode_for(self, request: Request) -> str:
+        """The fault mode this request gets: the mode, where its paths and rate apply."""
+        mode = self.faults.mode
+        if self.faults.paths and request.path not in self.faults.paths:
+            return "ok"
+        if mode != "ok" and self._random.random() >= self.faults.error_rate:
+            return "ok"
+        return mode
+
+    async def _serve_with_faults(self, request: Request, reader: asyncio.StreamReader,
+                                 writer: asyncio.StreamWriter) -> None:
+        faults = self.faults
+        if faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        mode = self._mode_for(request)
+        self.stats[f"mode {mode}"] += 1
+        if mode == "down":
+            raise _Drop
+        if mode == "timeout":
+            await wait_for_disconnect(reader, faults.hang_seconds)
+            raise _Drop
+        if mode == "error":
+            await write_json(writer, 500, {"error": "simulated upstream failure"})
+            return
+        if mode == "slow":
+            spread = self._random.uniform(1 - faults.jitter, 1 + faults.jitter)
+            await asyncio.sleep(faults.slow_ms * spread / 1000)
+        await self.api.serve(request, writer, garbage=(mode == "garbage"))
+
+    def _control(self, request: Request) -> tuple[int, dict[str, Any]]:
+        if request.path == "/_sim/faults":
+            if request.method == "GET":
+                return 200, asdict(self.faults)
+            if request.method == "PUT":
+                try:
+                    changes = request.json()
+                    if not isinstance(changes, dict):
+                        raise ValueError("the body must be a JSON object")
+                    self.faults.update(changes)
+                except ValueError as exc:
+                    return 400, {"error": str(exc)}
+                return 200, asdict(self.faults)
+        elif request.path == "/_sim/stats":
+            if request.method == "GET":
+                return 200, dict(self.stats)
+            if request.method == "DELETE":
+                self.stats.clear()
+                return 200, {}
+        else:
+            return 404, {"error": f"no control endpoint {request.path}"}
+        return 405, {"error": f"{request.method} is not allowed on {request.path}"}

@@ -1,0 +1,13 @@
+"""The stack around the service, on loopback or in compose.
+
+- ``processes``: start local binaries (Prometheus, Alertmanager, Python programs) on free
+  ports, and always stop them;
+- ``loop_thread`` and ``in_process``: an event loop in a thread, and the simulator on one
+  (for tests and benchmarks);
+- ``config``: the repository's Prometheus and Alertmanager configuration, adapted for a
+  local run (time compression, the alert sink's address);
+- ``local``: the whole stack from local binaries, with a control endpoint for the
+  scenarios' actions;
+- ``alert_sink``: a webhook receiver that records Alertmanager's notifications;
+- ``dns_targets``: compose's sidecar that turns the ``app`` DNS name into discovery targets.
+"""

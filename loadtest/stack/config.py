@@ -1,0 +1,98 @@
+"""The repository's Prometheus and Alertmanager configuration, adapted for a local run.
+
+Each adaptation is mechanical and named here, so that what runs locally is what compose
+runs: the alert sink's base URL, shorter Alertmanager timings, faster scrape and
+evaluation intervals, and paths into a temporary directory.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alerts.paths import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG
+from alerts.slo import ALERT_GROUP, RECORDING_GROUP
+
+SINK_BASE_URL = "http://alert-sink:9099"  # the alert sink's address in compose
+
+
+def _routes(route: dict[str, Any]) -> list[dict[str, Any]]:
+    """The route and every route below it."""
+    found = [route]
+    for child in route.get("routes", []):
+        found += _routes(child)
+    return found
+
+
+def alertmanager_config(sink_url: str, *, group_wait: str | None = None,
+                        group_interval: str | None = None,
+                        repeat_interval: str | None = None) -> str:
+    """alerts/alertmanager.yml with the webhooks pointed at ``sink_url`` and, when given,
+    every route's timings replaced."""
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    for receiver in config["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            if not hook["url"].startswith(SINK_BASE_URL):
+                raise ValueError(f"receiver {receiver['name']} does not use the alert sink")
+            hook["url"] = sink_url.rstrip("/") + hook["url"].removeprefix(SINK_BASE_URL)
+    timings = {"group_wait": group_wait, "group_interval": group_interval,
+               "repeat_interval": repeat_interval}
+    for route in _routes(config["route"]):
+        for key, value in timings.items():
+            if value is not None and (route is config["route"] or key in route):
+                route[key] = value
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+# Time compression for the live run. Every `for` and range duration of a rule group is
+# divided by its group's factor; thresholds and expressions stay as they are. The SLO groups
+# get a larger factor because their windows span 5 minutes to 3 days.
+DEFAULT_FACTOR = 120
+GROUP_FACTORS = {RECORDING_GROUP: 240, ALERT_GROUP: 240}
+SCRAPE_INTERVAL = "500ms"
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+_RANGE = re.compile(r"\[((?:\d+(?:ms|s|m|h|d|w|y))+)\]")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+
+
+def duration_seconds(text: str) -> float:
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"not a Prometheus duration: {text!r}")
+    return sum(int(n) * _SECONDS[u] for n, u in parts)
+
+
+def compress_duration(text: str, factor: float) -> str:
+    return f"{max(1, round(duration_seconds(text) * 1000 / factor))}ms"
+
+
+def factor_for(group: str) -> float:
+    return GROUP_FACTORS.get(group, DEFAULT_FACTOR)
+
+
+def compressed_rules(path: Path) -> str:
+    """A rule file with every group's durations divided by the group's factor."""
+    document = yaml.safe_load(path.read_text())
+    for group in document["groups"]:
+        factor = factor_for(group["name"])
+        for rule in group["rules"]:
+            rule["expr"] = _RANGE.sub(
+                lambda m, f=factor: f"[{compress_duration(m.group(1), f)}]", rule["expr"])
+            if "for" in rule:
+                rule["for"] = compress_duration(rule["for"], factor)
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def local_prometheus_config(own_port: int) -> str:
+    """alerts/prometheus.yml with fast intervals and Prometheus's own real address; rule
+    files and targets keep their relative paths (the caller writes them beside it)."""
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    config["global"] = {"scrape_interval": SCRAPE_INTERVAL, "scrape_timeout": SCRAPE_INTERVAL,
+                        "evaluation_interval": SCRAPE_INTERVAL}
+    for job in config["scrape_configs"]:
+        if job["job_name"] == "prometheus":
+            job["static_configs"] = [{"targets": [f"127.0.0.1:{own_port}"]}]
+    return yaml.safe_dump(config, sort_keys=False)

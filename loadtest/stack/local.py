@@ -1,0 +1,237 @@
+"""The whole stack on loopback from local binaries: simulator, service, Prometheus,
+Alertmanager, the alert sink and a control endpoint for the scenarios' actions.
+
+``LocalStack`` is a context manager: on exit, or on any failure while starting, every
+process it started is stopped. The caller owns the working directory.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import threading
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from alerts.paths import RULE_FILES
+from loadtest.scenarios.plan import ACTIONS
+from loadtest.stack.alert_sink import AlertSink
+from loadtest.stack.config import alertmanager_config, compressed_rules, local_prometheus_config
+from loadtest.stack.json_http import JsonHandler
+from loadtest.stack.processes import (
+    ManagedProcess,
+    alertmanager_binary,
+    free_port,
+    prometheus_binary,
+    start_alertmanager,
+    start_prometheus,
+)
+
+# The service as the scenarios need it; each value says why.
+SERVICE_ENV = {
+    # Ten in a row: a quarter of malformed answers must not trip it, an outage must.
+    "OLLAMA_RAG_BREAKER_FAILURE_THRESHOLD": "10",
+    # Short, so that the flapping scenario can trip it three times in its window.
+    "OLLAMA_RAG_BREAKER_RESET_TIMEOUT": "1",
+    # Longer than the compressed 5 minutes of CircuitBreakerStuckHalfOpen, shorter than a
+    # scenario: a hung probe keeps the breaker half-open long enough to alert.
+    "OLLAMA_RAG_READ_TIMEOUT": "8",
+    # A small pool that the slow scenario's users can saturate, and that they wait for
+    # (pool timeout) rather than fail on: saturation must not trip the breaker.
+    "OLLAMA_RAG_POOL_MAX_CONNECTIONS": "10",
+    "OLLAMA_RAG_POOL_MAX_KEEPALIVE": "10",
+    "OLLAMA_RAG_POOL_TIMEOUT": "30",
+    # Small enough for the miss storm to fill it; the TTL keeps healthy traffic under 90%.
+    "OLLAMA_RAG_CACHE_CAPACITY": "400",
+    "OLLAMA_RAG_CACHE_TTL_SECONDS": "15",
+    "OLLAMA_RAG_LOG_LEVEL": "warning",
+}
+
+
+class _ControlHandler(JsonHandler):
+    server: _ControlServer
+
+    def do_POST(self) -> None:
+        action = self.path.removeprefix("/actions/")
+        if action not in ACTIONS:
+            status, body = 404, {"error": f"unknown action {action}"}
+        else:
+            try:
+                getattr(self.server.stack, action)()
+                status, body = 200, {"done": action}
+            except Exception as exc:  # reported to the scenario, which logs it
+                status, body = 500, {"error": f"{action} failed: {exc}"}
+        self._reply(status, body)
+
+
+class _ControlServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, stack: LocalStack) -> None:
+        super().__init__(("127.0.0.1", 0), _ControlHandler)
+        self.stack = stack
+
+
+class LocalStack:
+    def __init__(self, workdir: Path) -> None:
+        # Fail before starting anything when a binary is missing.
+        prometheus_binary()
+        alertmanager_binary()
+        self.workdir = workdir
+        self.sim_port = free_port()
+        self.service_port = free_port()
+        self.prometheus_port = free_port()
+        self.alertmanager_port = free_port()
+        self.admin_token = secrets.token_urlsafe(16)
+        self.sink = AlertSink()
+        self.control = _ControlServer(self)
+        self._processes: dict[str, ManagedProcess] = {}
+        self._lock = threading.Lock()
+
+    # Addresses.
+
+    @property
+    def sim_url(self) -> str:
+        return f"http://127.0.0.1:{self.sim_port}"
+
+    @property
+    def service_url(self) -> str:
+        return f"http://127.0.0.1:{self.service_port}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://127.0.0.1:{self.prometheus_port}"
+
+    @property
+    def alertmanager_url(self) -> str:
+        return f"http://127.0.0.1:{self.alertmanager_port}"
+
+    @property
+    def control_url(self) -> str:
+        return f"http://127.0.0.1:{self.control.server_address[1]}"
+
+    # Life cycle.
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.sink.start_in_background()
+        threading.Thread(target=self.control.serve_forever, daemon=True).start()
+        self._start_python("simulator", ["-m", "loadtest.sim",
+                                         "--port", str(self.sim_port)],
+                           ready=f"{self.sim_url}/api/version")
+        self.start_service()
+        self._write_configs()
+        self._processes["alertmanager"] = start_alertmanager(
+            self.workdir / "alertmanager.yml", self.workdir, self.alertmanager_port)
+        self._processes["prometheus"] = start_prometheus(
+            self.workdir / "prometheus.yml", self.workdir, self.prometheus_port,
+            # Resend firing alerts every evaluation: an alert that fires before Prometheus
+            # has discovered Alertmanager is otherwise not sent again for a minute.
+            ["--rules.alert.resend-delay=500ms"])
+        self._wait_for_first_scrape()
+
+    def stop(self) -> None:
+        for name in reversed(list(self._processes)):
+            self._processes.pop(name).stop()
+        for server in (self.sink, self.control):
+            server.shutdown()
+            server.server_close()
+
+    def _start_python(self, name: str, args: list[str], ready: str,
+                      env: dict[str, str] | None = None) -> None:
+        process = ManagedProcess(name, [sys.executable, *args],
+                                 self.workdir / f"{name}.log", env=env)
+        self._processes[name] = process
+        process.wait_http_ok(ready)
+
+    def _write_configs(self) -> None:
+        rules = self.workdir / "rules"
+        rules.mkdir()
+        for path in RULE_FILES:
+            (rules / path.name).write_text(compressed_rules(path))
+        (self.workdir / "targets").mkdir()
+        self.restore_target()
+        (self.workdir / "targets" / "alertmanager.json").write_text(
+            json.dumps([{"targets": [f"127.0.0.1:{self.alertmanager_port}"]}]))
+        (self.workdir / "prometheus.yml").write_text(
+            local_prometheus_config(self.prometheus_port))
+        (self.workdir / "alertmanager.yml").write_text(alertmanager_config(
+            self.sink.url, group_wait="1s", group_interval="1s", repeat_interval="1h"))
+
+    def _wait_for_first_scrape(self) -> None:
+        def scraped() -> bool:
+            result = self.query('up{job="ollama-rag"} == 1')
+            return bool(result)
+
+        self._processes["prometheus"].wait_until(scraped, 30, "its first scrape of the service")
+
+    def logs(self) -> dict[str, Path]:
+        return {name: process.log_path for name, process in self._processes.items()}
+
+    # Actions the scenarios ask for through the control endpoint.
+
+    def stop_service(self) -> None:
+        with self._lock:
+            process = self._processes.pop("service", None)
+        if process is not None:
+            process.stop()
+
+    def start_service(self) -> None:
+        with self._lock:
+            if "service" in self._processes:
+                return
+            self._start_python(
+                "service", ["-m", "app", "--port", str(self.service_port)],
+                ready=f"{self.service_url}/readyz",
+                env={**SERVICE_ENV, "OLLAMA_RAG_OLLAMA_URL": self.sim_url,
+                     "OLLAMA_RAG_ADMIN_TOKEN": self.admin_token})
+
+    def hide_target(self) -> None:
+        self._write_target([])
+
+    def restore_target(self) -> None:
+        self._write_target([f"127.0.0.1:{self.service_port}"])
+
+    def clear_cache(self) -> None:
+        httpx.delete(f"{self.service_url}/api/cache", timeout=5,
+                     headers={"Authorization": f"Bearer {self.admin_token}"}).raise_for_status()
+
+    def _write_target(self, addresses: list[str]) -> None:
+        # Written beside, then renamed: Prometheus never reads a half-written file.
+        path = self.workdir / "targets" / "ollama-rag.json"
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps([{"targets": addresses}] if addresses else []))
+        partial.replace(path)
+
+    # Prometheus queries.
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"query": expr}
+        if at is not None:
+            params["time"] = at
+        response = httpx.get(f"{self.prometheus_url}/api/v1/query", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()["data"]["result"]
+
+    def query_range(self, expr: str, start: float, end: float,
+                    step: float = 0.5) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.prometheus_url}/api/v1/query_range", timeout=30,
+                             params={"query": expr, "start": start, "end": end, "step": step})
+        response.raise_for_status()
+        return response.json()["data"]["result"]

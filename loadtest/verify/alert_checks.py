@@ -1,0 +1,158 @@
+"""Checks on alerts, against Prometheus's ``ALERTS`` series and the alert sink: each
+expected alert went pending, fired, reached its receiver and resolved; nothing but the
+Watchdog fired where nothing may."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import yaml
+
+from alerts.paths import RULE_FILES
+from loadtest.scenarios.plan import ExpectedAlert, Scenario
+from loadtest.stack.local import LocalStack
+from loadtest.verify.results import AlertResult
+
+STEP = 0.25  # query_range resolution, half the evaluation interval
+
+
+def alert_selector(expected: ExpectedAlert, state: str | None = None) -> str:
+    matchers = [f'alertname="{expected.alertname}"']
+    matchers += [f'{k}="{v}"' for k, v in expected.labels]
+    if state:
+        matchers.append(f'alertstate="{state}"')
+    return "ALERTS{" + ",".join(matchers) + "}"
+
+
+def first_sample_time(series: list[dict[str, Any]]) -> float | None:
+    times = [float(t) for s in series for t, _ in s["values"]]
+    return min(times) if times else None
+
+
+def notifications_for(stack: LocalStack, expected: ExpectedAlert, status: str,
+                      since: float) -> list[tuple[str, float]]:
+    """(receiver, received at) of each notification carrying this alert with this status."""
+    found = []
+    for item in stack.sink.log.all():
+        if item["received_at"] < since:
+            continue
+        for alert in item["payload"]["alerts"]:
+            labels = alert["labels"]
+            if (labels.get("alertname") == expected.alertname and alert["status"] == status
+                    and all(labels.get(k) == v for k, v in expected.labels)):
+                found.append((item["hook"], item["received_at"]))
+    return found
+
+
+def wait_for_deliveries(stack: LocalStack, expectations: list[ExpectedAlert], since: float,
+                        timeout: float) -> None:
+    """Alertmanager notifies a second or two after Prometheus fires: give it the time."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if all(notifications_for(stack, e, "firing", 0 if e.resolve_by == "never" else since)
+               for e in expectations):
+            return
+        time.sleep(0.5)
+
+
+def resolved_at(stack: LocalStack, expected: ExpectedAlert, result: AlertResult) -> float | None:
+    if result.delivered_at is None:
+        return None
+    times = [at for hook, at in notifications_for(stack, expected, "resolved",
+                                                  result.delivered_at)]
+    return min(times) if times else None
+
+
+def wait_for_resolutions(stack: LocalStack, pairs: list[tuple[ExpectedAlert, AlertResult]],
+                         timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if all(resolved_at(stack, e, r) is not None for e, r in pairs):
+            return
+        time.sleep(0.5)
+
+
+def check_alert(stack: LocalStack, expected: ExpectedAlert, scenario: Scenario,
+                phases: dict[str, float], since: float, until: float) -> AlertResult:
+    result = AlertResult(scenario.name, expected.key, expected.receiver,
+                         {"alertname": expected.alertname, **dict(expected.labels)},
+                         resolve_by=expected.resolve_by)
+    fault_at = phases[scenario.fault_phase]
+    result.pending_at = first_sample_time(
+        stack.query_range(alert_selector(expected, "pending"), since, until, STEP))
+    result.fired_at = first_sample_time(
+        stack.query_range(alert_selector(expected, "firing"), since, until, STEP))
+    if result.fired_at is None:
+        result.problems.append("never fired")
+        return result
+    if expected.alertname != "Watchdog":
+        if result.pending_at is None or result.pending_at > result.fired_at:
+            result.problems.append("was not pending before firing")
+        result.time_to_detect = round(result.fired_at - fault_at, 2)
+    # The Watchdog fires from the start, before any scenario, and is not repeated for an hour.
+    delivered = notifications_for(stack, expected, "firing",
+                                  0 if expected.resolve_by == "never" else since)
+    result.delivered_to = sorted({hook for hook, _ in delivered})
+    if not delivered:
+        result.problems.append("no notification reached Alertmanager's webhooks")
+    else:
+        result.delivered_at = min(at for _, at in delivered)
+        if result.delivered_to != [expected.receiver]:
+            result.problems.append(f"delivered to {result.delivered_to}, "
+                                   f"expected [{expected.receiver}]")
+    return result
+
+
+def check_quiet(stack: LocalStack, scenario: Scenario, phases: dict[str, float],
+                until: float) -> list[str]:
+    """Every alert but the Watchdog that was even pending in the scenario's quiet phase,
+    and every notification but the Watchdog's sent during it."""
+    if scenario.quiet_phase is None:
+        return []
+    names = [p.name for p in scenario.phases]
+    start = phases[scenario.quiet_phase]
+    after = names.index(scenario.quiet_phase) + 1
+    end = phases[names[after]] if after < len(names) else until
+    series = stack.query_range('ALERTS{alertname!="Watchdog"}', start, end, STEP)
+    problems = [f"{s['metric']['alertname']} was {s['metric']['alertstate']}" for s in series]
+    for item in stack.sink.log.all():
+        if start <= item["received_at"] <= end and item["hook"] != "watchdog":
+            problems.append(f"notification to {item['hook']}: "
+                            f"{[a['labels']['alertname'] for a in item['payload']['alerts']]}")
+    return sorted(set(problems))
+
+
+def fired_alerts(stack: LocalStack, since: float, until: float) -> list[str]:
+    series = stack.query_range('ALERTS{alertstate="firing"}', since, until, STEP)
+    keys = set()
+    for s in series:
+        labels = s["metric"]
+        window = labels.get("long_window")
+        keys.add(labels["alertname"] + (f"{{long_window={window}}}" if window else ""))
+    return sorted(keys)
+
+
+def wait_until_quiet(stack: LocalStack, timeout: float = 30) -> None:
+    """Start-up leaves alerts behind (OllamaRagAbsent before the first scrape): wait them out."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not stack.query('ALERTS{alertname!="Watchdog"}'):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("alerts still pending or firing on an idle stack: "
+                       f"{stack.query('ALERTS')}")
+
+
+def rule_keys() -> list[str]:
+    """Every alert rule, told apart by its SLO windows where names repeat."""
+    keys = []
+    for path in RULE_FILES:
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    labels = rule.get("labels", {})
+                    extra = ",".join(f"{k}={labels[k]}" for k in ("long_window", "short_window")
+                                     if k in labels)
+                    keys.append(f"{rule['alert']}{{{extra}}}" if extra else rule["alert"])
+    return keys

@@ -1,0 +1,106 @@
+"""What the verifier found: one result per expected alert and per scenario, and the
+verdict over the whole run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from app.catalog import CONTRACT_METRICS
+from loadtest.scenarios.plan import UNIT_TESTED_ONLY
+
+LIVE_SHARE_BAR = 0.9  # the share of alert rules that must be proven live
+
+
+@dataclass
+class AlertResult:
+    scenario: str
+    alert: str  # the key: alert name, and SLO windows where names repeat
+    receiver: str
+    labels: dict[str, str] = field(default_factory=dict)  # that select it in ALERTS
+    pending_at: float | None = None
+    fired_at: float | None = None
+    delivered_to: list[str] = field(default_factory=list)
+    delivered_at: float | None = None
+    resolved_at: float | None = None
+    resolve_by: str = "scenario"
+    time_to_detect: float | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    summary: str
+    phases: dict[str, float]
+    fault_at: float
+    started: float
+    ended: float
+    alerts: list[AlertResult] = field(default_factory=list)
+    moved: dict[str, bool] = field(default_factory=dict)
+    also_fired: list[str] = field(default_factory=list)
+    quiet_violations: list[str] = field(default_factory=list)
+    locust_log: str = ""
+
+
+@dataclass
+class RunResult:
+    """Everything the run found, before the verdict."""
+
+    start: float
+    end: float
+    scenarios: list[ScenarioResult]
+    rule_keys: list[str]
+    dashboards: list[dict[str, Any]]
+    design_queries: list[dict[str, Any]]
+    charts: list[dict[str, Any]]
+
+
+def _failures(run: RunResult, contract_unmoved: list[str], live: set[str]) -> list[str]:
+    scenarios = run.scenarios
+    failures = [f"{r.scenario}: {r.alert}: {p}" for s in scenarios for r in s.alerts
+                for p in r.problems]
+    failures += [f"{s.name}: {m} did not move" for s in scenarios
+                 for m, ok in s.moved.items() if not ok]
+    failures += [f"{s.name}: false positive: {v}" for s in scenarios
+                 for v in s.quiet_violations]
+    failures += [f"contract metric {m} never moved" for m in contract_unmoved]
+    failures += [f"dashboard {d['dashboard']} / {d['panel']} ({d['ref']}) returned no data"
+                 for d in run.dashboards if not d["data"]]
+    failures += [f"the production form of the original design's {q['name']} returned no data"
+                 for q in run.design_queries if not q["production_data"]]
+    failures += [f"alert {k} is neither proven live nor listed as unit-tested only"
+                 for k in run.rule_keys if k not in live and k not in UNIT_TESTED_ONLY]
+    live_share = len([k for k in run.rule_keys if k in live]) / len(run.rule_keys)
+    if live_share < LIVE_SHARE_BAR:
+        failures.append(f"only {live_share:.0%} of the alerts were proven live "
+                        f"(bar: {LIVE_SHARE_BAR:.0%})")
+    return failures
+
+
+def verdict(run: RunResult) -> dict[str, Any]:
+    """The report's data: every finding, the failures among them and the verdict."""
+    moved = {key.split(":")[0] for s in run.scenarios for key, ok in s.moved.items() if ok}
+    contract_unmoved = [spec.full_name for spec in CONTRACT_METRICS
+                        if spec.full_name not in moved]
+    live = {r.alert for s in run.scenarios for r in s.alerts if r.ok}
+    failures = _failures(run, contract_unmoved, live)
+    keys = run.rule_keys
+    return {
+        "verdict": "fail" if failures else "pass",
+        "failures": failures,
+        "run": {"start": run.start, "end": run.end},
+        "scenarios": [asdict(s) for s in run.scenarios],
+        "alerts": {"rules": keys, "live": [k for k in keys if k in live],
+                   "unit_tested_only": UNIT_TESTED_ONLY,
+                   "live_share": round(len([k for k in keys if k in live]) / len(keys), 3)},
+        "contract_metrics_moved": {spec.full_name: spec.full_name in moved
+                                   for spec in CONTRACT_METRICS},
+        "dashboards": run.dashboards,
+        "design_queries": run.design_queries,
+        "charts": run.charts,
+    }

@@ -9,6 +9,7 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY loadtest ./loadtest
 COPY dashboards ./dashboards
+COPY alerts ./alerts
 # Runtime dependencies only (no dev extra).
 RUN pip install . && useradd --system --uid 10001 --no-create-home ollama-rag
 USER 10001

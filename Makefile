@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose wrk
 
-.PHONY: verify test bench lint setup python-venv system-deps catalog dashboards clean
+.PHONY: verify test bench lint setup python-venv system-deps catalog dashboards rules clean
 
 # The live proof: every scenario, every alert, against local binaries (about 4 minutes).
 verify: setup system-deps
@@ -45,13 +45,17 @@ system-deps:
 	  fi; \
 	fi
 
-# Print the README's metric table from the catalog (app/metrics.py).
+# Print the README's metric table from the catalog (app/catalog.py).
 catalog: setup
-	@$(BIN)/python -m app.metrics
+	@$(BIN)/python -m app.catalog
 
 # The benchmarks (bench/, docs/performance.md), side by side in one run (about 3 minutes).
 bench: setup system-deps
 	$(BIN)/python -m bench
+
+# Regenerate alerts/rules/slo.rules.yml from the SLO table in alerts/slo.py.
+rules: setup
+	$(BIN)/python -m alerts
 
 # Regenerate dashboards/json/ from the code in dashboards/.
 dashboards: setup

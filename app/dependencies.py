@@ -32,14 +32,17 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme
 
 
 def check_bearer(request: Request, token: SecretStr | None, what: str) -> None:
-    """Refuse (403) when no token is configured, (401) when the request lacks it."""
+    """401 without a bearer token or with a wrong one; 403 when the endpoint is disabled
+    (no token configured) for a request that did authenticate."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    unauthorized = ApiError(401, "unauthorized", f"{what} needs a valid bearer token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if scheme.lower() != "bearer" or not given:
+        raise unauthorized
     if token is None:
         raise ApiError(403, "forbidden", f"{what} is disabled: no token is configured")
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    expected = token.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected):
-        raise ApiError(401, "unauthorized", f"{what} needs a valid bearer token",
-                       headers={"WWW-Authenticate": "Bearer"})
+    if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+        raise unauthorized
 
 
 def require_admin(request: Request, parts: PartsDep, _: BearerDep) -> None:

@@ -18,7 +18,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StrictStr,
     field_validator,
 )
@@ -42,6 +41,16 @@ def _valid_text(text: str) -> str:
     return text
 
 
+def _json_integer(value: object) -> object:
+    """JSON Schema's integer: 4 or 4.0, never "4" or true (pydantic's lax int takes those,
+    its strict int refuses 4.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise PydanticCustomError("int_type", "must be an integer")
+
+
 def _not_blank(text: str) -> str:
     if not text.strip():
         raise PydanticCustomError("blank", "must not be empty")
@@ -57,8 +66,8 @@ class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: StrictStr = Field(json_schema_extra={"pattern": NOT_BLANK},
                                 description="The question; surrounding white space is ignored.")
-    top_k: StrictInt | None = Field(default=None, ge=1,
-                                    description="How many chunks of context to retrieve.")
+    top_k: int | None = Field(default=None, ge=1,
+                              description="How many chunks of context to retrieve.")
     stream: StrictBool = Field(default=False,
                                description="Answer as NDJSON stream events instead of one body.")
 
@@ -66,6 +75,11 @@ class QueryRequest(BaseModel):
     @classmethod
     def _question(cls, value: str) -> str:
         return _not_blank(_valid_text(value))
+
+    @field_validator("top_k", mode="before")
+    @classmethod
+    def _top_k(cls, value: object) -> object:
+        return _json_integer(value)
 
 
 class DocumentIn(BaseModel):

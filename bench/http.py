@@ -59,44 +59,49 @@ def _wrk(wrk: str, url: str, script: Path, seconds: int, connections: int,
     }
 
 
+def _start_servers(workdir: Path, processes: dict[str, ManagedProcess]) -> dict[str, str]:
+    """The simulator and the three servers compared; returns each server's query URL once
+    it has answered (on the service, that first answer puts the question in the cache)."""
+    sim_port = free_port()
+    processes["sim"] = ManagedProcess(
+        "sim", [sys.executable, "-m", "loadtest.sim", "--port", str(sim_port)],
+        workdir / "sim.log")
+    processes["sim"].wait_http_ok(f"http://127.0.0.1:{sim_port}/api/version")
+    service_env = {"OLLAMA_RAG_OLLAMA_URL": f"http://127.0.0.1:{sim_port}",
+                   "OLLAMA_RAG_LOG_LEVEL": "warning"}
+    servers = {
+        "instrumented": (["-m", "app"], service_env),
+        "metrics_off": (["-m", "app"], service_env | {"OLLAMA_RAG_METRICS_ENABLED": "false"}),
+        "bare_fastapi": (["-m", "bench.bare_app"], {}),
+    }
+    urls = {}
+    for name, (args, env) in servers.items():
+        port = free_port()
+        processes[name] = ManagedProcess(name, [sys.executable, *args, "--port", str(port)],
+                                         workdir / f"{name}.log", env=env)
+        urls[name] = f"http://127.0.0.1:{port}/api/query"
+        processes[name].wait_until(
+            lambda url=urls[name]: httpx.post(
+                url, json={"question": QUESTION}, timeout=5).status_code == 200,
+            30, "its first answer")
+    return urls
+
+
 def run(seconds: int = 3, rounds: int = 8, connections: int = 16) -> dict[str, Any]:
     wrk = find_binary("wrk", package="wrk")
     with tempfile.TemporaryDirectory(prefix="ollama-rag-bench-") as tmp:
         workdir = Path(tmp)
         processes: dict[str, ManagedProcess] = {}
         try:
-            sim_port = free_port()
-            processes["sim"] = ManagedProcess(
-                "sim", [sys.executable, "-m", "loadtest.sim", "--port", str(sim_port)],
-                workdir / "sim.log")
-            processes["sim"].wait_http_ok(f"http://127.0.0.1:{sim_port}/api/version")
-            service_env = {"OLLAMA_RAG_OLLAMA_URL": f"http://127.0.0.1:{sim_port}",
-                           "OLLAMA_RAG_LOG_LEVEL": "warning"}
-            servers = {
-                "instrumented": (["-m", "app"], service_env),
-                "metrics_off": (["-m", "app"],
-                                service_env | {"OLLAMA_RAG_METRICS_ENABLED": "false"}),
-                "bare_fastapi": (["-m", "bench.bare_app"], {}),
-            }
-            urls = {}
-            for name, (args, env) in servers.items():
-                port = free_port()
-                processes[name] = ManagedProcess(name, [sys.executable, *args, "--port",
-                                                        str(port)], workdir / f"{name}.log",
-                                                 env=env)
-                urls[name] = f"http://127.0.0.1:{port}/api/query"
-                processes[name].wait_until(
-                    lambda url=urls[name]: httpx.post(
-                        url, json={"question": QUESTION}, timeout=5).status_code == 200,
-                    30, "its first answer")  # on the service, this puts it in the cache
+            urls = _start_servers(workdir, processes)
             script = workdir / "post.lua"
             script.write_text(
                 'wrk.method = "POST"\n'
                 f"wrk.body = {json.dumps(json.dumps({'question': QUESTION}))}\n"
                 'wrk.headers["Content-Type"] = "application/json"\n')
-            samples: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+            samples: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
             for _ in range(rounds):
-                for name in servers:
+                for name in urls:
                     samples[name].append(_wrk(wrk, urls[name], script, seconds, connections,
                                               processes[name].process.pid))
         finally:

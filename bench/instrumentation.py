@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from app.factory import create_app
+from app.schemas import CacheOutcome, QueryAnswer, Usage
 from app.settings import Settings
 from bench.asgi_driver import post_json
 
@@ -19,7 +20,9 @@ QUESTION = "What does a circuit breaker do when it is half-open?"
 
 def _app(metrics_enabled: bool) -> Any:
     app = create_app(Settings(metrics_enabled=metrics_enabled, load_builtin_corpus=False))
-    answer = {"answer": "An answer.", "sources": [], "model": "llama3.2"}
+    answer = QueryAnswer(answer="An answer.", sources=[],
+                         cache=CacheOutcome(result="miss", similarity=None),
+                         model="llama3.2", usage=Usage(), timings_ms={})
     app.state.components.cache.put(QUESTION, answer, np.ones(384, dtype=np.float32))
     return app
 

@@ -21,7 +21,7 @@ _STREAM_RESPONSE = {
 }
 
 
-def _top_k(body: QueryRequest, settings: Settings) -> int:
+def _checked_top_k(body: QueryRequest, settings: Settings) -> int:
     """The question's ``top_k``, checked against this instance's limits."""
     if len(body.question) > settings.max_question_chars:
         raise ApiError(422, "invalid_request",
@@ -36,7 +36,7 @@ def _top_k(body: QueryRequest, settings: Settings) -> int:
 @router.post("/api/query", response_model=QueryAnswer,
              responses={200: _STREAM_RESPONSE, **error_responses(400, 413, 422, 502, 503, 504)})
 async def query(body: QueryRequest, parts: PartsDep) -> QueryAnswer | StreamingResponse:
-    top_k = _top_k(body, parts.settings)
+    top_k = _checked_top_k(body, parts.settings)
     question = body.question.strip()
     if body.stream:
         lines = await parts.rag.answer_stream(question, top_k)

@@ -3,7 +3,7 @@
 It speaks Ollama's own API (``/api/chat``, ``/api/embed``), so it works against a real
 Ollama as well as against the simulator.
 
-    >>> client = OllamaClient(ClientConfig(url="http://127.0.0.1:11434"), breaker, metrics)
+    >>> client = OllamaClient(client_config(Settings()), breaker, metrics)  # app/components.py
     >>> vectors = await client.embed(["What is a circuit breaker?"])
 """
 
@@ -38,17 +38,18 @@ NANOSECONDS = 1e9
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """The settings the client uses: where Ollama is, the models, the pool and timeouts."""
+    """The settings the client uses: where Ollama is, the models, the pool and timeouts.
+    No defaults here: they are the settings' (``app/settings.py``)."""
 
     url: str
-    chat_model: str = "llama3.2"
-    embed_model: str = "nomic-embed-text"
-    max_connections: int = 20
-    max_keepalive: int = 10
-    connect_timeout: float = 2.0
-    read_timeout: float = 60.0
-    write_timeout: float = 10.0
-    pool_timeout: float = 5.0
+    chat_model: str
+    embed_model: str
+    max_connections: int
+    max_keepalive: int
+    connect_timeout: float
+    read_timeout: float
+    write_timeout: float
+    pool_timeout: float
 
 
 @dataclass

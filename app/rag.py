@@ -1,6 +1,6 @@
 """The RAG pipeline: cache lookup, retrieval, generation, and document ingestion.
 
-    >>> rag = RagService(RagConfig(chat_model="llama3.2"), client, cache, DocumentStore(), metrics)
+    >>> rag = RagService(rag_config(Settings()), client, cache, DocumentStore(), metrics)
     >>> answer = await rag.answer("What does a circuit breaker do?", top_k=4)
 """
 
@@ -17,7 +17,7 @@ from app.catalog import UpstreamOperation
 from app.corpus import BUILTIN_DOCUMENTS
 from app.errors import CircuitOpenError, UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
-from app.ollama_client import ChatStream, OllamaClient
+from app.ollama_client import ChatStats, ChatStream, OllamaClient
 from app.schemas import (
     CacheOutcome,
     ChunkEvent,
@@ -41,12 +41,12 @@ SYSTEM_PROMPT = (
 
 @dataclass(frozen=True)
 class RagConfig:
-    """The settings the pipeline uses."""
+    """The settings the pipeline uses (their defaults are the settings')."""
 
     chat_model: str
-    chunk_chars: int = 800
-    chunk_overlap_chars: int = 100
-    load_builtin_corpus: bool = True
+    chunk_chars: int
+    chunk_overlap_chars: int
+    load_builtin_corpus: bool
 
 
 def _ms(seconds: float) -> float:
@@ -89,6 +89,10 @@ class PreparedAnswer:
     messages: list[dict[str, str]]
     sources: list[Source]
     timings: Timings
+
+
+def _usage(stats: ChatStats) -> Usage:
+    return Usage(prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens)
 
 
 def _sources(scored: list[ScoredChunk]) -> list[Source]:
@@ -210,9 +214,7 @@ class RagService:
         started = time.perf_counter()
         result = await self.client.chat(prepared.messages)
         timings.add("llm", time.perf_counter() - started)
-        answer = self._generated_answer(
-            result.content, prepared, Usage(prompt_tokens=result.stats.prompt_tokens,
-                                            completion_tokens=result.stats.completion_tokens))
+        answer = self._generated_answer(result.content, prepared, _usage(result.stats))
         self._remember(question, answer, prepared)
         return answer
 
@@ -245,11 +247,9 @@ class RagService:
             prepared.timings.add("llm", time.perf_counter() - started)
             if stream.time_to_first_token is not None:
                 prepared.timings.add("time_to_first_token", stream.time_to_first_token)
-            usage = Usage(prompt_tokens=stream.stats.prompt_tokens,
-                          completion_tokens=stream.stats.completion_tokens)
-            answer = self._generated_answer("".join(pieces), prepared, usage)
+            answer = self._generated_answer("".join(pieces), prepared, _usage(stream.stats))
             self._remember(question, answer, prepared)
-            yield ndjson(EndEvent(usage=usage, timings_ms=answer.timings_ms))
+            yield ndjson(EndEvent(usage=answer.usage, timings_ms=answer.timings_ms))
         finally:
             await stream.aclose()
 

@@ -1,7 +1,7 @@
 """The OpenAPI document of one app, with the limits its settings set.
 
 The request models (``app/schemas.py``) are shared by every app; the limits that come from
-the settings are checked by the routes and written here into the app's own schema, so that
+the settings (``app/limits.py``) are written here into the app's own schema, so that
 ``/openapi.json`` tells clients the limits this instance enforces.
 """
 
@@ -13,19 +13,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import TypeAdapter
 
+from app.limits import LIMITS
 from app.schemas import StreamEvent
 from app.settings import Settings
 
 REF_TEMPLATE = "#/components/schemas/{model}"
-
-
-def _limits(settings: Settings) -> dict[tuple[str, str], dict[str, int]]:
-    """(schema, property) -> the JSON Schema keywords the settings fix."""
-    return {
-        ("QueryRequest", "question"): {"maxLength": settings.max_question_chars},
-        ("QueryRequest", "top_k"): {"maximum": settings.max_top_k},
-        ("DocumentsRequest", "documents"): {"maxItems": settings.max_documents_per_request},
-    }
 
 
 def _constrain(prop: dict[str, Any], keywords: dict[str, int]) -> None:
@@ -50,8 +42,9 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
             schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
             models = schema["components"]["schemas"]
             _add_stream_events(models)
-            for (model, field), keywords in _limits(settings).items():
-                _constrain(models[model]["properties"][field], keywords)
+            for limit in LIMITS:
+                _constrain(models[limit.model.__name__]["properties"][limit.field],
+                           {limit.keyword: limit.bound(settings)})
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.dependencies import PartsDep
-from app.errors import ApiError
+from app.limits import check_limits
 from app.schemas import DocumentsRequest, IngestResult, error_responses
 
 router = APIRouter(tags=["documents"])
@@ -14,8 +14,6 @@ router = APIRouter(tags=["documents"])
 @router.post("/api/documents", response_model=IngestResult,
              responses=error_responses(400, 413, 422, 502, 503, 504))
 async def documents(body: DocumentsRequest, parts: PartsDep) -> IngestResult:
-    limit = parts.settings.max_documents_per_request
-    if len(body.documents) > limit:
-        raise ApiError(422, "invalid_request", f"documents: at most {limit} a request")
+    check_limits(body, parts.settings)
     pairs = [(doc.source or f"upload/{i}", doc.text) for i, doc in enumerate(body.documents)]
     return await parts.rag.ingest(pairs)

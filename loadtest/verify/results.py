@@ -60,7 +60,8 @@ class RunResult:
     charts: list[dict[str, Any]]
 
 
-def _failures(run: RunResult, contract_unmoved: list[str], live: set[str]) -> list[str]:
+def _failures(run: RunResult, contract_unmoved: list[str], live: set[str],
+              live_share: float) -> list[str]:
     scenarios = run.scenarios
     failures = [f"{r.scenario}: {r.alert}: {p}" for s in scenarios for r in s.alerts
                 for p in r.problems]
@@ -75,7 +76,6 @@ def _failures(run: RunResult, contract_unmoved: list[str], live: set[str]) -> li
                  for q in run.design_queries if not q["production_data"]]
     failures += [f"alert {k} is neither proven live nor listed as unit-tested only"
                  for k in run.rule_keys if k not in live and k not in UNIT_TESTED_ONLY]
-    live_share = len([k for k in run.rule_keys if k in live]) / len(run.rule_keys)
     if live_share < LIVE_SHARE_BAR:
         failures.append(f"only {live_share:.0%} of the alerts were proven live "
                         f"(bar: {LIVE_SHARE_BAR:.0%})")
@@ -85,21 +85,21 @@ def _failures(run: RunResult, contract_unmoved: list[str], live: set[str]) -> li
 def verdict(run: RunResult) -> dict[str, Any]:
     """The report's data: every finding, the failures among them and the verdict."""
     moved = {key.split(":")[0] for s in run.scenarios for key, ok in s.moved.items() if ok}
-    contract_unmoved = [spec.full_name for spec in CONTRACT_METRICS
-                        if spec.full_name not in moved]
+    contract_moved = {spec.full_name: spec.full_name in moved for spec in CONTRACT_METRICS}
     live = {r.alert for s in run.scenarios for r in s.alerts if r.ok}
-    failures = _failures(run, contract_unmoved, live)
     keys = run.rule_keys
+    live_keys = [k for k in keys if k in live]
+    live_share = len(live_keys) / len(keys)
+    failures = _failures(run, [name for name, ok in contract_moved.items() if not ok], live,
+                         live_share)
     return {
         "verdict": "fail" if failures else "pass",
         "failures": failures,
         "run": {"start": run.start, "end": run.end},
         "scenarios": [asdict(s) for s in run.scenarios],
-        "alerts": {"rules": keys, "live": [k for k in keys if k in live],
-                   "unit_tested_only": UNIT_TESTED_ONLY,
-                   "live_share": round(len([k for k in keys if k in live]) / len(keys), 3)},
-        "contract_metrics_moved": {spec.full_name: spec.full_name in moved
-                                   for spec in CONTRACT_METRICS},
+        "alerts": {"rules": keys, "live": live_keys, "unit_tested_only": UNIT_TESTED_ONLY,
+                   "live_share": round(live_share, 3)},
+        "contract_metrics_moved": contract_moved,
         "dashboards": run.dashboards,
         "design_queries": run.design_queries,
         "charts": run.charts,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from alerts.durations import duration_seconds
+
 PERIOD = "30d"
 RECORDING_GROUP = "ollama-rag.slo.recording"
 ALERT_GROUP = "ollama-rag.slo"
@@ -115,6 +117,5 @@ OBJECTIVES: tuple[Objective, ...] = (AVAILABILITY, LATENCY)
 
 def sli_windows() -> list[str]:
     """Every window a recording rule is needed for, shortest first."""
-    seconds = {"m": 60, "h": 3600, "d": 86400}
     windows = {w for pair in WINDOWS for w in (pair.long, pair.short)}
-    return sorted(windows, key=lambda w: int(w[:-1]) * seconds[w[-1]])
+    return sorted(windows, key=duration_seconds)

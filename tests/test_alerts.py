@@ -14,6 +14,7 @@ import httpx
 import pytest
 import yaml
 
+from alerts.durations import duration_seconds
 from alerts.paths import (
     ALERTMANAGER_CONFIG,
     PROMETHEUS_CONFIG,
@@ -24,7 +25,7 @@ from alerts.paths import (
     RUNBOOK,
 )
 from loadtest.stack.alert_sink import AlertSink
-from loadtest.stack.config import alertmanager_config, duration_seconds
+from loadtest.stack.config import alertmanager_config
 from loadtest.stack.processes import ManagedProcess, find_binary, free_port, start_alertmanager
 from tests.helpers import wait_until
 

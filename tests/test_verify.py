@@ -13,9 +13,10 @@ import httpx
 import pytest
 import yaml
 
+from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
 from loadtest.scenarios.plan import SCENARIOS, UNIT_TESTED_ONLY
-from loadtest.stack.config import compressed_rules, duration_seconds, factor_for
+from loadtest.stack.config import compressed_rules, factor_for
 from loadtest.stack.local import LocalStack
 from loadtest.stack.processes import MissingBinary, find_binary
 from loadtest.verify import report

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from alerts.durations import UNITS, duration_seconds
 from alerts.paths import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG
 from alerts.slo import ALERT_GROUP, RECORDING_GROUP
 
@@ -53,16 +54,7 @@ def alertmanager_config(sink_url: str, *, group_wait: str | None = None,
 DEFAULT_FACTOR = 120
 GROUP_FACTORS = {RECORDING_GROUP: 240, ALERT_GROUP: 240}
 SCRAPE_INTERVAL = "500ms"
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
-_RANGE = re.compile(r"\[((?:\d+(?:ms|s|m|h|d|w|y))+)\]")
-_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-
-
-def duration_seconds(text: str) -> float:
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"not a Prometheus duration: {text!r}")
-    return sum(int(n) * _SECONDS[u] for n, u in parts)
+_RANGE = re.compile(rf"\[((?:\d+(?:{UNITS}))+)\]")
 
 
 def compress_duration(text: str, factor: float) -> str:

@@ -6,23 +6,19 @@ so a chunked upload without Content-Length is held to the same limit.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.error_handlers import error_response
 
 _METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
-async def _send_error(send: Send, status: int, code: str, detail: str) -> None:
-    body = json.dumps({"error": code, "detail": detail}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close")],
-    })
-    await send({"type": "http.response.body", "body": body})
+async def _send_error(scope: Scope, receive: Receive, send: Send, status: int, code: str,
+                      detail: str) -> None:
+    """The same ``ErrorBody`` as every other error; the connection is closed because the
+    rest of the body is not read."""
+    response = error_response(status, code, detail, headers={"connection": "close"})
+    await response(scope, receive, send)
 
 
 class BodyLimitMiddleware:
@@ -38,10 +34,11 @@ class BodyLimitMiddleware:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await _send_error(send, 400, "bad_request", "Content-Length is not a number")
+                await _send_error(scope, receive, send, 400, "bad_request",
+                                  "Content-Length is not a number")
                 return
             if int(declared) > self.max_bytes:
-                await _send_error(send, 413, "body_too_large", too_large)
+                await _send_error(scope, receive, send, 413, "body_too_large", too_large)
                 return
         body = bytearray()
         while True:
@@ -50,7 +47,7 @@ class BodyLimitMiddleware:
                 return
             body += message.get("body", b"")
             if len(body) > self.max_bytes:
-                await _send_error(send, 413, "body_too_large", too_large)
+                await _send_error(scope, receive, send, 413, "body_too_large", too_large)
                 return
             if not message.get("more_body", False):
                 break

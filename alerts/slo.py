@@ -9,15 +9,19 @@ than the objective allows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from alerts.durations import duration_seconds
 
 PERIOD = "30d"
-RECORDING_GROUP = "ollama-rag.slo.recording"
 ALERT_GROUP = "ollama-rag.slo"
 RUNBOOK_BASE = "https://github.com/ollama-rag/ollama-rag/blob/main/docs/runbook.md#"
-OVERVIEW_URL = "http://127.0.0.1:3000/d/ollama-rag-overview/ollama-rag-overview?viewPanel="
+# Grafana's address comes from Prometheus's external label `grafana_url` (alerts/prometheus.yml).
+OVERVIEW_URL = "{{ $externalLabels.grafana_url }}/d/ollama-rag-overview/ollama-rag-overview?viewPanel="
+# A window must hold enough events that it takes at least this many bad ones to cross its
+# burn threshold: one failure among a dozen requests is not an incident worth a page.
+MIN_BAD_EVENTS = 3
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,8 @@ WINDOWS: tuple[BurnWindow, ...] = (
 class Objective:
     """One SLO: the share of good events it promises and how to count the bad ones.
 
-    ``bad_ratio`` is a PromQL template with ``{window}``: the share of bad events over it.
+    ``bad_ratio`` and ``events`` are PromQL templates with ``{window}``: the share of bad
+    events over it, and the rate of all events.
     """
 
     name: str
@@ -65,6 +70,8 @@ class Objective:
     objective: float  # e.g. 0.995
     record: str  # recording rule name, with ``{window}``
     bad_ratio: str
+    events_record: str  # recording rule name of the event rate, with ``{window}``
+    events: str
     explanation: str  # a comment above the recording rules
     summary_fast: str  # the summary of the pages
     summary_slow: str  # the summary of the tickets
@@ -78,6 +85,21 @@ class Objective:
     def record_for(self, window: str) -> str:
         return self.record.format(window=window)
 
+    def events_record_for(self, window: str) -> str:
+        return self.events_record.format(window=window)
+
+    def min_events(self, window: BurnWindow) -> int:
+        """The fewest events the long window must hold for this pair to fire."""
+        return math.ceil(MIN_BAD_EVENTS / (window.factor * self.budget) - 1e-9)
+
+    @property
+    def recording_group(self) -> str:
+        return f"ollama-rag.slo.{self.name}.recording"
+
+    @property
+    def budget_remaining_record(self) -> str:
+        return f"job:ollama_rag_{self.name}_error_budget_remaining:ratio_rate{PERIOD}"
+
 
 AVAILABILITY = Objective(
     name="availability",
@@ -85,11 +107,17 @@ AVAILABILITY = Objective(
     objective=0.995,
     record="job:ollama_rag_http_request_errors:ratio_rate{window}",
     bad_ratio=(
-        'sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*",status=~"5.."}}'
+        "(\n"
+        '  sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*",status=~"5.."}}'
         "[{window}]))\n"
+        "  + sum by (job) (rate(ollama_rag_query_stream_failures_total[{window}]))\n"
+        ")\n"
         '/ sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*"}}[{window}]))'
     ),
-    explanation="Availability: share of /api/* requests answered 5xx (503 rejections included).",
+    events_record="job:ollama_rag_http_requests:rate{window}",
+    events='sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*"}}[{window}]))',
+    explanation="Availability: share of /api/* requests answered 5xx (503 rejections "
+                "included), or\n      # whose stream broke after its 200 status line.",
     summary_fast="The availability error budget is burning fast.",
     summary_slow="The availability error budget is burning.",
     bad_in_words="the /api requests of job {{ $labels.job }} failed",
@@ -99,20 +127,27 @@ LATENCY = Objective(
     name="latency",
     alert="OllamaRagLatencyBudgetBurn",
     objective=0.99,
-    record="job:ollama_rag_http_request_slow:ratio_rate{window}",
+    record="job:ollama_rag_query_slow:ratio_rate{window}",
     bad_ratio=(
-        "1 - sum by (job) (rate(ollama_rag_http_request_duration_seconds_bucket"
-        '{{route="/api/query",le="5.0"}}[{window}]))\n'
-        "/ sum by (job) (rate(ollama_rag_http_request_duration_seconds_count"
-        '{{route="/api/query"}}[{window}]))'
+        "1 - sum by (job) (rate(ollama_rag_query_time_to_first_token_seconds_bucket"
+        '{{le="5.0"}}[{window}]))\n'
+        "/ sum by (job) (rate(ollama_rag_query_time_to_first_token_seconds_count[{window}]))"
     ),
-    explanation="Latency: share of /api/query requests slower than 5 s (the le=\"5.0\" bucket).",
+    events_record="job:ollama_rag_query_answers:rate{window}",
+    events="sum by (job) (rate(ollama_rag_query_time_to_first_token_seconds_count[{window}]))",
+    explanation="Latency: share of successful /api/query answers that took over 5 s to start "
+                "(to the\n      # first streamed token; a whole answer less its generation).",
     summary_fast="The latency error budget is burning fast.",
     summary_slow="The latency error budget is burning.",
-    bad_in_words="the /api/query requests of job {{ $labels.job }} took over 5s",
+    bad_in_words="the /api/query answers of job {{ $labels.job }} took over 5s to start",
     dashboard_panel=6,
 )
 OBJECTIVES: tuple[Objective, ...] = (AVAILABILITY, LATENCY)
+
+
+def slo_groups() -> list[str]:
+    """The names of every generated rule group (the live run compresses them alike)."""
+    return [*(objective.recording_group for objective in OBJECTIVES), ALERT_GROUP]
 
 
 def sli_windows() -> list[str]:

@@ -80,7 +80,8 @@ class UpstreamOperation(StrEnum):
     CHAT = "chat"
     CHAT_STREAM = "chat_stream"
     EMBED = "embed"
-    PROBE = "probe"
+    PROBE = "probe"  # the breaker's half-open probe
+    HEALTH_CHECK = "health_check"  # the periodic check, outside the breaker
 
 
 class UpstreamOutcome(StrEnum):
@@ -90,12 +91,20 @@ class UpstreamOutcome(StrEnum):
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
     MALFORMED = "malformed"
+    POOL_TIMEOUT = "pool_timeout"  # no connection free in time: overload, not Ollama's fault
+
+
+class AnswerMode(StrEnum):
+    """How ``/api/query`` answered: one JSON body, or NDJSON stream events."""
+
+    WHOLE = "whole"
+    STREAM = "stream"
 
 
 # Every enum of label values, for the checks that no code spells one out.
 LABEL_VALUE_SETS: tuple[type[StrEnum], ...] = (
     BreakerState, CallStatus, PoolType, HitType, EvictionReason, TokenType, LlmPhase,
-    UpstreamOperation, UpstreamOutcome,
+    UpstreamOperation, UpstreamOutcome, AnswerMode,
 )
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 OTHER_METHOD = "OTHER"
@@ -225,13 +234,31 @@ LLM_TOKENS = _spec(
 )
 LLM_TTFT = _spec(
     "llm_time_to_first_token_seconds", "histogram",
-    "Time from sending a streamed chat request to its first token.", "model",
+    "Time from sending a chat request to its first token: measured for streams; for whole "
+    "answers, the call's duration less Ollama's eval_duration.", "model",
     buckets=TTFT_BUCKETS,
 )
 LLM_PHASE = _spec(
     "llm_phase_duration_seconds", "histogram",
     "Time Ollama reports for each phase of a call (load, prompt_eval, eval).", "model", "phase",
     buckets=UPSTREAM_BUCKETS,
+)
+QUERY_TTFT = _spec(
+    "query_time_to_first_token_seconds", "histogram",
+    "Time a caller of /api/query waited for a successful answer to start, by mode: to the "
+    "first streamed line of content, or for a whole answer until it was ready less the "
+    "model's generation time (Ollama's eval_duration). The latency SLI.", "mode",
+    buckets=HTTP_BUCKETS,
+)
+QUERY_STREAM_FAILURES = _spec(
+    "query_stream_failures_total", "counter",
+    "Streamed answers that broke after their 200 status line, by upstream outcome; the "
+    "availability SLI counts them as failed requests.", "outcome",
+)
+UPSTREAM_UP = _spec(
+    "upstream_up", "gauge",
+    "1 if the last periodic health check of Ollama succeeded, 0 if it failed; checked "
+    "whatever the traffic, outside the circuit breaker.", "client_name",
 )
 RETRIEVAL_DURATION = _spec(
     "retrieval_duration_seconds", "histogram",
@@ -246,7 +273,8 @@ CATALOG: tuple[MetricSpec, ...] = (
     CACHE_HITS, CACHE_MISSES, CACHE_SIZE, CACHE_FILL,
     CACHE_CAPACITY, CACHE_EVICTIONS, CACHE_LOOKUP, CACHE_SIMILARITY,
     HTTP_REQUESTS, HTTP_DURATION, HTTP_IN_PROGRESS,
-    UPSTREAM_IN_FLIGHT, UPSTREAM_DURATION,
+    UPSTREAM_IN_FLIGHT, UPSTREAM_DURATION, UPSTREAM_UP,
+    QUERY_TTFT, QUERY_STREAM_FAILURES,
     LLM_TOKENS, LLM_TTFT, LLM_PHASE,
     RETRIEVAL_DURATION, DOCUMENT_CHUNKS, BUILD_INFO,
 )  # fmt: skip

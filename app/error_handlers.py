@@ -78,7 +78,11 @@ async def _breaker_open(_: Request, exc: Exception) -> JSONResponse:
 
 async def _upstream(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, UpstreamError)
-    return error_response(exc.http_status, exc.code, exc.message)
+    if exc.retry_after is None:
+        return error_response(exc.http_status, exc.code, exc.message)
+    return error_response(exc.http_status, exc.code, exc.message,
+                          headers={"Retry-After": str(exc.retry_after)},
+                          retry_after_seconds=exc.retry_after)
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

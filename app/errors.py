@@ -4,14 +4,16 @@
     ├── ApiError                      the request itself: 4xx (or 503 not ready), as raised
     ├── CircuitOpenError              the breaker rejects calls: 503 with Retry-After
     └── UpstreamError                 a call to Ollama failed: 502
+        ├── UpstreamOverloaded        ... no pooled connection came free in time: 503
         ├── UpstreamTimeout           ... it did not answer in time: 504
         ├── UpstreamConnectionError   ... it could not be reached
         ├── UpstreamServerError       ... it answered 5xx or reported an error
         ├── UpstreamBadResponse       ... its answer is malformed
         └── UpstreamRejectedRequest   ... it refused our request (4xx): Ollama is healthy
 
-Each upstream error carries the outcome label it is counted under and whether the breaker
-counts it as a failure. ``app/error_handlers.py`` turns each into its JSON body, in one place.
+Each upstream error carries the outcome label it is counted under and what the breaker
+makes of it: a failure (True), a sign that Ollama is healthy (False), or nothing at all
+(None: the call never left our connection pool). ``app/error_handlers.py`` turns each into its JSON body, in one place.
 
     >>> raise UpstreamTimeout("Ollama did not answer in time")
 """
@@ -51,11 +53,23 @@ class UpstreamError(ServiceError):
     http_status = 502
     code = "upstream_error"
     outcome = UpstreamOutcome.SERVER_ERROR
-    breaker_failure = True  # whether it says the upstream is unhealthy
+    breaker_failure: bool | None = True  # True: Ollama is unhealthy; None: says nothing
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class UpstreamOverloaded(UpstreamError):
+    """Every pooled connection stayed busy for the pool timeout: we are overloaded, Ollama
+    may be perfectly healthy, so the breaker does not count it."""
+
+    http_status = 503
+    code = "overloaded"
+    outcome = UpstreamOutcome.POOL_TIMEOUT
+    breaker_failure = None
+    retry_after = 1
 
 
 class UpstreamTimeout(UpstreamError):

@@ -12,7 +12,7 @@ from app import __version__
 from app.body_limit import BodyLimitMiddleware
 from app.components import build_components
 from app.error_handlers import install_error_handlers
-from app.http_metrics import HttpMetricsMiddleware
+from app.http_metrics import HttpMetricsMiddleware, create_route_series
 from app.lifespan import lifespan_of
 from app.openapi import install_openapi
 from app.routes import ROUTERS
@@ -31,5 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(HttpMetricsMiddleware, metrics=parts.metrics, router=app.router)
     for router in ROUTERS:
         app.include_router(router)
+    if settings.metrics_enabled:
+        create_route_series(parts.metrics, app.router.routes)
     install_openapi(app, settings)
     return app

@@ -42,6 +42,32 @@ def route_template(routes: Iterable[BaseRoute], scope: Scope) -> str:
     return partial or UNMATCHED_ROUTE
 
 
+def declared_statuses(route: BaseRoute) -> set[int]:
+    """The statuses a route says it answers with (its OpenAPI responses)."""
+    statuses = {getattr(route, "status_code", None) or 200}
+    for key in getattr(route, "responses", {}):
+        if str(key).isdigit():
+            statuses.add(int(key))
+    return statuses
+
+
+def create_route_series(metrics: Metrics, routes: Iterable[BaseRoute]) -> None:
+    """Create every route's series at zero, for each status it declares.
+
+    Without them an error ratio is "no data" until the first error, and ``rate()`` misses
+    the increment that creates the series: the first 5xx after a restart would be lost.
+    """
+    for route in flat_routes(routes):
+        template = getattr(route, "path", None)
+        for method in getattr(route, "methods", None) or ():
+            if template is None or method == "HEAD":
+                continue
+            metrics.http_duration.labels(method, template)
+            metrics.http_in_progress.labels(template)
+            for status in declared_statuses(route):
+                metrics.http_requests.labels(method, template, str(status))
+
+
 MAX_CACHED_PATHS = 1024
 
 

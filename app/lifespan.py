@@ -1,6 +1,6 @@
 """What runs beside the requests for the app's life: indexing the built-in corpus until
-Ollama has answered, and probing the upstream while the breaker is half-open; at the end,
-the upstream client is closed."""
+Ollama has answered, probing the upstream while the breaker is half-open, and checking that
+Ollama answers at all; at the end, the upstream client is closed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 from fastapi import FastAPI
 
 from app.components import Components
-from app.prober import probe_while_half_open
+from app.prober import check_upstream_forever, probe_while_half_open
 from app.rag import RagService
 
 log = logging.getLogger("app")
@@ -32,8 +32,12 @@ async def load_corpus_until_done(rag: RagService) -> None:
 def lifespan_of(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        settings = parts.settings
         tasks = [asyncio.create_task(load_corpus_until_done(parts.rag)),
-                 asyncio.create_task(probe_while_half_open(parts.client))]
+                 asyncio.create_task(probe_while_half_open(parts.client)),
+                 asyncio.create_task(check_upstream_forever(
+                     parts.client, settings.health_check_interval,
+                     settings.health_check_timeout))]
         try:
             yield
         finally:

@@ -46,16 +46,21 @@ from app.catalog import (
     NAMESPACE,
     POOL_REQUESTS,
     POOL_SIZE,
+    QUERY_STREAM_FAILURES,
+    QUERY_TTFT,
     RETRIEVAL_DURATION,
     STATE_VALUES,
     UPSTREAM_DURATION,
     UPSTREAM_IN_FLIGHT,
+    UPSTREAM_UP,
+    AnswerMode,
     BreakerState,
     CallStatus,
     EvictionReason,
     HitType,
     MetricSpec,
     TokenType,
+    UpstreamOutcome,
 )
 
 
@@ -113,6 +118,9 @@ class Metrics:
         self.http_in_progress: Gauge = self._make(HTTP_IN_PROGRESS)
         self.upstream_in_flight: Gauge = self._make(UPSTREAM_IN_FLIGHT)
         self.upstream_duration: Histogram = self._make(UPSTREAM_DURATION)
+        self.upstream_up: Gauge = self._make(UPSTREAM_UP)
+        self.query_ttft: Histogram = self._make(QUERY_TTFT)
+        self.query_stream_failures: Counter = self._make(QUERY_STREAM_FAILURES)
         self.llm_tokens: Counter = self._make(LLM_TOKENS)
         self.llm_ttft: Histogram = self._make(LLM_TTFT)
         self.llm_phase_duration: Histogram = self._make(LLM_PHASE)
@@ -160,3 +168,10 @@ class Metrics:
         for token_type in TokenType:
             self.llm_tokens.labels(chat_model, token_type)
         self.llm_tokens.labels(embed_model, TokenType.PROMPT)  # embeddings complete nothing
+        for mode in AnswerMode:
+            self.query_ttft.labels(mode)
+        for outcome in UpstreamOutcome:
+            if outcome is not UpstreamOutcome.SUCCESS:
+                self.query_stream_failures.labels(outcome)
+        self.llm_ttft.labels(chat_model)
+        # upstream_up is left out on purpose: it is unknown until the first check.

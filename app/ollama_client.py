@@ -26,6 +26,7 @@ from app.errors import (
     UpstreamBadResponse,
     UpstreamConnectionError,
     UpstreamError,
+    UpstreamOverloaded,
     UpstreamRejectedRequest,
     UpstreamServerError,
     UpstreamTimeout,
@@ -68,6 +69,9 @@ class ChatResult:
 
 
 def _classify_transport_error(exc: httpx.HTTPError) -> UpstreamError:
+    if isinstance(exc, httpx.PoolTimeout):  # a TimeoutException, but ours, not Ollama's
+        return UpstreamOverloaded("no connection to Ollama came free in time: the service "
+                                  "is overloaded; retry shortly")
     if isinstance(exc, httpx.TimeoutException):
         return UpstreamTimeout(f"Ollama did not answer in time ({type(exc).__name__})")
     if isinstance(exc, httpx.DecodingError):
@@ -170,7 +174,9 @@ class _Call:
 
     def fail(self, error: UpstreamError) -> None:
         self._finish(error.outcome)
-        if error.breaker_failure:
+        if error.breaker_failure is None:
+            self._permit.release()
+        elif error.breaker_failure:
             self._permit.failure()
         else:
             self._permit.success()
@@ -225,10 +231,16 @@ class OllamaClient:
 
     async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
         payload = {"model": self.config.chat_model, "messages": messages, "stream": False}
+        started = time.perf_counter()
         data, content = await self._call_json(UpstreamOperation.CHAT, "POST", "/api/chat",
                                               payload, parse=_message_content)
         stats = _chat_stats(data)
         self.record_stats(stats)
+        # A whole answer's first token came when Ollama started generating: its duration
+        # less the generation time Ollama reports.
+        generation = stats.phase_seconds.get(LlmPhase.EVAL, 0.0)
+        waited = max(0.0, time.perf_counter() - started - generation)
+        self.metrics.llm_ttft.labels(self.config.chat_model).observe(waited)
         return ChatResult(content, stats)
 
     async def open_chat_stream(self, messages: list[dict[str, str]]) -> ChatStream:
@@ -246,6 +258,25 @@ class OllamaClient:
                     await response.aclose()
                 _check_status(response, body)
         return ChatStream(self, call, response)
+
+    async def health_check(self, timeout: float) -> bool:
+        """``GET /api/version`` outside the breaker: is Ollama there at all? Recorded as
+        ``upstream_up`` and the ``health_check`` operation."""
+        started = time.perf_counter()
+        outcome = Outcome.SUCCESS
+        try:
+            response = await self._http.get("/api/version", timeout=timeout)
+            _check_status(response, response.content)
+            _parse_json(response.content)
+        except httpx.HTTPError as exc:
+            outcome = _classify_transport_error(exc).outcome
+        except UpstreamError as error:
+            outcome = error.outcome
+        self.metrics.upstream_duration.labels(UpstreamOperation.HEALTH_CHECK, outcome).observe(
+            time.perf_counter() - started)
+        up = outcome is Outcome.SUCCESS
+        self.metrics.upstream_up.labels(CLIENT_NAME).set(1 if up else 0)
+        return up
 
     async def probe(self) -> None:
         """A cheap call (``GET /api/version``) that the breaker can count as a probe."""

@@ -1,8 +1,12 @@
-"""Probes the upstream while the breaker is half-open and no caller is doing so.
+"""Two background loops that talk to Ollama without a caller.
 
-Without it a breaker that opened during an outage stays open (or half-open) until a user
-request arrives to be the probe: an idle service would report an open breaker forever, and
-the first user after the outage would pay for the probe.
+The half-open prober probes the upstream while the breaker is half-open and no caller is
+doing so. Without it a breaker that opened during an outage stays open (or half-open) until a
+user request arrives to be the probe: an idle service would report an open breaker forever,
+and the first user after the outage would pay for the probe.
+
+The health check asks Ollama for its version every interval, whatever the traffic and
+outside the breaker, so that Ollama dying in a quiet hour is seen before the first user.
 """
 
 from __future__ import annotations
@@ -36,3 +40,11 @@ async def probe_while_half_open(client: OllamaClient) -> None:
                 await client.probe()
             except UpstreamError as exc:
                 log.info("breaker probe failed: %s", exc)
+
+
+async def check_upstream_forever(client: OllamaClient, interval: float, timeout: float) -> None:
+    """Run until cancelled; the first check is immediate."""
+    while True:
+        if not await client.health_check(timeout):
+            log.warning("Ollama health check failed")
+        await asyncio.sleep(interval)

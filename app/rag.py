@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.catalog import UpstreamOperation
+from app.catalog import AnswerMode, LlmPhase, UpstreamOperation
 from app.corpus import BUILTIN_DOCUMENTS
 from app.errors import CircuitOpenError, UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
@@ -60,6 +60,9 @@ class Timings:
 
     def add(self, phase: str, seconds: float) -> None:
         self.phases[phase] = self.phases.get(phase, 0.0) + seconds
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
 
     def as_ms(self) -> dict[str, float]:
         result = {phase: _ms(seconds) for phase, seconds in self.phases.items()}
@@ -209,6 +212,7 @@ class RagService:
         timings = Timings()
         lookup = await self.lookup(question, timings)
         if lookup.hit is not None:
+            self._answer_started(AnswerMode.WHOLE, timings.elapsed())
             return self._cached_answer(lookup.hit, lookup, timings)
         prepared = await self.prepare(question, top_k, timings, lookup)
         started = time.perf_counter()
@@ -216,7 +220,13 @@ class RagService:
         timings.add("llm", time.perf_counter() - started)
         answer = self._generated_answer(result.content, prepared, _usage(result.stats))
         self._remember(question, answer, prepared)
+        generation = result.stats.phase_seconds.get(LlmPhase.EVAL, 0.0)
+        self._answer_started(AnswerMode.WHOLE, max(0.0, timings.elapsed() - generation))
         return answer
+
+    def _answer_started(self, mode: AnswerMode, seconds: float) -> None:
+        """The latency SLI: observed only for answers that succeed."""
+        self.metrics.query_ttft.labels(mode).observe(seconds)
 
     async def answer_stream(self, question: str, top_k: int) -> AsyncIterator[bytes]:
         """Everything that can fail with an HTTP status fails before this returns; the
@@ -224,6 +234,7 @@ class RagService:
         timings = Timings()
         lookup = await self.lookup(question, timings)
         if lookup.hit is not None:
+            self._answer_started(AnswerMode.STREAM, timings.elapsed())
             return _cached_stream(self._cached_answer(lookup.hit, lookup, timings))
         prepared = await self.prepare(question, top_k, timings, lookup)
         started = time.perf_counter()
@@ -233,17 +244,25 @@ class RagService:
     async def _generated_stream(self, question: str, prepared: PreparedAnswer,
                                 stream: ChatStream, started: float) -> AsyncIterator[bytes]:
         pieces: list[str] = []
+        first_piece_after: float | None = None
         try:
             yield ndjson(StartEvent(cache=prepared.lookup.outcome(), sources=prepared.sources,
                                     model=self.config.chat_model))
             try:
                 async for piece in stream:
+                    if first_piece_after is None:
+                        first_piece_after = prepared.timings.elapsed()
                     pieces.append(piece)
                     yield ndjson(ChunkEvent(content=piece))
             except UpstreamError as error:
-                # The status line is already sent: the error travels as the last line.
+                # The status line is already sent: the error travels as the last line, and
+                # the failure is counted where the availability SLI sees it.
+                self.metrics.query_stream_failures.labels(error.outcome).inc()
                 yield ndjson(ErrorEvent(error=error.code, detail=error.message))
                 return
+            if first_piece_after is None:  # an empty answer starts when it ends
+                first_piece_after = prepared.timings.elapsed()
+            self._answer_started(AnswerMode.STREAM, first_piece_after)
             prepared.timings.add("llm", time.perf_counter() - started)
             if stream.time_to_first_token is not None:
                 prepared.timings.add("time_to_first_token", stream.time_to_first_token)

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     write_timeout: float = Field(default=10.0, gt=0)
     pool_timeout: float = Field(default=5.0, gt=0)
 
+    # A periodic check that Ollama answers at all, whatever the traffic (outside the breaker).
+    health_check_interval: float = Field(default=15.0, gt=0)
+    health_check_timeout: float = Field(default=5.0, gt=0)
+
     # Circuit breaker around every upstream call.
     breaker_failure_threshold: int = Field(default=5, ge=1)
     breaker_reset_timeout: float = Field(default=30.0, gt=0)

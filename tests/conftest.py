@@ -63,7 +63,7 @@ def prometheus_api() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="ollama-rag-prom-") as tmp:
         workdir = Path(tmp)
         config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
-        config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+        config["global"] |= {"scrape_interval": "1s", "evaluation_interval": "1s"}
         config["rule_files"] = [str(p) for p in RULE_FILES]
         config["alerting"] = {"alertmanagers": []}
         config["scrape_configs"] = []

@@ -32,8 +32,11 @@ from tests.helpers import wait_until
 TEST_FILES = RULE_TEST_FILES
 QUIET_TESTS = RULE_TESTS_DIR / "quiet.test.yml"
 RUNBOOK_URL = "https://github.com/ollama-rag/ollama-rag/blob/main/docs/runbook.md#"
+# Grafana's address is Prometheus's external label; the dashboard is narrowed to the alert's
+# instance (or job) where it has one.
 DASHBOARD_URL = re.compile(
-    r"http://127\.0\.0\.1:3000/d/(?P<uid>[a-z0-9-]+)/(?P<slug>[a-z0-9-]+)\?viewPanel=(?P<panel>\d+)")
+    r"\{\{ \$externalLabels\.grafana_url \}\}/d/(?P<uid>[a-z0-9-]+)/(?P<slug>[a-z0-9-]+)"
+    r"\?viewPanel=(?P<panel>\d+)(?:&var-(?P<var>job|instance)=\{\{ \$labels\.(?P=var) \}\})?")
 SEVERITY_RECEIVERS = {"critical": "pager", "warning": "ticket", "info": "discard"}
 ALWAYS_FIRING = {"Watchdog"}
 
@@ -104,10 +107,12 @@ def test_each_alert_routes_to_the_receiver_of_its_severity(name: str) -> None:
         assert result.returncode == 0, f"{name} ({severity}): {result.stdout}{result.stderr}"
 
 
-def test_unknown_severity_goes_nowhere() -> None:
-    result = run([amtool(), "config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}",
-                  "--verify.receivers=discard", "alertname=Anything", "severity=page"])
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_unknown_or_missing_severity_opens_a_ticket() -> None:
+    """A misspelled severity must reach a human, not vanish."""
+    for labels in (["severity=page"], ["severity=warn"], []):
+        result = run([amtool(), "config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}",
+                      "--verify.receivers=ticket", "alertname=Anything", *labels])
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 # Conventions of every alert.
@@ -240,52 +245,67 @@ def delivered(sink: AlertSink, status: str = "firing") -> dict[str, set[str]]:
 
 def test_alertmanager_routes_inhibits_and_resolves(alertmanager: tuple[str, AlertSink]) -> None:
     url, sink = alertmanager
-    one = {"job": "ollama-rag", "instance": "app-1:8000"}
-    two = {"job": "ollama-rag", "instance": "app-2:8000"}
-    three = {"job": "ollama-rag", "instance": "app-3:8000"}
+    job = {"job": "ollama-rag"}
+    one, two, three, four = ({"instance": f"app-{n}:8000"} | job for n in (1, 2, 3, 4))
     breaker = {"breaker_name": "ollama_client"}
     alerts = [
+        # app-1: an open breaker explains its failures, rejections, half-open time and hit
+        # ratio; not its full pool (overload is a cause, not a consequence).
         one | breaker | {"alertname": "CircuitBreakerOpen", "severity": "critical"},
         one | breaker | {"alertname": "HighFailureRate", "severity": "critical"},
-        one | {"alertname": "UpstreamLatencyHigh", "severity": "warning", "operation": "chat"},
-        two | breaker | {"alertname": "HighFailureRate", "severity": "critical"},
-        three | breaker | {"alertname": "HighFailureRate", "severity": "critical"},
-        two | {"alertname": "OllamaRagDown", "severity": "critical"},
-        two | {"alertname": "LowCacheHitRate", "severity": "warning"},
+        one | breaker | {"alertname": "CircuitBreakerRejectingCalls", "severity": "warning"},
+        one | breaker | {"alertname": "CircuitBreakerStuckHalfOpen", "severity": "warning"},
         one | {"alertname": "LowCacheHitRate", "severity": "warning"},
+        one | {"alertname": "UpstreamPoolNearSaturation", "severity": "warning",
+               "client_name": "ollama_client"},
+        # app-4 sees the same outage: the same page, not a second one.
+        four | breaker | {"alertname": "CircuitBreakerOpen", "severity": "critical"},
+        # app-2: Ollama does not answer at all, which explains its open breaker.
+        two | {"alertname": "OllamaUnreachable", "severity": "critical"},
+        two | breaker | {"alertname": "CircuitBreakerOpen", "severity": "critical"},
+        # app-3 is down: a ticket, and its other alerts are explained.
+        three | {"alertname": "OllamaRagInstanceDown", "severity": "warning"},
+        three | breaker | {"alertname": "HighFailureRate", "severity": "critical"},
+        # The page of a burn-rate pair silences the ticket of a slower pair.
+        job | {"alertname": "OllamaRagErrorBudgetBurn", "severity": "critical",
+               "long_window": "1h", "short_window": "5m"},
+        job | {"alertname": "OllamaRagErrorBudgetBurn", "severity": "warning",
+               "long_window": "1d", "short_window": "2h"},
         {"alertname": "Watchdog", "severity": "info"},
         one | {"alertname": "SomethingInformational", "severity": "info"},
+        one | {"alertname": "SomethingMisspelled", "severity": "warn"},
     ]
     post_alerts(url, alerts)
-    wait_until(lambda: delivered(sink).get("watchdog") and delivered(sink).get("ticket")
-               and len(delivered(sink).get("pager", ())) >= 3, timeout=15)
+    wait_until(lambda: delivered(sink).get("watchdog") and len(delivered(sink).get("ticket", ()))
+               >= 3 and len(delivered(sink).get("pager", ())) >= 3, timeout=15)
     time.sleep(2)  # a few more group intervals: nothing else may arrive
     assert delivered(sink) == {
-        # HighFailureRate is inhibited on app-1 by its open breaker and on app-2 by app-2
-        # being down; app-3's goes through.
-        "pager": {"CircuitBreakerOpen", "HighFailureRate", "OllamaRagDown"},
-        # UpstreamLatencyHigh is inhibited by app-1's open breaker, LowCacheHitRate on app-2
-        # by app-2 being down; LowCacheHitRate on app-1 goes through.
-        "ticket": {"LowCacheHitRate"},
+        "pager": {"CircuitBreakerOpen", "OllamaUnreachable", "OllamaRagErrorBudgetBurn"},
+        "ticket": {"UpstreamPoolNearSaturation", "OllamaRagInstanceDown", "SomethingMisspelled"},
         "watchdog": {"Watchdog"},
     }
-    ticket = [i for i in sink.log.all() if i["hook"] == "ticket"]
-    assert {a["labels"]["instance"] for i in ticket for a in i["payload"]["alerts"]} == {
-        "app-1:8000"}
-    states = {(a["labels"]["alertname"], a["labels"].get("instance")): a["status"]
+    pages = [i["payload"] for i in sink.log.all() if i["hook"] == "pager"]
+    breaker_pages = [p for p in pages if p["groupLabels"]["alertname"] == "CircuitBreakerOpen"]
+    assert len(breaker_pages) == 1, "one page per outage, not one per replica"
+    assert {a["labels"]["instance"] for a in breaker_pages[0]["alerts"]} == {
+        "app-1:8000", "app-4:8000"}
+    burn_pages = [a["labels"] for p in pages for a in p["alerts"]
+                  if a["labels"]["alertname"] == "OllamaRagErrorBudgetBurn"]
+    assert {a["long_window"] for a in burn_pages} == {"1h"}
+    states = {(a["labels"]["alertname"], a["labels"].get("instance"),
+               a["labels"].get("long_window")): a["status"]
               for a in httpx.get(f"{url}/api/v2/alerts", timeout=5).json()}
-    assert states[("HighFailureRate", "app-1:8000")]["state"] == "suppressed"
-    assert states[("UpstreamLatencyHigh", "app-1:8000")]["inhibitedBy"]
-    assert states[("LowCacheHitRate", "app-2:8000")]["state"] == "suppressed"
-    assert states[("HighFailureRate", "app-2:8000")]["state"] == "suppressed"
-    assert states[("HighFailureRate", "app-3:8000")]["state"] == "active"
-    pager = [a["labels"] for i in sink.log.all() if i["hook"] == "pager"
-             for a in i["payload"]["alerts"]]
-    assert {(a["alertname"], a["instance"]) for a in pager} == {
-        ("CircuitBreakerOpen", "app-1:8000"), ("OllamaRagDown", "app-2:8000"),
-        ("HighFailureRate", "app-3:8000")}
+    for key in (("HighFailureRate", "app-1:8000", None),
+                ("CircuitBreakerRejectingCalls", "app-1:8000", None),
+                ("CircuitBreakerStuckHalfOpen", "app-1:8000", None),
+                ("LowCacheHitRate", "app-1:8000", None),
+                ("CircuitBreakerOpen", "app-2:8000", None),
+                ("HighFailureRate", "app-3:8000", None),
+                ("OllamaRagErrorBudgetBurn", None, "1d")):
+        assert states[key]["state"] == "suppressed" and states[key]["inhibitedBy"], key
+    assert states[("UpstreamPoolNearSaturation", "app-1:8000", None)]["state"] == "active"
 
-    post_alerts(url, [alerts[0]], resolved=True)
+    post_alerts(url, [alerts[0], alerts[6]], resolved=True)
     wait_until(lambda: "CircuitBreakerOpen" in delivered(sink, "resolved").get("pager", set()),
                timeout=15)
 
@@ -305,6 +325,10 @@ def test_prometheus_loads_and_evaluates_every_rule(prometheus_api: str) -> None:
     # With no ollama-rag target at all, only the dead man's switch fires (absence needs
     # 5 minutes to fire).
     assert {a["labels"]["alertname"] for a in firing if a["state"] == "firing"} == {"Watchdog"}
+    # Its dashboard link starts with Grafana's address, from the external label.
+    watchdog = next(a for a in firing if a["labels"]["alertname"] == "Watchdog")
+    grafana = yaml.safe_load(PROMETHEUS_CONFIG.read_text())["global"]["external_labels"]
+    assert watchdog["annotations"]["dashboard_url"].startswith(grafana["grafana_url"] + "/d/")
 
 
 def test_readme_lists_every_alert() -> None:

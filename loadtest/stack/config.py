@@ -15,7 +15,7 @@ import yaml
 
 from alerts.durations import UNITS, duration_seconds
 from alerts.paths import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG
-from alerts.slo import ALERT_GROUP, RECORDING_GROUP
+from alerts.slo import slo_groups
 
 SINK_BASE_URL = "http://alert-sink:9099"  # the alert sink's address in compose
 
@@ -52,7 +52,7 @@ def alertmanager_config(sink_url: str, *, group_wait: str | None = None,
 # divided by its group's factor; thresholds and expressions stay as they are. The SLO groups
 # get a larger factor because their windows span 5 minutes to 3 days.
 DEFAULT_FACTOR = 120
-GROUP_FACTORS = {RECORDING_GROUP: 240, ALERT_GROUP: 240}
+GROUP_FACTORS = dict.fromkeys(slo_groups(), 240)
 SCRAPE_INTERVAL = "500ms"
 _RANGE = re.compile(rf"\[((?:\d+(?:{UNITS}))+)\]")
 
@@ -82,8 +82,8 @@ def local_prometheus_config(own_port: int) -> str:
     """alerts/prometheus.yml with fast intervals and Prometheus's own real address; rule
     files and targets keep their relative paths (the caller writes them beside it)."""
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
-    config["global"] = {"scrape_interval": SCRAPE_INTERVAL, "scrape_timeout": SCRAPE_INTERVAL,
-                        "evaluation_interval": SCRAPE_INTERVAL}
+    config["global"] |= {"scrape_interval": SCRAPE_INTERVAL, "scrape_timeout": SCRAPE_INTERVAL,
+                         "evaluation_interval": SCRAPE_INTERVAL}
     for job in config["scrape_configs"]:
         if job["job_name"] == "prometheus":
             job["static_configs"] = [{"targets": [f"127.0.0.1:{own_port}"]}]

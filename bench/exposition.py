@@ -16,6 +16,7 @@ from app.factory import create_app
 from app.settings import Settings
 from bench.asgi_driver import post_json
 from loadtest.scenarios.questions import PARAPHRASES, QUESTIONS, new_question
+from loadtest.sim.faults import FAST_MODEL
 from loadtest.stack.in_process import BackgroundSimulator
 
 
@@ -75,7 +76,7 @@ async def _miss_path(app: Any, misses: int) -> dict[str, Any]:
 
 
 def run(requests: int = 2000, renders: int = 200, misses: int = 300) -> dict[str, Any]:
-    sim = BackgroundSimulator()
+    sim = BackgroundSimulator(faults=FAST_MODEL)  # the service's cost, not a model's
     try:
         settings = Settings(ollama_url=sim.url, breaker_reset_timeout=1.0,
                             cache_capacity=max(100, requests // 4))

@@ -64,7 +64,7 @@ def _start_servers(workdir: Path, processes: dict[str, ManagedProcess]) -> dict[
     it has answered (on the service, that first answer puts the question in the cache)."""
     sim_port = free_port()
     processes["sim"] = ManagedProcess(
-        "sim", [sys.executable, "-m", "loadtest.sim", "--port", str(sim_port)],
+        "sim", [sys.executable, "-m", "loadtest.sim", "--port", str(sim_port), "--fast"],
         workdir / "sim.log")
     processes["sim"].wait_http_ok(f"http://127.0.0.1:{sim_port}/api/version")
     service_env = {"OLLAMA_RAG_OLLAMA_URL": f"http://127.0.0.1:{sim_port}",

@@ -12,12 +12,17 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.components import Components
+from loadtest.sim.faults import FAST_MODEL
 from loadtest.stack.in_process import BackgroundSimulator
 from loadtest.stack.loop_thread import LoopThread
 
 
 class SimulatorThread(BackgroundSimulator):
-    """The simulator for a test (kept as a name the tests read well with)."""
+    """The simulator for a test, paced as a fast model unless told otherwise: the tests
+    need answers in milliseconds (``test_simulator`` checks the realistic pace)."""
+
+    def __init__(self, faults: dict[str, Any] | None = None) -> None:
+        super().__init__(faults=FAST_MODEL | (faults or {}))
 
 
 class ServiceThread:

@@ -9,6 +9,7 @@ import signal
 import sys
 from typing import Any
 
+from loadtest.sim.faults import FAST_MODEL
 from loadtest.sim.server import DEFAULT_PORT, UpstreamSimulator
 
 
@@ -32,12 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="latency added to every answer")
-    parser.add_argument("--token-ms", type=float, default=2.0,
-                        help="delay between streamed tokens")
+    parser.add_argument("--token-ms", type=float,
+                        help="delay between generated tokens (default 30, a real model's)")
+    parser.add_argument("--fast", action="store_true",
+                        help="answer like a tiny model: short answers at once")
     args = parser.parse_args(argv)
+    faults: dict[str, Any] = {"latency_ms": args.latency_ms}
+    if args.fast:
+        faults |= FAST_MODEL
+    if args.token_ms is not None:
+        faults["token_ms"] = args.token_ms
     try:
-        asyncio.run(_serve(args.host, args.port,
-                           {"latency_ms": args.latency_ms, "token_ms": args.token_ms}))
+        asyncio.run(_serve(args.host, args.port, faults))
     except ValueError as exc:
         print(f"invalid option: {exc}", file=sys.stderr)
         return 2

@@ -7,10 +7,16 @@ from typing import Any
 
 MODES = ("ok", "error", "timeout", "slow", "garbage", "down")
 
+# A tiny model on a fast machine: answers of a few dozen tokens, at once. For the tests, and
+# for the scenarios that need more answers a second than a real model gives.
+FAST_MODEL: dict[str, float] = {"first_token_ms": 0.0, "token_ms": 2.0, "answer_tokens": 0.0}
+
 
 @dataclass
 class Faults:
-    """The simulator's behaviour; every field can be changed at run time.
+    """The simulator's behaviour; every field can be changed at run time. The defaults pace
+    answers like a real model on a real machine: a few hundred milliseconds to the first
+    token, about 33 tokens a second, answers of 100 to 400 tokens (3 to 12 seconds).
 
     >>> faults = Faults()
     >>> faults.update({"mode": "error", "error_rate": 0.5})
@@ -21,7 +27,9 @@ class Faults:
     latency_ms: float = 0.0  # added to every answer, in every mode
     slow_ms: float = 3000.0  # added in mode "slow"
     jitter: float = 0.25  # "slow" delays vary by this share either way, so answers spread out
-    token_ms: float = 2.0  # between streamed tokens
+    first_token_ms: float = 300.0  # prompt evaluation before the first token (jittered)
+    token_ms: float = 30.0  # between generated tokens
+    answer_tokens: float = 250.0  # mean answer length (each question gets 0.4x-1.6x); 0: short
     hang_seconds: float = 120.0  # how long mode "timeout" holds a connection at most
     paths: list[str] = field(default_factory=list)  # API paths the mode applies to; [] = all
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -32,8 +33,10 @@ Handler = Callable[[dict[str, Any], Writer], Awaitable[None]]
 class OllamaApi:
     """Answers one API request; ``faults`` is read for the pace of streamed tokens."""
 
-    def __init__(self, faults: Faults, dimensions: int = DEFAULT_DIMENSIONS) -> None:
+    def __init__(self, faults: Faults, dimensions: int = DEFAULT_DIMENSIONS,
+                 rng: random.Random | None = None) -> None:
         self.faults = faults
+        self._random = rng or random.Random()
         self.dimensions = dimensions
         self._loaded_models: dict[str, float] = {}
         self._handlers: dict[tuple[str, str], Handler] = {
@@ -88,11 +91,15 @@ class OllamaApi:
         self._loaded_models[model] = time.time()
         return 0.05
 
-    def _final_fields(self, model: str, prompt: str, answer: str,
+    def _first_token_seconds(self) -> float:
+        """Prompt evaluation: the pace's first-token time, spread by the jitter."""
+        spread = self._random.uniform(1 - self.faults.jitter, 1 + self.faults.jitter)
+        return self.faults.first_token_ms * spread / 1000
+
+    def _final_fields(self, model: str, prompt: str, answer: str, prompt_seconds: float,
                       eval_seconds: float) -> dict[str, Any]:
         load = self._load_seconds(model)
         prompt_tokens = count_tokens(prompt)
-        prompt_seconds = prompt_tokens * 0.0002
         return {
             "done": True,
             "done_reason": "stop",
@@ -110,11 +117,12 @@ class OllamaApi:
             await write_json(writer, 400, {"error": "messages must be a list of objects"})
             return
         prompt = " ".join(str(m.get("content", "")) for m in messages)
-        await self._answer(payload, writer, prompt, compose_answer(messages), chat=True)
+        answer = compose_answer(messages, self.faults.answer_tokens)
+        await self._answer(payload, writer, prompt, answer, chat=True)
 
     async def _generate(self, payload: dict[str, Any], writer: Writer) -> None:
         prompt = str(payload.get("prompt", ""))
-        answer = compose_answer([{"role": "user", "content": prompt}])
+        answer = compose_answer([{"role": "user", "content": prompt}], self.faults.answer_tokens)
         await self._answer(payload, writer, prompt, answer, chat=False)
 
     async def _answer(self, payload: dict[str, Any], writer: Writer, prompt: str,
@@ -129,19 +137,23 @@ class OllamaApi:
                 base["response"] = text
             return base
 
+        first_token = self._first_token_seconds()
         if payload.get("stream", True) is False:
             eval_seconds = count_tokens(answer) * self.faults.token_ms / 1000
-            body = piece(answer) | self._final_fields(model, prompt, answer, eval_seconds)
+            await asyncio.sleep(first_token + eval_seconds)  # the whole answer, then the body
+            body = piece(answer) | self._final_fields(model, prompt, answer, first_token,
+                                                      eval_seconds)
             await write_json(writer, 200, body)
             return
         await start_chunked(writer, b"application/x-ndjson")
+        await asyncio.sleep(first_token)
         started = time.perf_counter()
         for i, word in enumerate(answer.split(" ")):
             text = word if i == 0 else " " + word
             await write_chunk(writer, ndjson(piece(text) | {"done": False}))
             if self.faults.token_ms:
                 await asyncio.sleep(self.faults.token_ms / 1000)
-        final = piece("") | self._final_fields(model, prompt, answer,
+        final = piece("") | self._final_fields(model, prompt, answer, first_token,
                                                time.perf_counter() - started)
         await write_chunk(writer, ndjson(final))
         await end_chunked(writer)

@@ -36,9 +36,9 @@ class UpstreamSimulator:
 
     def __init__(self, dimensions: int = DEFAULT_DIMENSIONS, seed: int = 0) -> None:
         self.faults = Faults()
-        self.api = OllamaApi(self.faults, dimensions)
-        self.stats: Counter[str] = Counter()
         self._random = random.Random(seed)
+        self.api = OllamaApi(self.faults, dimensions, self._random)
+        self.stats: Counter[str] = Counter()
         self._server: asyncio.Server | None = None
         self._in_flight = 0
         self._connections: set[asyncio.Task[None]] = set()

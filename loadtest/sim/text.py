@@ -39,11 +39,23 @@ def count_tokens(text: str) -> int:
     return max(1, len(text.split()))
 
 
-def compose_answer(messages: list[dict[str, Any]]) -> str:
-    """A deterministic answer that quotes the question and the first context passage."""
+def answer_length(question: str, mean_tokens: float) -> int:
+    """The length of this question's answer: 0.4x to 1.6x the mean, always the same."""
+    spread = 0.4 + 1.2 * (zlib.crc32(question.encode()) % 1000) / 999
+    return round(mean_tokens * spread)
+
+
+def compose_answer(messages: list[dict[str, Any]], mean_tokens: float = 0) -> str:
+    """A deterministic answer that quotes the question and the first context passage,
+    padded from the passage to :func:`answer_length` words when ``mean_tokens`` is set."""
     question = next((str(m.get("content", "")) for m in reversed(messages)
                      if m.get("role") == "user"), "")
     system = next((str(m.get("content", "")) for m in messages if m.get("role") == "system"), "")
     passage = re.search(r"\[1\] (.+)", system)
     quoted = " ".join(passage.group(1).split()[:24]) if passage else "no context was given"
-    return f"Simulated answer to: {question.strip()} According to the first source: {quoted}"
+    answer = f"Simulated answer to: {question.strip()} According to the first source: {quoted}"
+    words = answer.split()
+    wanted = answer_length(question, mean_tokens) if mean_tokens > 0 else 0
+    filler = (passage.group(1).split() if passage else []) or words
+    words += [filler[i % len(filler)] for i in range(max(0, wanted - len(words)))]
+    return " ".join(words)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from loadtest.sim.server import UpstreamSimulator
 from loadtest.stack.loop_thread import LoopThread
 
@@ -13,9 +15,11 @@ class BackgroundSimulator(LoopThread):
     >>> sim.close()
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 faults: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.sim = UpstreamSimulator()
+        self.sim.faults.update(faults or {})
         self.run(self.sim.start(host, port))
         self.url = f"http://{host}:{self.sim.port}"
 

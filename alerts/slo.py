@@ -18,7 +18,8 @@ PERIOD = "30d"
 ALERT_GROUP = "ollama-rag.slo"
 RUNBOOK_BASE = "https://github.com/ollama-rag/ollama-rag/blob/main/docs/runbook.md#"
 # Grafana's address comes from Prometheus's external label `grafana_url` (alerts/prometheus.yml).
-OVERVIEW_URL = "{{ $externalLabels.grafana_url }}/d/ollama-rag-overview/ollama-rag-overview?viewPanel="
+OVERVIEW_URL = ("{{ $externalLabels.grafana_url }}"
+                "/d/ollama-rag-overview/ollama-rag-overview?viewPanel=")
 # A window must hold enough events that it takes at least this many bad ones to cross its
 # burn threshold: one failure among a dozen requests is not an incident worth a page.
 MIN_BAD_EVENTS = 3

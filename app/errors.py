@@ -13,7 +13,8 @@
 
 Each upstream error carries the outcome label it is counted under and what the breaker
 makes of it: a failure (True), a sign that Ollama is healthy (False), or nothing at all
-(None: the call never left our connection pool). ``app/error_handlers.py`` turns each into its JSON body, in one place.
+(None: the call never left our connection pool). ``app/error_handlers.py`` turns each
+into its JSON body, in one place.
 
     >>> raise UpstreamTimeout("Ollama did not answer in time")
 """

@@ -209,11 +209,16 @@ class OllamaClient:
                                 write=config.write_timeout, pool=config.pool_timeout)
         self._http = httpx.AsyncClient(base_url=config.url, limits=limits, timeout=timeout,
                                        transport=transport)
+        # The health check has a connection of its own: a pool full of slow calls is
+        # overload, and must not read as "Ollama is unreachable".
+        self._check_http = httpx.AsyncClient(
+            base_url=config.url, limits=httpx.Limits(max_connections=1), transport=transport)
         metrics.pool_size.labels(CLIENT_NAME, PoolType.MAXSIZE).set(config.max_connections)
         metrics.pool_size.labels(CLIENT_NAME, PoolType.KEEPALIVE).set(config.max_keepalive)
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        await self._check_http.aclose()
 
     def _call(self, operation: UpstreamOperation) -> _Call:
         return _Call(self.breaker, self.metrics, operation)
@@ -265,7 +270,7 @@ class OllamaClient:
         started = time.perf_counter()
         outcome = Outcome.SUCCESS
         try:
-            response = await self._http.get("/api/version", timeout=timeout)
+            response = await self._check_http.get("/api/version", timeout=timeout)
             _check_status(response, response.content)
             _parse_json(response.content)
         except httpx.HTTPError as exc:
@@ -279,9 +284,12 @@ class OllamaClient:
         return up
 
     async def probe(self) -> None:
-        """A cheap call (``GET /api/version``) that the breaker can count as a probe."""
-        await self._call_json(UpstreamOperation.PROBE, "GET", "/api/version", None,
-                              parse=lambda data: data)
+        """The breaker's half-open probe: a one-word embedding. Cheap, but it needs the model
+        runner, not only Ollama's server: a probe that asked for the version would close the
+        breaker on an Ollama whose models all fail."""
+        await self._call_json(UpstreamOperation.PROBE, "POST", "/api/embed",
+                              {"model": self.config.embed_model, "input": ["probe"]},
+                              parse=lambda data: _embeddings(data, 1))
 
     def record_stats(self, stats: ChatStats) -> None:
         model = self.config.chat_model

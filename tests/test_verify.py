@@ -15,7 +15,7 @@ import yaml
 
 from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
-from loadtest.scenarios.plan import SCENARIOS, UNIT_TESTED_ONLY
+from loadtest.scenarios.plan import NOT_DELIVERED, SCENARIOS, UNIT_TESTED_ONLY
 from loadtest.stack.config import compressed_rules, factor_for
 from loadtest.stack.local import LocalStack
 from loadtest.stack.processes import MissingBinary, find_binary
@@ -23,6 +23,7 @@ from loadtest.verify import report
 from loadtest.verify.alert_checks import rule_keys
 from loadtest.verify.locust_run import LOCUSTFILES
 from loadtest.verify.metric_checks import ORIGINAL_DESIGN_QUERIES, grafana_to_promql
+from loadtest.verify.results import LIVE_SHARE_BAR
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,14 +33,15 @@ def test_every_alert_rule_is_proven_live_or_listed_as_unit_tested_only() -> None
     keys = rule_keys()
     assert set(UNIT_TESTED_ONLY) <= set(keys)
     assert not set(keys) - expected - set(UNIT_TESTED_ONLY)
-    assert len(expected & set(keys)) / len(keys) >= 0.9
+    assert len(expected & set(keys)) / len(keys) >= LIVE_SHARE_BAR
     receivers = {"critical": "pager", "warning": "ticket", "info": "watchdog"}
     rules = {key: rule for key, rule in zip(keys, (
         r for p in RULE_FILES for g in yaml.safe_load(p.read_text())["groups"]
         for r in g["rules"] if "alert" in r), strict=True)}
     for scenario in SCENARIOS:
         for alert in scenario.alerts:
-            assert alert.receiver == receivers[rules[alert.key]["labels"]["severity"]], alert
+            if alert.receiver not in NOT_DELIVERED:
+                assert alert.receiver == receivers[rules[alert.key]["labels"]["severity"]], alert
 
 
 def test_every_scenario_has_a_locust_file() -> None:

@@ -4,18 +4,23 @@ come from the SLO table (``alerts/slo.py``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from alerts.slo import AVAILABILITY, LATENCY, WINDOWS, BurnWindow, Objective
+from loadtest.sim.faults import FAST_MODEL, Faults
 
-# Applied at the start of every phase, then the phase's own faults on top.
-HEALTHY_FAULTS: dict[str, Any] = {
-    "mode": "ok", "error_rate": 1.0, "latency_ms": 0, "slow_ms": 6000, "token_ms": 2,
-    "hang_seconds": 60, "jitter": 0.25, "paths": [],
-}
+# Applied at the start of every phase, then the phase's own faults on top: the simulator's
+# defaults, a model paced like a real one (hundreds of ms to the first token, ~33 tokens a
+# second, answers of 100-400 tokens).
+HEALTHY_FAULTS: dict[str, Any] = asdict(Faults())
+# Faults of the model only: Ollama's server still answers /api/version (the health check
+# and the breaker's probe), as when a model fails to load or crashes while Ollama runs.
+MODEL_PATHS = ["/api/chat", "/api/embed"]
 PHASE_MARK = "OLLAMA_RAG_PHASE"  # Locust shapes print it at each phase; the verifier reads it
-ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache")
+ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache",
+           "add_dead_replica", "remove_dead_replica", "fail_watchdog_receiver",
+           "restore_receivers", "hide_alertmanager", "restore_alertmanager")
 MIXES = ("normal", "new_only")
 
 
@@ -33,10 +38,18 @@ class Phase:
             raise ValueError(f"phase {self.name}: unknown mix or action")
 
 
+# Receivers of alerts that must not be delivered: INHIBITED ones, which Alertmanager must
+# report as suppressed by an inhibition (another alert explains them), and UNDELIVERABLE
+# ones, about the path to Alertmanager itself, which only Prometheus can show.
+INHIBITED = "inhibited"
+UNDELIVERABLE = "undeliverable"
+NOT_DELIVERED = (INHIBITED, UNDELIVERABLE)
+
+
 @dataclass(frozen=True)
 class ExpectedAlert:
     alertname: str
-    receiver: str  # where Alertmanager must deliver it
+    receiver: str  # where Alertmanager must deliver it, or one of NOT_DELIVERED
     labels: tuple[tuple[str, str], ...] = ()  # to tell apart rules sharing a name
     # "scenario": resolved before the scenario's checks; "run": by the end of the run (its
     # windows, compressed, still outlast the scenario); "never": the Watchdog.
@@ -86,10 +99,12 @@ RESOLVED_BY_RUN = ("1d",)
 
 
 def slo_alerts(objective: Objective) -> tuple[ExpectedAlert, ...]:
-    """The burn-rate alerts of ``objective`` that a scenario burning it must raise."""
+    """The burn-rate alerts of ``objective`` that a scenario burning it fast must raise: the
+    pages are delivered; the tickets fire while a page does, which silences them."""
     return tuple(
-        ExpectedAlert(objective.alert, RECEIVERS[w.severity], w.labels,
-                      "run" if w.long in RESOLVED_BY_RUN else "scenario")
+        ExpectedAlert(objective.alert,
+                      RECEIVERS[w.severity] if w.severity == "critical" else INHIBITED,
+                      w.labels, "run" if w.long in RESOLVED_BY_RUN else "scenario")
         for w in LIVE_WINDOWS
     )
 
@@ -118,18 +133,23 @@ SCENARIOS: tuple[Scenario, ...] = (
                        _rate(M + "llm_time_to_first_token_seconds_count")),
             MetricMove(M + "llm_tokens_total", _rate(M + "llm_tokens_total")),
             MetricMove(M + "document_chunks", f"max(delta({M}document_chunks[10s]))"),
+            MetricMove(M + "query_time_to_first_token_seconds",
+                       _rate(M + "query_time_to_first_token_seconds_count")),
         ),
     ),
     Scenario(
         "slow-upstream",
-        "Ollama's chat answers take six seconds and every question is new: latency alerts "
-        "fire and the pool fills up. It runs right after the baseline, so that slow "
-        "requests are a large enough share of the SLO's longest live window.",
+        "The model takes five and a half seconds to embed and as long to its first token, "
+        "and every question is new: the latency alerts fire and the pool fills up. It runs "
+        "right after the baseline, so that slow answers are a large enough share of the "
+        "SLO's longest live window.",
         (Phase("before", 2, USERS),
-         Phase("slow", 40, 20, {"mode": "slow", "paths": ["/api/chat"]}, mix="new_only"),
-         Phase("recovery", 10, USERS)),
+         Phase("slow", 40, 20, {"mode": "slow", "slow_ms": 5500, "paths": MODEL_PATHS,
+                                "answer_tokens": 40}, mix="new_only"),
+         Phase("recovery", 15, USERS)),
         fault_phase="slow",
         alerts=(ExpectedAlert("UpstreamLatencyHigh", "ticket"),
+                ExpectedAlert("LlmTimeToFirstTokenHigh", "ticket"),
                 ExpectedAlert("UpstreamPoolNearSaturation", "ticket"),
                 *slo_alerts(LATENCY)),
         moves=(MetricMove(M + "upstream_requests_in_flight",
@@ -141,13 +161,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "outage",
-        "Ollama drops every connection: the breaker trips, rejects, probes in half-open "
-        "and closes again when Ollama is back.",
-        (Phase("before", 2, USERS), Phase("outage", 10, USERS, {"mode": "down"}),
-         Phase("recovery", 6, USERS)),
+        "The model's calls fail at the connection while Ollama's server answers: the "
+        "breaker trips, rejects (a consequence its page silences), probes in half-open and "
+        "closes again when the model is back.",
+        (Phase("before", 2, USERS),
+         Phase("outage", 10, USERS, {"mode": "down", "paths": MODEL_PATHS}),
+         Phase("recovery", 15, USERS)),
         fault_phase="outage",
         alerts=(ExpectedAlert("CircuitBreakerOpen", "pager"),
-                ExpectedAlert("CircuitBreakerRejectingCalls", "ticket"),
+                ExpectedAlert("CircuitBreakerRejectingCalls", INHIBITED),
                 *slo_alerts(AVAILABILITY)),
         moves=(
             MetricMove(M + "circuit_breaker_state", f"max({M}circuit_breaker_state) == 1"),
@@ -163,15 +185,30 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
+        "ollama-gone",
+        "Ollama dies while nobody asks anything: the health check sees it and pages, with "
+        "the breaker still closed; it comes back before the users do.",
+        (Phase("before", 2, USERS), Phase("gone", 8, 0, {"mode": "down"}),
+         Phase("recovery", 6, USERS)),
+        fault_phase="gone",
+        alerts=(ExpectedAlert("OllamaUnreachable", "pager"),),
+        moves=(MetricMove(M + "upstream_up", f"max(1 - {M}upstream_up)"),),
+    ),
+    Scenario(
         "hung-upstream",
-        "Ollama accepts connections and never answers: calls time out, the breaker trips, "
-        "and its half-open probe hangs.",
+        "Ollama accepts connections and never answers, its version endpoint included: the "
+        "health check pages at once; a minute later (the default 60 s read timeout) calls "
+        "time out, the breaker trips and its half-open probe hangs. Both breaker alerts "
+        "fire, silenced by the page about their cause. Restarting Ollama ends the hung "
+        "calls.",
         # Enough users that the first round of timeouts reaches the failure threshold.
-        (Phase("before", 2, USERS), Phase("hung", 16, 16, {"mode": "timeout"}),
-         Phase("recovery", 10, USERS)),
+        (Phase("before", 2, USERS),
+         Phase("hung", 75, 16, {"mode": "timeout", "hang_seconds": 120}),
+         Phase("recovery", 12, USERS)),
         fault_phase="hung",
-        alerts=(ExpectedAlert("CircuitBreakerStuckHalfOpen", "ticket"),
-                ExpectedAlert("CircuitBreakerOpen", "pager")),
+        alerts=(ExpectedAlert("OllamaUnreachable", "pager"),
+                ExpectedAlert("CircuitBreakerOpen", INHIBITED),
+                ExpectedAlert("CircuitBreakerStuckHalfOpen", INHIBITED)),
         moves=(MetricMove(M + "upstream_request_duration_seconds",
                           _rate(M + "upstream_request_duration_seconds_count",
                                 'outcome="timeout"')),
@@ -179,11 +216,11 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "flapping",
-        "Ollama fails for one second in every two and a half: the breaker trips, closes "
+        "The model fails for one second in every two and a half: the breaker trips, closes "
         "and trips again.",
         (Phase("before", 2, USERS),
          *(phase for i in range(4) for phase in (
-             Phase(f"fail-{i + 1}", 1, USERS, {"mode": "error"}),
+             Phase(f"fail-{i + 1}", 1, USERS, {"mode": "error", "paths": MODEL_PATHS}),
              Phase(f"ok-{i + 1}", 1.5, USERS))),
          Phase("recovery", 8, USERS)),
         fault_phase="fail-1",
@@ -194,10 +231,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "malformed",
-        "A quarter of Ollama's answers are malformed: failures stay under the breaker's "
-        "threshold of consecutive failures, but over the failure-rate alert's.",
-        (Phase("before", 2, USERS), Phase("malformed", 9, USERS,
-                                          {"mode": "garbage", "error_rate": 0.25}),
+        "A fifth of the model's answers are malformed (streams break after their first "
+        "tokens): failures stay under the breaker's threshold of 5 consecutive failures, but "
+        "over the failure-rate alert's.",
+        (Phase("before", 2, USERS), Phase("malformed", 12, USERS,
+                                          {"mode": "garbage", "error_rate": 0.2,
+                                           "paths": MODEL_PATHS}),
          Phase("recovery", 5, USERS)),
         fault_phase="malformed",
         alerts=(ExpectedAlert("HighFailureRate", "pager"),),
@@ -205,12 +244,16 @@ SCENARIOS: tuple[Scenario, ...] = (
                           _rate(M + "upstream_request_duration_seconds_count",
                                 'outcome="malformed"')),
                MetricMove(M + "circuit_breaker_calls_total",
-                          _rate(M + "circuit_breaker_calls_total", 'status="failure"'))),
+                          _rate(M + "circuit_breaker_calls_total", 'status="failure"')),
+               MetricMove(M + "query_stream_failures_total",
+                          _rate(M + "query_stream_failures_total"))),
     ),
     Scenario(
         "miss-storm",
-        "Only new questions: the hit ratio collapses and the cache fills and churns.",
-        (Phase("before", 2, USERS), Phase("storm", 20, 16, mix="new_only"),
+        "Only new questions, answered by a small fast model: the hit ratio collapses and "
+        "the cache (1000 entries, the default) fills and churns.",
+        (Phase("before", 2, USERS),
+         Phase("storm", 30, 16, dict(FAST_MODEL), mix="new_only"),
          Phase("recovery", 6, USERS, actions=("clear_cache",))),
         fault_phase="storm",
         alerts=(ExpectedAlert("LowCacheHitRate", "ticket"),
@@ -225,13 +268,31 @@ SCENARIOS: tuple[Scenario, ...] = (
                           _rate(M + "retrieval_duration_seconds_count"))),
     ),
     Scenario(
+        "alerting-path",
+        "The monitoring breaks: the dead man's switch receiver refuses its notifications "
+        "(Alertmanager fails to send), then Prometheus loses Alertmanager (an alert only "
+        "Prometheus can show).",
+        (Phase("before", 2, USERS),
+         Phase("receiver-down", 8, USERS, actions=("fail_watchdog_receiver",)),
+         Phase("receiver-back", 6, USERS, actions=("restore_receivers",)),
+         Phase("alertmanager-lost", 6, USERS, actions=("hide_alertmanager",)),
+         Phase("recovery", 6, USERS, actions=("restore_alertmanager",))),
+        fault_phase="receiver-down",
+        alerts=(ExpectedAlert("AlertmanagerFailedToSendNotifications", "ticket"),
+                ExpectedAlert("PrometheusNotConnectedToAlertmanagers", UNDELIVERABLE)),
+    ),
+    Scenario(
         "service-down",
-        "The service dies, then Prometheus loses its target, then both come back.",
-        (Phase("before", 2, USERS), Phase("down", 4, USERS, actions=("stop_service",)),
+        "One replica of two dies (a ticket), then the only real one dies too (a page), then "
+        "Prometheus loses its target, then everything comes back.",
+        (Phase("before", 2, USERS),
+         Phase("replica-lost", 5, USERS, actions=("add_dead_replica",)),
+         Phase("down", 4, USERS, actions=("remove_dead_replica", "stop_service")),
          Phase("absent", 5, USERS, actions=("hide_target",)),
          Phase("recovery", 6, USERS, actions=("restore_target", "start_service"))),
-        fault_phase="down",
-        alerts=(ExpectedAlert("OllamaRagDown", "pager"),
+        fault_phase="replica-lost",
+        alerts=(ExpectedAlert("OllamaRagInstanceDown", "ticket"),
+                ExpectedAlert("OllamaRagDown", "pager"),
                 ExpectedAlert("OllamaRagAbsent", "pager")),
         moves=(MetricMove(M + "http_requests_total", _rate(M + "http_requests_total")),
                MetricMove(M + "http_request_duration_seconds",
@@ -258,11 +319,15 @@ def _why_unit_tested_only(window: BurnWindow) -> str:
             "alerts/tests/slo.test.yml")
 
 
-# Rules whose windows cannot be compressed enough to fire and resolve within the run.
+# Rules whose windows cannot be compressed enough to fire and resolve within the run, and
+# the one no scenario can honestly cause.
 UNIT_TESTED_ONLY: dict[str, str] = {
-    ExpectedAlert(objective.alert, RECEIVERS[w.severity], w.labels).key:
-        _why_unit_tested_only(w)
-    for objective in (AVAILABILITY, LATENCY) for w in WINDOWS if w not in LIVE_WINDOWS
+    **{ExpectedAlert(objective.alert, RECEIVERS[w.severity], w.labels).key:
+       _why_unit_tested_only(w)
+       for objective in (AVAILABILITY, LATENCY) for w in WINDOWS if w not in LIVE_WINDOWS},
+    "PrometheusRuleEvaluationFailures": (
+        "only a broken rule makes an evaluation fail, and the run loads the repository's "
+        "rules, which promtool checks; proven by alerts/tests/meta.test.yml"),
 }
 
 

@@ -56,7 +56,7 @@ def shape_for(name: str) -> type[LoadTestShape]:
             if self._done:
                 return None
             users = (self._phase or plan.phases[0]).users
-            return users, float(users)
+            return users, float(max(users, 1))  # a phase of no users stops them all
 
         def _drive(self) -> None:
             options = self.runner.environment.parsed_options

@@ -54,9 +54,18 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
     return Request(method, target.split("?", 1)[0], headers, body)
 
 
-async def wait_for_disconnect(reader: asyncio.StreamReader, limit: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
-        await asyncio.wait_for(reader.read(), limit)
+async def wait_for_disconnect(reader: asyncio.StreamReader, limit: float,
+                              released: asyncio.Event | None = None) -> None:
+    """Until the client hangs up, ``limit`` seconds pass, or ``released`` is set."""
+    waits = [asyncio.ensure_future(reader.read())]
+    if released is not None:
+        waits.append(asyncio.ensure_future(released.wait()))
+    try:
+        with contextlib.suppress(ConnectionError):
+            await asyncio.wait(waits, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
 
 
 def _status_line(status: int) -> bytes:

@@ -42,6 +42,9 @@ class UpstreamSimulator:
         self._server: asyncio.Server | None = None
         self._in_flight = 0
         self._connections: set[asyncio.Task[None]] = set()
+        # Set when the faults change: hung calls end, as they do when a wedged Ollama is
+        # restarted (their connections drop).
+        self._hangs_released = asyncio.Event()
         self.port = 0
 
     async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
@@ -116,7 +119,7 @@ class UpstreamSimulator:
         if mode == "down":
             raise _Drop
         if mode == "timeout":
-            await wait_for_disconnect(reader, faults.hang_seconds)
+            await wait_for_disconnect(reader, faults.hang_seconds, self._hangs_released)
             raise _Drop
         if mode == "error":
             await write_json(writer, 500, {"error": "simulated upstream failure"})
@@ -136,6 +139,8 @@ class UpstreamSimulator:
                     if not isinstance(changes, dict):
                         raise ValueError("the body must be a JSON object")
                     self.faults.update(changes)
+                    self._hangs_released.set()
+                    self._hangs_released = asyncio.Event()
                 except ValueError as exc:
                     return 400, {"error": str(exc)}
                 return 200, asdict(self.faults)

@@ -2,7 +2,8 @@
 
 ``python -m loadtest.stack.alert_sink --port 9099``. Alertmanager posts to ``/hooks/<receiver>``;
 ``GET /notifications`` lists what arrived (oldest first) and ``DELETE /notifications``
-forgets it. The verifier reads it to prove that an alert reached the right receiver.
+forgets it. The verifier reads it to prove that an alert reached the right receiver, and
+can make one receiver refuse its notifications (503), as a receiver that is down does.
 """
 
 from __future__ import annotations
@@ -57,7 +58,11 @@ class _Handler(JsonHandler):
         except ValueError:
             self._reply(400, {"error": "the body is not JSON"})
             return
-        self.server.log.add(self.path.removeprefix("/hooks/"), payload)
+        hook = self.path.removeprefix("/hooks/")
+        if hook in self.server.refused_hooks:
+            self._reply(503, {"error": f"receiver {hook} is down (on purpose)"})
+            return
+        self.server.log.add(hook, payload)
         self._reply(200, {"status": "recorded"})
 
     def do_GET(self) -> None:
@@ -82,6 +87,7 @@ class AlertSink(ThreadingHTTPServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
         self.log = NotificationLog()
+        self.refused_hooks: set[str] = set()  # receivers that answer 503 for now
         self._thread: threading.Thread | None = None
 
     @property

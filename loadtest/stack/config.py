@@ -8,6 +8,7 @@ evaluation intervals, and paths into a temporary directory.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 from alerts.durations import UNITS, duration_seconds
 from alerts.paths import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG
 from alerts.slo import slo_groups
+from app.settings import Settings
 
 SINK_BASE_URL = "http://alert-sink:9099"  # the alert sink's address in compose
 
@@ -88,3 +90,41 @@ def local_prometheus_config(own_port: int) -> str:
         if job["job_name"] == "prometheus":
             job["static_configs"] = [{"targets": [f"127.0.0.1:{own_port}"]}]
     return yaml.safe_dump(config, sort_keys=False)
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """One service setting the live run changes from its default, and why."""
+
+    env: str
+    value: str
+    default: str
+    why: str
+
+
+def _compressed_default(field: str) -> tuple[str, str]:
+    default = float(Settings.model_fields[field].default)
+    return f"{default / DEFAULT_FACTOR:g}", f"{default:g}"
+
+
+def _change(field: str, why: str) -> SettingChange:
+    value, default = _compressed_default(field)
+    return SettingChange(f"OLLAMA_RAG_{field.upper()}", value, default, why)
+
+
+# The service runs with its defaults except where time compression requires otherwise: the
+# service's own clocks that the alert windows measure are divided by the same factor as the
+# rules. Timeouts are not: they answer to the (simulated) model's real pace. The report
+# lists each change.
+SERVICE_SETTINGS: tuple[SettingChange, ...] = (
+    _change("breaker_reset_timeout",
+            f"time compression ({DEFAULT_FACTOR}x): CircuitBreakerFlapping counts trips over "
+            "15 compressed minutes (7.5 s); an open breaker must be able to half-open and "
+            "close again within them, as it can in 15 real minutes"),
+    _change("health_check_interval",
+            f"time compression ({DEFAULT_FACTOR}x): OllamaUnreachable waits 2 compressed "
+            "minutes (1 s), which must hold several checks, as 2 real minutes hold eight"),
+    SettingChange("OLLAMA_RAG_LOG_LEVEL", "warning", "info",
+                  "a quieter service log; no behaviour changes"),
+)
+SERVICE_ENV = {change.env: change.value for change in SERVICE_SETTINGS}

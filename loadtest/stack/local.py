@@ -21,7 +21,12 @@ import httpx
 from alerts.paths import RULE_FILES
 from loadtest.scenarios.plan import ACTIONS
 from loadtest.stack.alert_sink import AlertSink
-from loadtest.stack.config import alertmanager_config, compressed_rules, local_prometheus_config
+from loadtest.stack.config import (
+    SERVICE_ENV,
+    alertmanager_config,
+    compressed_rules,
+    local_prometheus_config,
+)
 from loadtest.stack.json_http import JsonHandler
 from loadtest.stack.processes import (
     ManagedProcess,
@@ -31,26 +36,6 @@ from loadtest.stack.processes import (
     start_alertmanager,
     start_prometheus,
 )
-
-# The service as the scenarios need it; each value says why.
-SERVICE_ENV = {
-    # Ten in a row: a quarter of malformed answers must not trip it, an outage must.
-    "OLLAMA_RAG_BREAKER_FAILURE_THRESHOLD": "10",
-    # Short, so that the flapping scenario can trip it three times in its window.
-    "OLLAMA_RAG_BREAKER_RESET_TIMEOUT": "1",
-    # Longer than the compressed 5 minutes of CircuitBreakerStuckHalfOpen, shorter than a
-    # scenario: a hung probe keeps the breaker half-open long enough to alert.
-    "OLLAMA_RAG_READ_TIMEOUT": "8",
-    # A small pool that the slow scenario's users can saturate, and that they wait for
-    # (pool timeout) rather than fail on: saturation must not trip the breaker.
-    "OLLAMA_RAG_POOL_MAX_CONNECTIONS": "10",
-    "OLLAMA_RAG_POOL_MAX_KEEPALIVE": "10",
-    "OLLAMA_RAG_POOL_TIMEOUT": "30",
-    # Small enough for the miss storm to fill it; the TTL keeps healthy traffic under 90%.
-    "OLLAMA_RAG_CACHE_CAPACITY": "400",
-    "OLLAMA_RAG_CACHE_TTL_SECONDS": "15",
-    "OLLAMA_RAG_LOG_LEVEL": "warning",
-}
 
 
 class _ControlHandler(JsonHandler):
@@ -88,6 +73,8 @@ class LocalStack:
         self.prometheus_port = free_port()
         self.alertmanager_port = free_port()
         self.admin_token = secrets.token_urlsafe(16)
+        self.dead_replica_port = free_port()  # a replica whose process is gone: nothing listens
+        self._targets: list[str] = []
         self.sink = AlertSink()
         self.control = _ControlServer(self)
         self._processes: dict[str, ManagedProcess] = {}
@@ -167,8 +154,7 @@ class LocalStack:
             (rules / path.name).write_text(compressed_rules(path))
         (self.workdir / "targets").mkdir()
         self.restore_target()
-        (self.workdir / "targets" / "alertmanager.json").write_text(
-            json.dumps([{"targets": [f"127.0.0.1:{self.alertmanager_port}"]}]))
+        self.restore_alertmanager()
         (self.workdir / "prometheus.yml").write_text(
             local_prometheus_config(self.prometheus_port))
         (self.workdir / "alertmanager.yml").write_text(alertmanager_config(
@@ -208,13 +194,39 @@ class LocalStack:
     def restore_target(self) -> None:
         self._write_target([f"127.0.0.1:{self.service_port}"])
 
+    def add_dead_replica(self) -> None:
+        self._write_target([*self._targets, f"127.0.0.1:{self.dead_replica_port}"])
+
+    def remove_dead_replica(self) -> None:
+        self._write_target([t for t in self._targets if not t.endswith(
+            f":{self.dead_replica_port}")])
+
+    def fail_watchdog_receiver(self) -> None:
+        self.sink.refused_hooks.add("watchdog")
+
+    def restore_receivers(self) -> None:
+        self.sink.refused_hooks.clear()
+
+    def hide_alertmanager(self) -> None:
+        self._write_alertmanager_target([])
+
+    def restore_alertmanager(self) -> None:
+        self._write_alertmanager_target([f"127.0.0.1:{self.alertmanager_port}"])
+
     def clear_cache(self) -> None:
         httpx.delete(f"{self.service_url}/api/cache", timeout=5,
                      headers={"Authorization": f"Bearer {self.admin_token}"}).raise_for_status()
 
     def _write_target(self, addresses: list[str]) -> None:
+        self._targets = addresses
+        self._write_discovery_file("ollama-rag.json", addresses)
+
+    def _write_alertmanager_target(self, addresses: list[str]) -> None:
+        self._write_discovery_file("alertmanager.json", addresses)
+
+    def _write_discovery_file(self, name: str, addresses: list[str]) -> None:
         # Written beside, then renamed: Prometheus never reads a half-written file.
-        path = self.workdir / "targets" / "ollama-rag.json"
+        path = self.workdir / "targets" / name
         partial = path.with_suffix(".tmp")
         partial.write_text(json.dumps([{"targets": addresses}] if addresses else []))
         partial.replace(path)

@@ -24,6 +24,7 @@ from loadtest.stack.local import LocalStack
 from loadtest.stack.processes import MissingBinary
 from loadtest.verify import report
 from loadtest.verify.alert_checks import (
+    SuppressionWatch,
     check_alert,
     check_quiet,
     fired_alerts,
@@ -49,7 +50,7 @@ RunAlerts = list[tuple[ExpectedAlert, AlertResult]]  # alerts that resolve by th
 
 
 def play(stack: LocalStack, scenario: Scenario, workdir: Path, say: Say,
-         run_alerts: RunAlerts) -> ScenarioResult:
+         run_alerts: RunAlerts, watch: SuppressionWatch) -> ScenarioResult:
     """Play one scenario and check everything it promises."""
     def nothing_left() -> bool:
         return all(resolved_at(stack, e, r) is not None for e, r in run_alerts)
@@ -60,11 +61,11 @@ def play(stack: LocalStack, scenario: Scenario, workdir: Path, say: Say,
     since = min(phases.values())
     expectations = list(scenario.alerts)
     wait_for_deliveries(stack, expectations, since, DELIVERY_TIMEOUT)
-    results = [check_alert(stack, e, scenario, phases, since, time.time())
+    results = [check_alert(stack, e, scenario, phases, since, time.time(), watch)
                for e in expectations]
     pairs = list(zip(expectations, results, strict=True))
     wait_for_resolutions(stack, [(e, r) for e, r in pairs
-                                 if e.resolve_by == "scenario" and r.delivered_at is not None],
+                                 if e.resolve_by == "scenario" and r.fired_at is not None],
                          RESOLVE_TIMEOUT)
     until = time.time()
     for expected, result in pairs:
@@ -85,7 +86,12 @@ def run_all(stack: LocalStack, workdir: Path, say: Say) -> dict[str, Any]:
     wait_until_quiet(stack)
     run_start = time.time()
     run_alerts: RunAlerts = []
-    scenarios = [play(stack, scenario, workdir, say, run_alerts) for scenario in SCENARIOS]
+    watch = SuppressionWatch(stack.alertmanager_url).start()
+    try:
+        scenarios = [play(stack, scenario, workdir, say, run_alerts, watch)
+                     for scenario in SCENARIOS]
+    finally:
+        watch.stop()
     for expected, result in run_alerts:
         result.resolved_at = resolved_at(stack, expected, result)
         if result.ok and result.resolved_at is None:

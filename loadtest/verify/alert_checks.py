@@ -1,16 +1,19 @@
-"""Checks on alerts, against Prometheus's ``ALERTS`` series and the alert sink: each
-expected alert went pending, fired, reached its receiver and resolved; nothing but the
-Watchdog fired where nothing may."""
+"""Checks on alerts, against Prometheus's ``ALERTS`` series, Alertmanager's API and the
+alert sink: each expected alert went pending, fired, reached its receiver (or was held back
+by an inhibition, as Alertmanager must say) and resolved; nothing but the Watchdog fired
+where nothing may."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
+import httpx
 import yaml
 
 from alerts.paths import RULE_FILES
-from loadtest.scenarios.plan import ExpectedAlert, Scenario
+from loadtest.scenarios.plan import INHIBITED, NOT_DELIVERED, ExpectedAlert, Scenario
 from loadtest.stack.local import LocalStack
 from loadtest.verify.results import AlertResult
 
@@ -23,6 +26,47 @@ def alert_selector(expected: ExpectedAlert, state: str | None = None) -> str:
     if state:
         matchers.append(f'alertstate="{state}"')
     return "ALERTS{" + ",".join(matchers) + "}"
+
+
+class SuppressionWatch:
+    """Polls Alertmanager's alerts twice a second and remembers each one it held back by an
+    inhibition, and when: an inhibition is only visible while both alerts fire.
+
+    >>> watch = SuppressionWatch(stack.alertmanager_url).start()
+    >>> watch.stop()
+    """
+
+    def __init__(self, alertmanager_url: str) -> None:
+        self._url = f"{alertmanager_url}/api/v2/alerts"
+        self._seen: list[tuple[float, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def start(self) -> SuppressionWatch:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                alerts = httpx.get(self._url, timeout=2).json()
+            except (httpx.HTTPError, ValueError):
+                continue  # Alertmanager hidden or busy: the next poll tells
+            now = time.time()
+            with self._lock:
+                self._seen += [(now, a["labels"]) for a in alerts
+                               if a["status"].get("inhibitedBy")]
+
+    def inhibited(self, expected: ExpectedAlert, since: float, until: float) -> bool:
+        with self._lock:
+            return any(since <= at <= until and labels.get("alertname") == expected.alertname
+                       and all(labels.get(k) == v for k, v in expected.labels)
+                       for at, labels in self._seen)
 
 
 def first_sample_time(series: list[dict[str, Any]]) -> float | None:
@@ -49,14 +93,31 @@ def wait_for_deliveries(stack: LocalStack, expectations: list[ExpectedAlert], si
                         timeout: float) -> None:
     """Alertmanager notifies a second or two after Prometheus fires: give it the time."""
     deadline = time.time() + timeout
+    delivered = [e for e in expectations if e.receiver not in NOT_DELIVERED]
     while time.time() < deadline:
         if all(notifications_for(stack, e, "firing", 0 if e.resolve_by == "never" else since)
-               for e in expectations):
+               for e in delivered):
             return
         time.sleep(0.5)
 
 
+def stopped_firing_at(stack: LocalStack, expected: ExpectedAlert,
+                      result: AlertResult) -> float | None:
+    """When Prometheus stopped firing it, if it has: the resolution of an alert that no
+    receiver is told of."""
+    if result.fired_at is None:
+        return None
+    now = time.time()
+    series = stack.query_range(alert_selector(expected, "firing"), result.fired_at, now, STEP)
+    last = max((float(t) for s in series for t, _ in s["values"]), default=None)
+    if last is None or last >= now - 2 * STEP:
+        return None
+    return last + STEP
+
+
 def resolved_at(stack: LocalStack, expected: ExpectedAlert, result: AlertResult) -> float | None:
+    if expected.receiver in NOT_DELIVERED:
+        return stopped_firing_at(stack, expected, result)
     if result.delivered_at is None:
         return None
     times = [at for hook, at in notifications_for(stack, expected, "resolved",
@@ -73,8 +134,22 @@ def wait_for_resolutions(stack: LocalStack, pairs: list[tuple[ExpectedAlert, Ale
         time.sleep(0.5)
 
 
+def check_not_delivered(stack: LocalStack, expected: ExpectedAlert, result: AlertResult,
+                        watch: SuppressionWatch, since: float, until: float) -> None:
+    """An inhibited alert: Alertmanager said it held it back. An undeliverable one: no
+    receiver could be told while it fired."""
+    if expected.receiver == INHIBITED and not watch.inhibited(expected, since, until):
+        result.problems.append("Alertmanager never reported it inhibited")
+    if expected.receiver != INHIBITED:
+        delivered = notifications_for(stack, expected, "firing", since)
+        if delivered:
+            result.problems.append(f"delivered to {sorted({h for h, _ in delivered})} "
+                                   "although it is about the way to Alertmanager")
+
+
 def check_alert(stack: LocalStack, expected: ExpectedAlert, scenario: Scenario,
-                phases: dict[str, float], since: float, until: float) -> AlertResult:
+                phases: dict[str, float], since: float, until: float,
+                watch: SuppressionWatch) -> AlertResult:
     result = AlertResult(scenario.name, expected.key, expected.receiver,
                          {"alertname": expected.alertname, **dict(expected.labels)},
                          resolve_by=expected.resolve_by)
@@ -90,6 +165,9 @@ def check_alert(stack: LocalStack, expected: ExpectedAlert, scenario: Scenario,
         if result.pending_at is None or result.pending_at > result.fired_at:
             result.problems.append("was not pending before firing")
         result.time_to_detect = round(result.fired_at - fault_at, 2)
+    if expected.receiver in NOT_DELIVERED:
+        check_not_delivered(stack, expected, result, watch, since, until)
+        return result
     # The Watchdog fires from the start, before any scenario, and is not repeated for an hour.
     delivered = notifications_for(stack, expected, "firing",
                                   0 if expected.resolve_by == "never" else since)

@@ -102,6 +102,10 @@ def terminal(data: dict[str, Any]) -> str:
     out.append(f"alerts proven live: {len(alerts['live'])}/{len(alerts['rules'])} "
                f"({alerts['live_share']:.0%}); unit-tested only: "
                + "; ".join(f"{k} ({why})" for k, why in alerts["unit_tested_only"].items()))
+    out.append("service settings changed from their defaults (besides the simulator's address "
+               "and an admin token for the clear_cache action):")
+    out += [f"  {c['env']}={c['value']} (default {c['default']}): {c['why']}"
+            for c in data.get("service_settings", [])]
     out.append(f"wall time: {data.get('wall_seconds', '?')}s")
     out.append("VERDICT: " + data["verdict"].upper())
     out += [f"  - {failure}" for failure in data["failures"]]
@@ -125,6 +129,8 @@ def html(data: dict[str, Any]) -> str:
     design_rows = [[q["name"], "yes" if q["verbatim_data"] else "no",
                     "yes" if q["production_data"] else "no", q["note"]]
                    for q in data["design_queries"]]
+    setting_rows = [[c["env"], c["value"], c["default"], c["why"]]
+                    for c in data.get("service_settings", [])]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ollama-rag verification</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse;
@@ -136,6 +142,8 @@ border:1px solid #eee}}</style></head><body>
 alert firing; dashed lines: phase boundaries.</p>
 <ul>{failures}</ul>
 <h2>Alerts</h2>{table(ALERT_HEADER, alert_rows(data))}
+<h2>Service settings changed from their defaults</h2>
+{table(["setting", "value", "default", "why"], setting_rows)}
 <h2>Original design's queries</h2>{table(["query", "data as written",
                                            "data, production form", "note"], design_rows)}
 {''.join(sections)}

@@ -1,4 +1,4 @@
-"""Scenario flapping: Ollama fails for one second in every two and a half: the breaker trips,
+"""Scenario flapping: The model fails for one second in every two and a half: the breaker trips,
 closes and trips again.
 
 Its phases, the alerts it must raise and the metrics it must move are in loadtest/scenarios/plan.py.

@@ -1,5 +1,7 @@
-"""Scenario hung-upstream: Ollama accepts connections and never answers: calls time out, the
-breaker trips, and its half-open probe hangs.
+"""Scenario hung-upstream: Ollama accepts connections and never answers, its version endpoint
+included: the health check pages at once; a minute later (the default 60 s read timeout) calls
+time out, the breaker trips and its half-open probe hangs. Both breaker alerts fire, silenced by
+the page about their cause. Restarting Ollama ends the hung calls.
 
 Its phases, the alerts it must raise and the metrics it must move are in loadtest/scenarios/plan.py.
 

@@ -1,5 +1,6 @@
-"""Scenario malformed: A quarter of Ollama's answers are malformed: failures stay under the
-breaker's threshold of consecutive failures, but over the failure-rate alert's.
+"""Scenario malformed: A fifth of the model's answers are malformed (streams break after their
+first tokens): failures stay under the breaker's threshold of 5 consecutive failures, but over
+the failure-rate alert's.
 
 Its phases, the alerts it must raise and the metrics it must move are in loadtest/scenarios/plan.py.
 

@@ -1,4 +1,5 @@
-"""Scenario miss-storm: Only new questions: the hit ratio collapses and the cache fills and churns.
+"""Scenario miss-storm: Only new questions, answered by a small fast model: the hit ratio collapses
+and the cache (1000 entries, the default) fills and churns.
 
 Its phases, the alerts it must raise and the metrics it must move are in loadtest/scenarios/plan.py.
 

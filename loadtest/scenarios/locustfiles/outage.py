@@ -1,5 +1,6 @@
-"""Scenario outage: Ollama drops every connection: the breaker trips, rejects, probes in half-open
-and closes again when Ollama is back.
+"""Scenario outage: The model's calls fail at the connection while Ollama's server answers: the
+breaker trips, rejects (a consequence its page silences), probes in half-open and closes again
+when the model is back.
 
 Its phases, the alerts it must raise and the metrics it must move are in loadtest/scenarios/plan.py.
 

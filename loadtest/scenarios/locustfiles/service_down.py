@@ -1,4 +1,5 @@
-"""Scenario service-down: The service dies, then Prometheus loses its target, then both come back.
+"""Scenario service-down: One replica of two dies (a ticket), then the only real one dies too (a
+page), then Prometheus loses its target, then everything comes back.
 
 Its phases, the alerts it must raise and the metrics it must move are in loadtest/scenarios/plan.py.
 

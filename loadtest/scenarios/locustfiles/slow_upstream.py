@@ -1,5 +1,7 @@
-"""Scenario slow-upstream: Ollama answers after six seconds: latency alerts fire and the pool fills
-up.
+"""Scenario slow-upstream: The model takes five and a half seconds to embed and as long to its
+first token, and every question is new: the latency alerts fire and the pool fills up. It runs
+right after the baseline, so that slow answers are a large enough share of the SLO's longest
+live window.
 
 Its phases, the alerts it must raise and the metrics it must move are in loadtest/scenarios/plan.py.
 

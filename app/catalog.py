@@ -98,7 +98,7 @@ class AnswerMode(StrEnum):
     """How ``/api/query`` answered: one JSON body, or NDJSON stream events."""
 
     WHOLE = "whole"
-    STREAM = "stream"
+    STREAM = "streamed"
 
 
 # Every enum of label values, for the checks that no code spells one out.

@@ -288,7 +288,7 @@ class OllamaClient:
         runner, not only Ollama's server: a probe that asked for the version would close the
         breaker on an Ollama whose models all fail."""
         await self._call_json(UpstreamOperation.PROBE, "POST", "/api/embed",
-                              {"model": self.config.embed_model, "input": ["probe"]},
+                              {"model": self.config.embed_model, "input": ["ping"]},
                               parse=lambda data: _embeddings(data, 1))
 
     def record_stats(self, stats: ChatStats) -> None:

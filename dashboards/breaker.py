@@ -7,12 +7,12 @@ from grafana_foundation_sdk.builders import stat, statetimeline, timeseries
 
 from dashboards.common import (
     DATASOURCE,
+    alert_thresholds,
     dashboard,
     finish,
     rate,
     sel,
     targets,
-    thresholds,
     value_text,
 )
 
@@ -33,8 +33,10 @@ def build() -> db.Dashboard:
     return dashboard(UID, TITLE, DESCRIPTION).annotation(
         db.AnnotationQuery().name("Breaker state changes").datasource(DATASOURCE).enable(True)
         .icon_color("orange")
-        .expr(f"sum by (instance, from_state, to_state) "
-              f"(increase({sel(TRANSITIONS)}[$__rate_interval])) > 0")
+        # The state's change time moves once per transition: one mark each, wherever the
+        # evaluation steps fall (an increase() over overlapping windows marks it many times).
+        .expr(f"changes({sel('ollama_rag_circuit_breaker_last_state_change_timestamp')}"
+              f"[$__interval]) > 0")
     ).with_panel(
         finish(statetimeline.Panel(), 1, "Breaker state",
                "State of each breaker over time: closed, open (calls rejected without "
@@ -55,10 +57,11 @@ def build() -> db.Dashboard:
                targets((f'sum by (instance) ({rate(CALLS, REJECTED)})',
                         "{{instance}} rejected/s")))
     ).with_panel(
-        finish(timeseries.Panel(), 4, "Transitions",
-               "State changes per interval; closed to open repeatedly means flapping.", "short",
-               targets((f"sum by (from_state, to_state) "
-                        f"(increase({sel(TRANSITIONS)}[$__rate_interval]))",
+        finish(stat.Panel(), 4, "Transitions in the time range",
+               "State changes over the whole selected time range, each counted once; "
+               "closed to open three times in 15 minutes is CircuitBreakerFlapping.", "short",
+               targets((f"round(sum by (from_state, to_state) "
+                        f"(increase({sel(TRANSITIONS)}[$__range])))",
                         "{{from_state}} -> {{to_state}}")))
     ).with_panel(
         finish(timeseries.Panel(), 5, "Consecutive failures",
@@ -74,7 +77,7 @@ def build() -> db.Dashboard:
                         f"({sel('ollama_rag_circuit_breaker_last_state_change_timestamp')})",
                         "{{instance}}")), width=6)
     ).with_panel(
-        finish(timeseries.Panel(), 7, "Success and failure ratio",
+        alert_thresholds(finish(timeseries.Panel(), 7, "Success and failure ratio",
                "Share of the calls that reached Ollama that succeeded or failed (rejected "
                "calls left out). HighFailureRate fires over 10% failures.", "percentunit",
                targets(
@@ -82,6 +85,5 @@ def build() -> db.Dashboard:
                     f"/ {attempts}", "{{instance}} success"),
                    (f'sum by (instance, breaker_name) ({rate(CALLS, FAILURE)}) '
                     f"/ {attempts}", "{{instance}} failure"),
-               ), width=18)
-        .thresholds(thresholds((None, "green"), (0.1, "red")))
+               ), width=18), (None, "green"), (0.1, "red"))
     )

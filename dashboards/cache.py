@@ -6,7 +6,7 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import heatmap, stat, timeseries
 from grafana_foundation_sdk.models import prometheus as pm
 
-from dashboards.common import dashboard, finish, rate, sel, targets, thresholds
+from dashboards.common import alert_thresholds, dashboard, finish, rate, sel, targets, thresholds
 
 UID = "ollama-rag-cache"
 DESCRIPTION = "The semantic cache in front of the RAG pipeline."
@@ -18,11 +18,12 @@ MISSES = "ollama_rag_semcache_misses_total"
 def build() -> db.Dashboard:
     lookups = f"(sum by (instance) ({rate(HITS)}) + sum by (instance) ({rate(MISSES)}))"
     return dashboard(UID, TITLE, DESCRIPTION).with_panel(
-        finish(timeseries.Panel(), 1, "Hit ratio",
-               "Share of questions answered from the cache (exact or semantic) per instance. "
-               "LowCacheHitRate fires under 30%.", "percentunit",
-               targets((f"sum by (instance) ({rate(HITS)}) / {lookups}", "{{instance}}")))
-        .thresholds(thresholds((None, "red"), (0.3, "green")))
+        alert_thresholds(
+            finish(timeseries.Panel(), 1, "Hit ratio",
+                   "Share of questions answered from the cache (exact or semantic) per "
+                   "instance. LowCacheHitRate fires under 30%.", "percentunit",
+                   targets((f"sum by (instance) ({rate(HITS)}) / {lookups}", "{{instance}}"))),
+            (None, "red"), (0.3, "green"))
     ).with_panel(
         finish(timeseries.Panel(), 2, "Hit ratio by type",
                "Exact hits (same normalised text) and semantic hits (similar embedding) as "

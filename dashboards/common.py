@@ -6,14 +6,15 @@ matchers, and rates use ``$__rate_interval``.
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import prometheus
+from grafana_foundation_sdk.builders import prometheus, timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 DATASOURCE_UID = "ollama-rag-prometheus"  # the provisioned data source
 TAGS = ["ollama-rag"]
-GRAFANA_URL = "http://127.0.0.1:3000"  # where compose publishes Grafana
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "$__rate_interval"
 
@@ -82,3 +83,11 @@ def value_text(mapping: dict[int, tuple[str, str]]) -> list[dm.ValueMap]:
 def thresholds(*steps: tuple[float | None, str]) -> db.ThresholdsConfig:
     return db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps(
         [dm.Threshold(value=v, color=c) for v, c in steps])
+
+
+def alert_thresholds(panel: timeseries.Panel, *steps: tuple[float | None, str]
+                     ) -> timeseries.Panel:
+    """Colour steps drawn on the graph as dashed lines: where an alert fires is visible at a
+    glance, without reading the rule."""
+    return panel.thresholds(thresholds(*steps)).thresholds_style(
+        cb.GraphThresholdsStyleConfig().mode(cm.GraphThresholdsStyleMode.DASHED))

@@ -1,4 +1,5 @@
-"""Service overview: RED by route, requests in progress, SLO burn, alerts, targets."""
+"""Service overview: the answer to "is it healthy?" on top (SLIs, budget left, breaker,
+targets, firing alerts), then RED by route, answer start, SLO burn."""
 
 from __future__ import annotations
 
@@ -6,25 +7,94 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import stat, table, timeseries
 from grafana_foundation_sdk.models import prometheus as pm
 
-from dashboards.common import dashboard, finish, rate, sel, targets, thresholds, value_text
+from alerts.slo import AVAILABILITY, LATENCY, PERIOD, Objective
+from dashboards.common import (
+    alert_thresholds,
+    dashboard,
+    finish,
+    rate,
+    sel,
+    targets,
+    thresholds,
+    value_text,
+)
 
 UID = "ollama-rag-overview"
-DESCRIPTION = "RED metrics by route, SLO burn and alerts of ollama-rag."
+DESCRIPTION = "Is ollama-rag healthy? SLIs, error budgets, breaker, targets and alerts on top."
 TITLE = "ollama-rag overview"
 REQUESTS = "ollama_rag_http_requests_total"
 DURATION = "ollama_rag_http_request_duration_seconds_bucket"
+ANSWER_START = "ollama_rag_query_time_to_first_token_seconds_bucket"
+BROKEN_STREAMS = "ollama_rag_query_stream_failures_total"
 SERVER_ERROR = 'status=~"5.."'
+QUERY_ROUTE = 'route="/api/query"'
 WINDOWS = ("5m", "30m", "1h", "6h", "1d", "3d")
+BREAKER_STATES = {0: ("closed", "green"), 1: ("open", "red"), 2: ("half-open", "orange")}
 
 
-def _burn_panel(panel_id: int, title: str, description: str, record: str,
-                budget: float) -> timeseries.Panel:
+def _burn_panel(panel_id: int, title: str, description: str, objective: Objective
+                ) -> timeseries.Panel:
     """The SLI over each window divided by the error budget: the burn rate."""
-    burns = [(f"{sel(f'job:{record}:ratio_rate{w}', per_instance=False)} / {budget}", w)
+    burns = [(f"{sel(objective.record_for(w), per_instance=False)} / {objective.budget}", w)
              for w in WINDOWS]
-    return finish(timeseries.Panel(), panel_id, title, description, "x",
-                  targets(*burns)).thresholds(
-        thresholds((None, "green"), (1, "yellow"), (6, "orange"), (14.4, "red")))
+    panel = finish(timeseries.Panel(), panel_id, title, description, "x", targets(*burns))
+    return alert_thresholds(panel, (None, "green"), (1, "yellow"), (6, "orange"),
+                            (14.4, "red"))
+
+
+def _sli_stat(panel_id: int, title: str, description: str, objective: Objective
+              ) -> stat.Panel:
+    expr = f"1 - max({sel(objective.record_for(PERIOD), per_instance=False)})"
+    return finish(stat.Panel(), panel_id, title, description, "percentunit",
+                  targets((expr, "")), width=4, height=4).decimals(2).thresholds(
+        thresholds((None, "red"), (objective.objective, "green")))
+
+
+def _budget_stat(panel_id: int, title: str, objective: Objective) -> stat.Panel:
+    expr = f"min({sel(objective.budget_remaining_record, per_instance=False)})"
+    return finish(stat.Panel(), panel_id, title,
+                  f"Share of the {PERIOD} error budget of the {objective.name} SLO left "
+                  "(negative: overspent).", "percentunit", targets((expr, "")),
+                  width=4, height=4).thresholds(
+        thresholds((None, "red"), (0.25, "orange"), (0.5, "green")))
+
+
+def _health_row(board: db.Dashboard) -> db.Dashboard:
+    return board.with_panel(
+        _sli_stat(10, "Availability (30d)",
+                  "Share of /api requests served over 30 days (5xx and broken streams are "
+                  "failures); the objective is 99.5%.", AVAILABILITY)
+    ).with_panel(
+        _budget_stat(11, "Availability budget left", AVAILABILITY)
+    ).with_panel(
+        _sli_stat(12, "Answers started within 5s (30d)",
+                  "Share of successful answers that started within 5 seconds over 30 days "
+                  "(first streamed token; a whole answer less its generation); the "
+                  "objective is 99%.", LATENCY)
+    ).with_panel(
+        _budget_stat(13, "Latency budget left", LATENCY)
+    ).with_panel(
+        finish(stat.Panel(), 14, "Breaker state",
+               "The worst circuit breaker state across the selected instances.", "none",
+               targets((f"max({sel('ollama_rag_circuit_breaker_state')})", "")),
+               width=4, height=4)
+        .mappings(value_text(BREAKER_STATES))
+    ).with_panel(
+        finish(stat.Panel(), 8, "Targets up",
+               "Whether Prometheus can scrape each instance (1 up, 0 down).", "none",
+               targets((sel("up"), "{{instance}}")), width=4, height=4)
+        .mappings(value_text({0: ("down", "red"), 1: ("up", "green")}))
+    ).with_panel(
+        finish(table.Panel(), 7, "Firing alerts",
+               "Alerts firing now for the selected jobs and instances, and about the "
+               "monitoring itself; Watchdog always fires (it proves the alerting pipeline "
+               "works).", "short",
+               [targets((
+                   'sum by (alertname, severity, instance) '
+                   '(ALERTS{alertstate="firing",job=~"$job|prometheus|alertmanager|",'
+                   'instance=~"$instance|"})', ""))[0]
+                .format(pm.PromQueryFormat.TABLE).instant()], width=24, height=6)
+    )
 
 
 def build() -> db.Dashboard:
@@ -32,54 +102,72 @@ def build() -> db.Dashboard:
         (f"histogram_quantile({q}, sum by (route, le) ({rate(DURATION)}))", f"p{p} {{{{route}}}}")
         for q, p in ((0.5, 50), (0.95, 95), (0.99, 99))
     ]
-    return dashboard(UID, TITLE, DESCRIPTION).with_panel(
+    answer_start = [
+        (f"histogram_quantile({q}, sum by (mode, le) ({rate(ANSWER_START)}))",
+         f"p{p} {{{{mode}}}}")
+        for q, p in ((0.5, 50), (0.99, 99))
+    ]
+    board = _traffic_rows(_health_row(dashboard(UID, TITLE, DESCRIPTION)))
+    return board.with_panel(
+        alert_thresholds(
+            finish(timeseries.Panel(), 16, "Answer start (the latency SLI)",
+                   "p50 and p99 of the time successful /api/query answers took to start, by "
+                   "mode: to the first streamed token, or a whole answer less its "
+                   "generation. The latency SLO counts those over 5s.", "s",
+                   targets(*answer_start)),
+            (None, "green"), (5, "red"))
+    ).with_panel(
+        finish(timeseries.Panel(), 3, "Latency percentiles by route",
+               "p50, p95 and p99 of the HTTP request duration by route, until the last byte "
+               "(streamed answers last as long as their generation).", "s",
+               targets(*latency))
+    ).with_panel(
+        finish(timeseries.Panel(), 4, "Requests in progress",
+               "HTTP requests being served, by route; streamed answers stay in progress "
+               "until their last chunk.", "short",
+               targets((f"sum by (route) ({sel('ollama_rag_http_requests_in_progress')})",
+                        "{{route}}")), width=24)
+    ).with_panel(
+        _burn_panel(5, "Availability error budget burn",
+                    "Failed /api requests over each window divided by the budget of the "
+                    "99.5% SLO: 1 spends the budget in exactly 30 days. Pages at 14.4 (1h "
+                    "and 5m) and 6 (6h and 30m), tickets at 3 (1d and 2h) and 1 (3d and 6h).",
+                    AVAILABILITY)
+    ).with_panel(
+        _burn_panel(6, "Latency error budget burn",
+                    "Share of successful answers that started after 5s over each window "
+                    "divided by the budget of the 99% latency SLO; same burn thresholds as "
+                    "availability.", LATENCY)
+    ).with_panel(
+        finish(table.Panel(), 9, "Versions",
+               "The version each instance runs (ollama_rag_build_info).", "none",
+               [targets((sel("ollama_rag_build_info"), ""))[0]
+                .format(pm.PromQueryFormat.TABLE).instant()], width=24, height=5)
+    )
+
+
+def _traffic_rows(board: db.Dashboard) -> db.Dashboard:
+    return board.with_panel(
         finish(timeseries.Panel(), 1, "Request rate by route",
                "HTTP requests per second by route template (unmatched paths count as one).",
                "reqps", targets((f"sum by (route) ({rate(REQUESTS)})", "{{route}}")))
     ).with_panel(
         finish(timeseries.Panel(), 2, "Error ratio by route",
                "Share of requests answered 5xx, by route: 502/504 when Ollama fails or times "
-               "out, 503 while the circuit breaker rejects calls.",
+               "out, 503 while the circuit breaker rejects calls or the pool is full; and "
+               "the share of /api/query streams that broke after their 200.",
                "percentunit",
                targets((f'sum by (route) ({rate(REQUESTS, SERVER_ERROR)}) '
-                        f"/ sum by (route) ({rate(REQUESTS)})", "{{route}}")))
+                        f"/ sum by (route) ({rate(REQUESTS)})", "{{route}}"),
+                       (f"sum({rate(BROKEN_STREAMS)}) "
+                        f"/ sum({rate(REQUESTS, QUERY_ROUTE)})",
+                        "/api/query broken streams")))
     ).with_panel(
-        finish(timeseries.Panel(), 3, "Latency percentiles by route",
-               "p50, p95 and p99 of the HTTP request duration by route, until the last byte "
-               "(streamed answers included).", "s", targets(*latency), width=24)
-    ).with_panel(
-        finish(timeseries.Panel(), 4, "Requests in progress",
-               "HTTP requests being served, by route; streamed answers stay in progress "
-               "until their last chunk.", "short",
-               targets((f"sum by (route) ({sel('ollama_rag_http_requests_in_progress')})",
-                        "{{route}}")))
-    ).with_panel(
-        _burn_panel(5, "Availability error budget burn",
-                    "Error ratio of /api requests over each window divided by the budget of "
-                    "the 99.5% SLO: 1 spends the budget in exactly 30 days. Pages at 14.4 (1h "
-                    "and 5m) and 6 (6h and 30m), tickets at 3 (1d and 2h) and 1 (3d and 6h).",
-                    "ollama_rag_http_request_errors", 0.005)
-    ).with_panel(
-        _burn_panel(6, "Latency error budget burn",
-                    "Share of /api/query requests slower than 5s over each window divided by "
-                    "the budget of the 99% latency SLO; same burn thresholds as availability.",
-                    "ollama_rag_http_request_slow", 0.01)
-    ).with_panel(
-        finish(table.Panel(), 7, "Firing alerts",
-               "Alerts firing now for the selected jobs and instances; Watchdog always fires "
-               "(it proves the alerting pipeline works).", "short",
-               [targets((
-                   'sum by (alertname, severity, instance) '
-                   '(ALERTS{alertstate="firing",job=~"$job|",instance=~"$instance|"})', ""))[0]
-                .format(pm.PromQueryFormat.TABLE).instant()])
-    ).with_panel(
-        finish(stat.Panel(), 8, "Targets up",
-               "Whether Prometheus can scrape each instance (1 up, 0 down).", "none",
-               targets((sel("up"), "{{instance}}")), width=6)
-        .mappings(value_text({0: ("down", "red"), 1: ("up", "green")}))
-    ).with_panel(
-        finish(table.Panel(), 9, "Versions",
-               "The version each instance runs (ollama_rag_build_info).", "none",
-               [targets((sel("ollama_rag_build_info"), ""))[0]
-                .format(pm.PromQueryFormat.TABLE).instant()], width=6)
+        finish(timeseries.Panel(), 15, "Responses by route and status",
+               "Responses per second by route and status code, and streams broken after "
+               "their 200 by upstream outcome: which error, where.", "reqps",
+               targets((f"sum by (route, status) ({rate(REQUESTS)}) > 0",
+                        "{{route}} {{status}}"),
+                       (f"sum by (outcome) ({rate(BROKEN_STREAMS)}) > 0",
+                        "broken stream: {{outcome}}")), width=24)
     )

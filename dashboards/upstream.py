@@ -3,46 +3,95 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import timeseries
+from grafana_foundation_sdk.builders import stat, timeseries
 
-from dashboards.common import dashboard, finish, rate, sel, targets
+from dashboards.common import alert_thresholds, dashboard, finish, rate, sel, targets, value_text
 
 UID = "ollama-rag-upstream"
 DESCRIPTION = "Calls from ollama-rag to Ollama and what Ollama reports."
 TITLE = "Upstream and LLM"
 UPSTREAM = "ollama_rag_upstream_request_duration_seconds"
 PHASE = "ollama_rag_llm_phase_duration_seconds"
+# The recorded series the alerts read: each alert's panel shows exactly its value.
+UPSTREAM_P95 = "instance_operation:ollama_rag_upstream_request_duration_seconds:p95_rate5m"
+TTFT_P95 = "instance_model:ollama_rag_llm_time_to_first_token_seconds:p95_rate5m"
+MAXSIZE = 'pool_type="maxsize"'
+POOL_USE = "instance_client:ollama_rag_upstream_pool_utilisation:avg5m"
+TOKENS_PER_SECOND = "instance_model:ollama_rag_llm_generation_tokens_per_second:rate5m"
 
 
 def build() -> db.Dashboard:
-    return dashboard(UID, TITLE, DESCRIPTION).with_panel(
+    return _ollama_rows(_pool_and_latency(dashboard(UID, TITLE, DESCRIPTION)))
+
+
+def _pool_and_latency(board: db.Dashboard) -> db.Dashboard:
+    """The panels the upstream alerts link to, each showing the value its alert reads."""
+    return board.with_panel(
         finish(timeseries.Panel(), 1, "Pool requests",
                "HTTP requests sent through the upstream connection pool per second.", "reqps",
                targets((f"sum by (instance, client_name) "
                         f"({rate('ollama_rag_connection_pool_requests_total')})",
                         "{{instance}}")))
     ).with_panel(
-        finish(timeseries.Panel(), 2, "Pool size against in-flight use",
-               "Configured pool limits (maxsize, keepalive) and the upstream requests under "
-               "way. UpstreamPoolNearSaturation fires above 80% of maxsize.", "short",
-               targets((f"max by (instance, pool_type) "
-                        f"({sel('ollama_rag_connection_pool_size')})",
-                        "{{instance}} {{pool_type}}"),
-                       (f"sum by (instance) ({sel('ollama_rag_upstream_requests_in_flight')})",
-                        "{{instance}} in flight")))
+        alert_thresholds(
+            finish(timeseries.Panel(), 2, "Pool in use",
+                   "Share of the connection pool (maxsize) in use: now, and averaged over 5 "
+                   "minutes as UpstreamPoolNearSaturation reads it (it fires above 80%). A "
+                   "request that waits longer than the pool timeout for a connection is "
+                   "answered 503 overloaded.", "percentunit",
+                   targets((f"sum by (instance) ({sel('ollama_rag_upstream_requests_in_flight')})"
+                            f" / on (instance) max by (instance) "
+                            f"({sel('ollama_rag_connection_pool_size', MAXSIZE)})",
+                            "{{instance}} now"),
+                           (f"max by (instance) ({sel(POOL_USE)})", "{{instance}} 5m average"))),
+            (None, "green"), (0.8, "red"))
     ).with_panel(
-        finish(timeseries.Panel(), 3, "Upstream latency by operation and outcome",
-               "p95 of Ollama calls by operation (chat, chat_stream, embed, probe) and "
-               "outcome. UpstreamLatencyHigh fires over 5s.", "s",
+        alert_thresholds(
+            finish(timeseries.Panel(), 3, "Upstream latency of calls that generate nothing",
+                   "p95 of successful embedding, probe and health-check calls to Ollama: "
+                   "the value UpstreamLatencyHigh reads (it fires over 5s). Chat calls are on "
+                   "the time-to-first-token panel; failures on the outcome panel.", "s",
+                   targets((f"max by (instance, operation) ({sel(UPSTREAM_P95)})",
+                            "{{instance}} {{operation}}"))),
+            (None, "green"), (5, "red"))
+    ).with_panel(
+        alert_thresholds(
+            finish(timeseries.Panel(), 4, "Time to first token",
+                   "p95 of the time from a chat request to its first token (for whole "
+                   "answers, the call less Ollama's generation time): the value "
+                   "LlmTimeToFirstTokenHigh reads (it fires over 5s); and the p50.", "s",
+                   targets((f"max by (instance, model) ({sel(TTFT_P95)})",
+                            "p95 {{instance}} {{model}}"),
+                           (f"histogram_quantile(0.5, sum by (model, le) "
+                            f"({rate('ollama_rag_llm_time_to_first_token_seconds_bucket')}))",
+                            "p50 {{model}}"))),
+            (None, "green"), (5, "red"))
+    )
+
+
+def _ollama_rows(board: db.Dashboard) -> db.Dashboard:
+    return board.with_panel(
+        finish(stat.Panel(), 10, "Ollama health check",
+               "Whether each instance's last health check of Ollama (GET /api/version every "
+               "15s, outside the breaker) succeeded. OllamaUnreachable fires after 2 "
+               "minutes down.", "none",
+               targets((f"max by (instance) ({sel('ollama_rag_upstream_up')})",
+                        "{{instance}}")), width=6)
+        .mappings(value_text({0: ("unreachable", "red"), 1: ("up", "green")}))
+    ).with_panel(
+        finish(timeseries.Panel(), 11, "Generation speed",
+               "Completion tokens per second of generation, as Ollama reports them: a drop "
+               "at steady traffic means a slower machine (a CPU fallback, throttling).",
+               "short",
+               targets((f"max by (instance, model) ({sel(TOKENS_PER_SECOND)})",
+                        "{{instance}} {{model}}")), width=18)
+    ).with_panel(
+        finish(timeseries.Panel(), 12, "Upstream latency by operation and outcome",
+               "p95 of every Ollama call by operation (chat, chat_stream, embed, probe, "
+               "health_check) and outcome, timeouts included.", "s",
                targets((f"histogram_quantile(0.95, sum by (operation, outcome, le) "
                         f"({rate(UPSTREAM + '_bucket')}))", "{{operation}} {{outcome}}")),
                width=24)
-    ).with_panel(
-        finish(timeseries.Panel(), 4, "Time to first token",
-               "p50 and p95 from sending a streamed chat request to its first token.", "s",
-               targets(*[(f"histogram_quantile({q}, sum by (model, le) "
-                          f"({rate('ollama_rag_llm_time_to_first_token_seconds_bucket')}))",
-                          f"p{p} {{{{model}}}}") for q, p in ((0.5, 50), (0.95, 95))]))
     ).with_panel(
         finish(timeseries.Panel(), 5, "Tokens per second by type",
                "Prompt and completion tokens processed by Ollama per second, by model.",

@@ -243,12 +243,12 @@ def delivered(sink: AlertSink, status: str = "firing") -> dict[str, set[str]]:
     return seen
 
 
-def test_alertmanager_routes_inhibits_and_resolves(alertmanager: tuple[str, AlertSink]) -> None:
-    url, sink = alertmanager
+def incident_alerts() -> list[dict[str, str]]:
+    """Alerts of several incidents at once, as Alertmanager would receive them."""
     job = {"job": "ollama-rag"}
     one, two, three, four = ({"instance": f"app-{n}:8000"} | job for n in (1, 2, 3, 4))
     breaker = {"breaker_name": "ollama_client"}
-    alerts = [
+    return [
         # app-1: an open breaker explains its failures, rejections, half-open time and hit
         # ratio; not its full pool (overload is a cause, not a consequence).
         one | breaker | {"alertname": "CircuitBreakerOpen", "severity": "critical"},
@@ -275,6 +275,11 @@ def test_alertmanager_routes_inhibits_and_resolves(alertmanager: tuple[str, Aler
         one | {"alertname": "SomethingInformational", "severity": "info"},
         one | {"alertname": "SomethingMisspelled", "severity": "warn"},
     ]
+
+
+def test_alertmanager_routes_inhibits_and_resolves(alertmanager: tuple[str, AlertSink]) -> None:
+    url, sink = alertmanager
+    alerts = incident_alerts()
     post_alerts(url, alerts)
     wait_until(lambda: delivered(sink).get("watchdog") and len(delivered(sink).get("ticket", ()))
                >= 3 and len(delivered(sink).get("pager", ())) >= 3, timeout=15)

@@ -18,10 +18,16 @@ from app.catalog import CATALOG
 from dashboards import __main__ as generator
 from dashboards.common import DATASOURCE_UID, TAGS
 from dashboards.paths import JSON_DIR, PROVISIONING_DIR
+from loadtest.verify.metric_checks import grafana_to_promql
 
 PROVISIONING = PROVISIONING_DIR
 GRAFANA_DASHBOARDS_PATH = "/var/lib/grafana/dashboards/ollama-rag"  # compose mounts the JSON here
 RATE_INTERVAL = timedelta(seconds=4242)  # stands in for $__rate_interval when parsing
+RANGE = timedelta(seconds=4343)  # ... for $__range
+INTERVAL = timedelta(seconds=4444)  # ... for $__interval
+# Which ranges each range function may use: rates over $__rate_interval; counts over the
+# whole time range (each event counted once); changes of a timestamp per step.
+ALLOWED_RANGES = {"increase": {RATE_INTERVAL, RANGE}, "changes": {INTERVAL}}
 RANGE_FUNCTIONS = {"rate", "irate", "increase", "changes", "delta", "idelta", "deriv"}
 BUILTIN_SERIES = {"ALERTS", "up"}  # Prometheus's own, not the service's
 
@@ -46,7 +52,9 @@ def exprs() -> Iterator[tuple[str, str]]:
 
 
 def parse(expr: str) -> promql_parser.Expr:
-    return promql_parser.parse(expr.replace("$__rate_interval", f"{RATE_INTERVAL.seconds}s"))
+    return promql_parser.parse(expr.replace("$__rate_interval", f"{RATE_INTERVAL.seconds}s")
+                               .replace("$__range", f"{RANGE.seconds}s")
+                               .replace("$__interval", f"{INTERVAL.seconds}s"))
 
 
 def selectors(expr: str) -> list[promql_parser.VectorSelector]:
@@ -123,8 +131,9 @@ def test_every_query_parses_and_is_scoped(where: str, expr: str) -> None:
         if isinstance(node, promql_parser.Call) and node.func.name in RANGE_FUNCTIONS:
             for arg in node.args:
                 if isinstance(arg, promql_parser.MatrixSelector):
-                    assert arg.range == RATE_INTERVAL, (
-                        f"{where}: {node.func.name}() must use $__rate_interval")
+                    allowed = ALLOWED_RANGES.get(node.func.name, {RATE_INTERVAL})
+                    assert arg.range in allowed, (
+                        f"{where}: {node.func.name}() over a range it may not use")
 
     promql_parser.walk(tree, pre_visit=check_range)
 
@@ -178,19 +187,14 @@ def test_every_alert_links_to_a_panel_that_exists() -> None:
                 if "alert" not in rule:
                     continue
                 url = rule["annotations"]["dashboard_url"]
-                match = re.fullmatch(r"http://127\.0\.0\.1:3000/d/([^/]+)/([^?]+)\?viewPanel=(\d+)",
+                match = re.fullmatch(r"\{\{ \$externalLabels\.grafana_url \}\}/d/([^/]+)/([^?]+)"
+                                     r"\?viewPanel=(\d+)(?:&var-\w+=\{\{ \$labels\.\w+ \}\})?",
                                      url)
                 assert match, url
                 uid, board_slug, panel_id = match.groups()
                 assert uid in boards, f"{rule['alert']}: no dashboard {uid}"
                 assert board_slug == slug(boards[uid]["title"]), url
                 assert int(panel_id) in {p["id"] for p in boards[uid]["panels"]}, url
-
-
-def grafana_to_promql(expr: str) -> str:
-    """What Grafana sends for the default variable values (all jobs and instances)."""
-    return (expr.replace("$__rate_interval", "1m").replace('"$job|"', '".+|"')
-            .replace('"$instance|"', '".+|"').replace("$job", ".+").replace("$instance", ".+"))
 
 
 def test_prometheus_accepts_every_query(prometheus_api: str) -> None:
@@ -200,3 +204,39 @@ def test_prometheus_accepts_every_query(prometheus_api: str) -> None:
                              timeout=10)
         assert response.status_code == 200, f"{where}: {response.text}"
         assert response.json()["status"] == "success", where
+
+
+def test_alert_thresholds_are_drawn() -> None:
+    """A threshold an alert fires at is drawn on its graph, not only in the rule."""
+    drawn = 0
+    for where, panel in panels():
+        steps = panel["fieldConfig"]["defaults"].get("thresholds", {}).get("steps", [])
+        if panel["type"] == "timeseries" and len(steps) > 1:
+            style = panel["fieldConfig"]["defaults"]["custom"].get("thresholdsStyle", {})
+            assert style.get("mode", "off") != "off", f"{where}: thresholds not drawn"
+            drawn += 1
+    assert drawn >= 7
+
+
+def test_the_overview_answers_is_it_healthy_first() -> None:
+    """The first row: both SLIs, both budgets left, the breaker and the targets; the firing
+    alerts right below."""
+    overview = next(b for b in dashboards() if b["uid"] == "ollama-rag-overview")
+    top = {p["title"] for p in overview["panels"] if p["gridPos"]["y"] == 0}
+    assert top == {"Availability (30d)", "Availability budget left",
+                   "Answers started within 5s (30d)", "Latency budget left", "Breaker state",
+                   "Targets up"}
+    firing = next(p for p in overview["panels"] if p["title"] == "Firing alerts")
+    assert firing["gridPos"]["y"] == max(p["gridPos"]["h"] for p in overview["panels"]
+                                         if p["gridPos"]["y"] == 0)
+
+
+def test_breaker_transitions_are_counted_once() -> None:
+    """Not by increase() over overlapping windows, which counts one transition per step."""
+    breaker = next(b for b in dashboards() if b["uid"] == "ollama-rag-breaker")
+    for panel in breaker["panels"]:
+        for target in panel["targets"]:
+            if "transitions_total" in target["expr"]:
+                assert "[$__range]" in target["expr"], panel["title"]
+    (annotation,) = [a for a in breaker["annotations"]["list"] if a.get("expr")]
+    assert "transitions_total" not in annotation["expr"]

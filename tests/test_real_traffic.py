@@ -43,7 +43,7 @@ def test_a_long_answer_is_not_a_slow_one(sim: SimulatorThread,
 
     # The HTTP request lasted seconds; the answer started within half a second.
     assert moved(f"{HTTP_DURATION}_sum", **ROUTE) > 2
-    for mode in ("whole", "stream"):
+    for mode in ("whole", "streamed"):
         assert moved(f"{QUERY_TTFT}_count", mode=mode) == 1
         assert moved(f"{QUERY_TTFT}_bucket", mode=mode, le="0.5") == 1, mode
 
@@ -60,7 +60,7 @@ def test_only_successful_answers_count_for_latency(sim: SimulatorThread,
         statuses = [ask(client, f"new question {i}").status_code for i in range(6)]
         after = scrape(service.url)
     assert statuses[:3] == [502, 502, 502] and set(statuses[3:]) == {503}
-    for mode in ("whole", "stream"):
+    for mode in ("whole", "streamed"):
         assert value(after, f"{QUERY_TTFT}_count", mode=mode) == value(
             before, f"{QUERY_TTFT}_count", mode=mode)
 
@@ -81,8 +81,8 @@ def test_a_stream_that_breaks_after_its_status_line_is_counted_as_failed(
     assert value(after, failures, outcome="malformed") - value(
         before, failures, outcome="malformed") == 1
     # Not a successful answer either.
-    assert value(after, f"{QUERY_TTFT}_count", mode="stream") == value(
-        before, f"{QUERY_TTFT}_count", mode="stream")
+    assert value(after, f"{QUERY_TTFT}_count", mode="streamed") == value(
+        before, f"{QUERY_TTFT}_count", mode="streamed")
 
 
 def test_a_full_pool_is_overload_not_an_upstream_failure(

@@ -12,6 +12,7 @@ from loadtest.scenarios.plan import Scenario
 from loadtest.stack.local import LocalStack
 
 GRAFANA_RATE_INTERVAL = "2s"  # what Grafana picks for a 500ms scrape interval: 4 scrapes
+GRAFANA_INTERVAL = "1s"  # the step of the queries below
 
 # The original design's "PromQL Queries" and "Recommended Alerts", verbatim
 # (tests/test_verify.py checks that docs/original-design.md says this, whitespace aside), each
@@ -57,8 +58,11 @@ def check_moves(stack: LocalStack, scenario: Scenario, since: float,
     return moved
 
 
-def grafana_to_promql(expr: str) -> str:
+def grafana_to_promql(expr: str, range_seconds: float = 3600) -> str:
+    """What Grafana sends for the default variable values, over a time range this long."""
     return (expr.replace("$__rate_interval", GRAFANA_RATE_INTERVAL)
+            .replace("$__range", f"{max(1, round(range_seconds))}s")
+            .replace("$__interval", GRAFANA_INTERVAL)
             .replace('"$job|"', '".+|"').replace('"$instance|"', '".+|"')
             .replace("$job", ".+").replace("$instance", ".+"))
 
@@ -69,7 +73,8 @@ def check_dashboards(stack: LocalStack, since: float, until: float) -> list[dict
         board = json.loads(path.read_text())
         for panel in board["panels"]:
             for target in panel["targets"]:
-                series = stack.query_range(grafana_to_promql(target["expr"]), since, until, 1)
+                series = stack.query_range(grafana_to_promql(target["expr"], until - since),
+                                           since, until, 1)
                 rows.append({"dashboard": board["title"], "panel": panel["title"],
                              "ref": target["refId"], "data": has_data(series)})
     return rows

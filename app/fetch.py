@@ -17,6 +17,8 @@ import sys
 import urllib.error
 import urllib.request
 
+from pydantic import ValidationError
+
 from app.settings import Settings
 
 
@@ -35,7 +37,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="ask this instance's Ollama (OLLAMA_RAG_OLLAMA_URL) instead")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
     args = parser.parse_args(argv)
-    url = url_for(args.path, ollama=args.ollama, settings=Settings())
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+    url = url_for(args.path, ollama=args.ollama, settings=settings)
     try:
         with urllib.request.urlopen(url, timeout=args.timeout) as response:
             status, body = response.status, response.read()

@@ -42,9 +42,10 @@ def route_template(routes: Iterable[BaseRoute], scope: Scope) -> str:
     return partial or UNMATCHED_ROUTE
 
 
-def declared_statuses(route: BaseRoute) -> set[int]:
-    """The statuses a route says it answers with (its OpenAPI responses)."""
-    statuses = {getattr(route, "status_code", None) or 200}
+def expected_statuses(route: BaseRoute) -> set[int]:
+    """The statuses a route says it answers with (its OpenAPI responses), and 500, which any
+    route answers when the service fails."""
+    statuses = {getattr(route, "status_code", None) or 200, 500}
     for key in getattr(route, "responses", {}):
         if str(key).isdigit():
             statuses.add(int(key))
@@ -52,7 +53,7 @@ def declared_statuses(route: BaseRoute) -> set[int]:
 
 
 def create_route_series(metrics: Metrics, routes: Iterable[BaseRoute]) -> None:
-    """Create every route's series at zero, for each status it declares.
+    """Create every route's series at zero, for each status it can answer.
 
     Without them an error ratio is "no data" until the first error, and ``rate()`` misses
     the increment that creates the series: the first 5xx after a restart would be lost.
@@ -64,7 +65,7 @@ def create_route_series(metrics: Metrics, routes: Iterable[BaseRoute]) -> None:
                 continue
             metrics.http_duration.labels(method, template)
             metrics.http_in_progress.labels(template)
-            for status in declared_statuses(route):
+            for status in expected_statuses(route):
                 metrics.http_requests.labels(method, template, str(status))
 
 

@@ -116,7 +116,7 @@ def test_error_series_exist_before_the_first_error(service: ServiceThread) -> No
     """An error ratio is 0, not "no data", on a healthy service; and the first 5xx after a
     start is an increment rate() sees, not the creation of a series."""
     samples = scrape(service.url)
-    for status in ("502", "503", "504"):
+    for status in ("500", "502", "503", "504"):
         assert ("ollama_rag_http_requests_total", frozenset(
             (ROUTE | {"status": status}).items())) in samples
     for outcome in ("timeout", "malformed", "server_error", "connection_error"):

@@ -21,7 +21,10 @@ PHASE_MARK = "OLLAMA_RAG_PHASE"  # Locust shapes print it at each phase; the ver
 ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache",
            "add_dead_replica", "remove_dead_replica", "fail_watchdog_receiver",
            "restore_receivers", "hide_alertmanager", "restore_alertmanager")
-MIXES = ("normal", "new_only")
+# normal: the realistic mix (half repeated, a fifth paraphrased, the rest new; one in ten
+# streamed); new_only: every question new; streamed: the normal questions, every answer
+# streamed (a chat UI).
+MIXES = ("normal", "new_only", "streamed")
 
 
 @dataclass(frozen=True)
@@ -238,12 +241,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "malformed",
-        "A fifth of the model's answers are malformed (streams break after their first "
-        "tokens): failures stay under the breaker's threshold of 5 consecutive failures, but "
-        "over the failure-rate alert's.",
-        (Phase("before", 2, USERS), Phase("malformed", 12, USERS,
-                                          {"mode": "garbage", "error_rate": 0.2,
-                                           "paths": MODEL_PATHS}),
+        "A chat UI streams every answer from a small fast model, a fifth of whose answers "
+        "are malformed (streams break after their 200): failures stay under the breaker's "
+        "threshold of 5 consecutive failures, but over the failure-rate alert's.",
+        (Phase("before", 2, USERS, dict(FAST_MODEL), mix="streamed"),
+         Phase("malformed", 12, USERS, {"mode": "garbage", "error_rate": 0.2,
+                                        "paths": MODEL_PATHS} | FAST_MODEL, mix="streamed"),
          Phase("recovery", 5, USERS)),
         fault_phase="malformed",
         alerts=(ExpectedAlert("HighFailureRate", "pager"),),
@@ -294,7 +297,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "One replica of two dies (a ticket), then the only real one dies too (a page), then "
         "Prometheus loses its target, then everything comes back.",
         (Phase("before", 2, USERS),
-         Phase("replica-lost", 5, USERS, actions=("add_dead_replica",)),
+         Phase("replica-lost", 10, USERS, actions=("add_dead_replica",)),
          Phase("down", 4, USERS, actions=("remove_dead_replica", "stop_service")),
          Phase("absent", 5, USERS, actions=("hide_target",)),
          Phase("recovery", 6, USERS, actions=("restore_target", "start_service"))),

@@ -57,7 +57,7 @@ class RagUser(FastHttpUser):
 
     @task(60)
     def ask(self) -> None:
-        stream = self.rng.random() < 0.1
+        stream = QuestionMix.current == "streamed" or self.rng.random() < 0.1
         self.client.post("/api/query", json={"question": self._question(), "stream": stream},
                          name="/api/query (stream)" if stream else "/api/query")
 

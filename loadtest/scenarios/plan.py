@@ -211,7 +211,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "calls.",
         # Enough users that the first round of timeouts reaches the failure threshold.
         (Phase("before", 2, USERS),
-         Phase("hung", 75, 16, {"mode": "timeout", "hang_seconds": 120}),
+         Phase("hung", 80, 16, {"mode": "timeout", "hang_seconds": 120}),
          Phase("recovery", 12, USERS)),
         fault_phase="hung",
         alerts=(ExpectedAlert("OllamaUnreachable", "pager"),

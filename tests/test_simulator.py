@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import time
 
 import httpx
 import numpy as np
 import pytest
 
-from loadtest.sim.text import embed_text
+from loadtest.sim.faults import Faults
+from loadtest.sim.text import answer_length, embed_text
 from tests.helpers import set_faults
 from tests.servers import SimulatorThread
 
@@ -109,3 +112,49 @@ def test_each_fault_mode(sim: SimulatorThread) -> None:
     assert stats["POST /api/chat"] == 207
     assert httpx.delete(f"{sim.url}/_sim/stats").status_code == 200
     assert httpx.get(f"{sim.url}/_sim/stats").json() == {}
+
+
+def test_the_default_pace_is_a_real_models() -> None:
+    """Hundreds of ms to the first token, tens of tokens a second, hundreds of tokens."""
+    faults = Faults()
+    assert 100 <= faults.first_token_ms <= 1000
+    assert 10 <= 1000 / faults.token_ms <= 100
+    lengths = [answer_length(f"question {i}", faults.answer_tokens) for i in range(200)]
+    assert min(lengths) >= 100 and max(lengths) <= 400
+    assert answer_length("same", 250) == answer_length("same", 250)
+
+
+def test_answers_are_paced_token_by_token(sim: SimulatorThread) -> None:
+    set_faults(sim, first_token_ms=200, token_ms=5, answer_tokens=100, jitter=0)
+    chat = {"model": "m", "messages": [{"role": "user", "content": "how long is this?"}]}
+    with httpx.Client(base_url=sim.url, timeout=10) as client:
+        started = time.perf_counter()
+        with client.stream("POST", "/api/chat", json=chat) as response:
+            lines = response.iter_lines()
+            first = json.loads(next(lines))
+            first_at = time.perf_counter() - started
+            last = [json.loads(line) for line in lines][-1]
+        streamed_for = time.perf_counter() - started
+        whole = client.post("/api/chat", json=chat | {"stream": False})
+    assert first["message"]["content"] and 0.2 <= first_at < 1
+    tokens = last["eval_count"]
+    assert 40 <= tokens <= 160
+    assert streamed_for >= 0.2 + tokens * 0.005
+    assert last["prompt_eval_duration"] == pytest.approx(0.2e9, rel=0.01)
+    body = whole.json()
+    assert whole.elapsed.total_seconds() >= 0.2 + body["eval_count"] * 0.005
+    assert body["eval_duration"] == pytest.approx(body["eval_count"] * 0.005e9, rel=0.01)
+
+
+def test_changing_the_faults_ends_hung_calls(sim: SimulatorThread) -> None:
+    """As restarting a wedged Ollama drops its connections."""
+    set_faults(sim, mode="timeout", hang_seconds=60)
+    chat = {"model": "m", "messages": [{"role": "user", "content": "q"}], "stream": False}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        hung = pool.submit(httpx.post, f"{sim.url}/api/chat", json=chat, timeout=30)
+        time.sleep(0.5)
+        started = time.perf_counter()
+        set_faults(sim, mode="ok")
+        with pytest.raises(httpx.RemoteProtocolError):
+            hung.result(10)
+    assert time.perf_counter() - started < 5

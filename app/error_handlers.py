@@ -33,8 +33,11 @@ def error_response(status: int, code: str, detail: str, *,
                    headers: dict[str, str] | None = None,
                    fields: list[FieldProblem] | None = None,
                    retry_after_seconds: int | None = None) -> JSONResponse:
+    """The JSON error body; with ``retry_after_seconds``, also its Retry-After header."""
     body = ErrorBody(error=code, detail=detail, fields=fields,
                      retry_after_seconds=retry_after_seconds)
+    if retry_after_seconds is not None:
+        headers = {**(headers or {}), "Retry-After": str(retry_after_seconds)}
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
@@ -72,16 +75,13 @@ async def _breaker_open(_: Request, exc: Exception) -> JSONResponse:
     retry_after = max(1, math.ceil(exc.retry_after))
     return error_response(
         503, "circuit_open", "the upstream is failing and the circuit breaker is rejecting calls",
-        headers={"Retry-After": str(retry_after)}, retry_after_seconds=retry_after,
+        retry_after_seconds=retry_after,
     )
 
 
 async def _upstream(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, UpstreamError)
-    if exc.retry_after is None:
-        return error_response(exc.http_status, exc.code, exc.message)
     return error_response(exc.http_status, exc.code, exc.message,
-                          headers={"Retry-After": str(exc.retry_after)},
                           retry_after_seconds=exc.retry_after)
 
 

@@ -61,6 +61,12 @@ class ChatStats:
     completion_tokens: int = 0
     phase_seconds: dict[LlmPhase, float] = field(default_factory=dict)
 
+    @property
+    def generation_seconds(self) -> float:
+        """How long Ollama spent generating (its eval_duration; 0 when not reported): what a
+        whole answer's duration holds beyond its time to first token."""
+        return self.phase_seconds.get(LlmPhase.EVAL, 0.0)
+
 
 @dataclass
 class ChatResult:
@@ -241,10 +247,8 @@ class OllamaClient:
                                               payload, parse=_message_content)
         stats = _chat_stats(data)
         self.record_stats(stats)
-        # A whole answer's first token came when Ollama started generating: its duration
-        # less the generation time Ollama reports.
-        generation = stats.phase_seconds.get(LlmPhase.EVAL, 0.0)
-        waited = max(0.0, time.perf_counter() - started - generation)
+        # A whole answer's first token came when Ollama started generating.
+        waited = max(0.0, time.perf_counter() - started - stats.generation_seconds)
         self.metrics.llm_ttft.labels(self.config.chat_model).observe(waited)
         return ChatResult(content, stats)
 

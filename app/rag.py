@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.catalog import AnswerMode, LlmPhase, UpstreamOperation
+from app.catalog import AnswerMode, UpstreamOperation
 from app.corpus import BUILTIN_DOCUMENTS
 from app.errors import CircuitOpenError, UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
@@ -220,8 +220,8 @@ class RagService:
         timings.add("llm", time.perf_counter() - started)
         answer = self._generated_answer(result.content, prepared, _usage(result.stats))
         self._remember(question, answer, prepared)
-        generation = result.stats.phase_seconds.get(LlmPhase.EVAL, 0.0)
-        self._answer_started(AnswerMode.WHOLE, max(0.0, timings.elapsed() - generation))
+        self._answer_started(AnswerMode.WHOLE,
+                             max(0.0, timings.elapsed() - result.stats.generation_seconds))
         return answer
 
     def _answer_started(self, mode: AnswerMode, seconds: float) -> None:

@@ -253,7 +253,8 @@ _ERROR_MEANINGS = {
     413: "The body exceeds OLLAMA_RAG_MAX_BODY_BYTES.",
     422: "A field is missing, of the wrong type or out of range.",
     502: "Ollama failed or answered nonsense.",
-    503: "The circuit breaker rejects calls (see Retry-After), or the service is not ready.",
+    503: "The circuit breaker rejects calls, or no connection to Ollama came free in time "
+         "(overloaded), both with Retry-After; or the service is not ready.",
     504: "Ollama did not answer in time.",
 }
 

@@ -115,14 +115,11 @@ class SettingChange:
     why: str
 
 
-def _compressed_default(field: str) -> tuple[str, str]:
+def _compressed(field: str, why: str) -> SettingChange:
+    """A setting's default divided by the compression factor."""
     default = float(Settings.model_fields[field].default)
-    return f"{default / DEFAULT_FACTOR:g}", f"{default:g}"
-
-
-def _change(field: str, why: str) -> SettingChange:
-    value, default = _compressed_default(field)
-    return SettingChange(f"OLLAMA_RAG_{field.upper()}", value, default, why)
+    return SettingChange(f"OLLAMA_RAG_{field.upper()}", f"{default / DEFAULT_FACTOR:g}",
+                         f"{default:g}", why)
 
 
 # The service runs with its defaults except where time compression requires otherwise: the
@@ -130,11 +127,11 @@ def _change(field: str, why: str) -> SettingChange:
 # rules. Timeouts are not: they answer to the (simulated) model's real pace. The report
 # lists each change.
 SERVICE_SETTINGS: tuple[SettingChange, ...] = (
-    _change("breaker_reset_timeout",
+    _compressed("breaker_reset_timeout",
             f"time compression ({DEFAULT_FACTOR}x): CircuitBreakerFlapping counts trips over "
             "15 compressed minutes (7.5 s); an open breaker must be able to half-open and "
             "close again within them, as it can in 15 real minutes"),
-    _change("health_check_interval",
+    _compressed("health_check_interval",
             f"time compression ({DEFAULT_FACTOR}x): OllamaUnreachable waits 2 compressed "
             "minutes (1 s), which must hold several checks, as 2 real minutes hold eight"),
     SettingChange("OLLAMA_RAG_LOG_LEVEL", "warning", "info",

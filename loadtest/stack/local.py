@@ -211,10 +211,10 @@ class LocalStack:
         self.sink.refused_hooks.clear()
 
     def hide_alertmanager(self) -> None:
-        self._write_alertmanager_target([])
+        self._write_discovery_file("alertmanager.json", [])
 
     def restore_alertmanager(self) -> None:
-        self._write_alertmanager_target([f"127.0.0.1:{self.alertmanager_port}"])
+        self._write_discovery_file("alertmanager.json", [f"127.0.0.1:{self.alertmanager_port}"])
 
     def clear_cache(self) -> None:
         httpx.delete(f"{self.service_url}/api/cache", timeout=5,
@@ -223,9 +223,6 @@ class LocalStack:
     def _write_target(self, addresses: list[str]) -> None:
         self._targets = addresses
         self._write_discovery_file("ollama-rag.json", addresses)
-
-    def _write_alertmanager_target(self, addresses: list[str]) -> None:
-        self._write_discovery_file("alertmanager.json", addresses)
 
     def _write_discovery_file(self, name: str, addresses: list[str]) -> None:
         # Written beside, then renamed: Prometheus never reads a half-written file.

@@ -34,6 +34,11 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How much one sample changed between two scrapes."""
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
 def ask(client: httpx.Client, question: str, **extra: Any) -> httpx.Response:
     return client.post("/api/query", json={"question": question, **extra})
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from app.catalog import CONTRACT_METRICS
+from tests import helpers
 from tests.helpers import ask, scrape, set_faults, value, wait_until
 from tests.servers import ServiceThread, SimulatorThread
 
@@ -69,7 +70,7 @@ def test_the_query_path_moves_every_contract_metric(service: ServiceThread,
         assert (name, frozenset(labels.items())) in after, f"{name}{labels} missing"
 
     def moved(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+        return helpers.moved(before, after, name, **labels)
 
     assert moved("ollama_rag_circuit_breaker_calls_total", **breaker, status="success") == 5
     assert moved("ollama_rag_connection_pool_requests_total", **pool) == 5

@@ -15,7 +15,13 @@ import yaml
 
 from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
-from loadtest.scenarios.plan import NOT_DELIVERED, SCENARIOS, UNIT_TESTED_ONLY
+from loadtest.scenarios.plan import (
+    NOT_DELIVERED,
+    SCENARIOS,
+    TARGET_ACTIONS,
+    TARGET_CHANGE_SECONDS,
+    UNIT_TESTED_ONLY,
+)
 from loadtest.stack.config import compressed_rules, factor_for
 from loadtest.stack.local import LocalStack
 from loadtest.stack.processes import MissingBinary, find_binary
@@ -49,6 +55,26 @@ def test_every_scenario_has_a_locust_file() -> None:
     assert files == {s.name.replace("-", "_") for s in SCENARIOS}
     for scenario in SCENARIOS:
         assert {p.name for p in scenario.phases} >= {scenario.fault_phase}
+
+
+def test_a_phase_that_adds_or_hides_a_target_outlasts_discovery_and_its_alerts_for() -> None:
+    """Prometheus takes up to TARGET_CHANGE_SECONDS to see a target change: a shorter phase
+    makes its alert fire by luck (the service-down flake of issue 11)."""
+    compressed_for = {
+        rule["alert"]: duration_seconds(rule.get("for", "0s"))
+        for path in RULE_FILES for group in yaml.safe_load(compressed_rules(path))["groups"]
+        for rule in group["rules"] if "alert" in rule}
+    making = set(TARGET_ACTIONS) - {"remove_dead_replica", "restore_target",
+                                    "restore_alertmanager"}
+    checked = 0
+    for scenario in SCENARIOS:
+        longest_for = max((compressed_for[a.alertname] for a in scenario.alerts), default=0)
+        for phase in scenario.phases:
+            if making & set(phase.actions):
+                checked += 1
+                assert phase.seconds >= TARGET_CHANGE_SECONDS + longest_for, (
+                    scenario.name, phase.name)
+    assert checked >= 3
 
 
 def test_the_original_design_queries_are_quoted_verbatim() -> None:

@@ -17,6 +17,14 @@ HEALTHY_FAULTS: dict[str, Any] = asdict(Faults())
 # Faults of the model only: Ollama's server still answers /api/version (the health check
 # and the breaker's probe), as when a model fails to load or crashes while Ollama runs.
 MODEL_PATHS = ["/api/chat", "/api/embed"]
+# Prometheus 2.42 applies a change of its scrape or Alertmanager targets on two 5-second
+# tickers (the discovery manager's, then the scrape manager's): up to 10 s, 1.0-5.6 s as
+# measured here. Uncompressible, so a phase that adds or hides a target lasts this long plus
+# the `for` of the alerts it must raise.
+TARGET_CHANGE_SECONDS = 10.0
+# Actions that change what Prometheus discovers.
+TARGET_ACTIONS = ("add_dead_replica", "remove_dead_replica", "hide_target", "restore_target",
+                  "hide_alertmanager", "restore_alertmanager")
 PHASE_MARK = "OLLAMA_RAG_PHASE"  # Locust shapes print it at each phase; the verifier reads it
 ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache",
            "add_dead_replica", "remove_dead_replica", "fail_watchdog_receiver",
@@ -296,11 +304,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         "service-down",
         "One replica of two dies (a ticket), then the only real one dies too (a page), then "
         "Prometheus loses its target, then everything comes back.",
+        # The instance alerts wait 5 and 2 compressed minutes (2.5 s, 1 s); a dead replica
+        # and a hidden target take up to TARGET_CHANGE_SECONDS to be seen, and so does the
+        # restored one (the absent alert resolves in the recovery phase).
         (Phase("before", 2, USERS),
-         Phase("replica-lost", 10, USERS, actions=("add_dead_replica",)),
+         Phase("replica-lost", TARGET_CHANGE_SECONDS + 5, USERS, actions=("add_dead_replica",)),
          Phase("down", 4, USERS, actions=("remove_dead_replica", "stop_service")),
-         Phase("absent", 5, USERS, actions=("hide_target",)),
-         Phase("recovery", 6, USERS, actions=("restore_target", "start_service"))),
+         Phase("absent", TARGET_CHANGE_SECONDS + 5, USERS, actions=("hide_target",)),
+         Phase("recovery", TARGET_CHANGE_SECONDS + 2, USERS,
+               actions=("restore_target", "start_service"))),
         fault_phase="replica-lost",
         alerts=(ExpectedAlert("OllamaRagInstanceDown", "ticket"),
                 ExpectedAlert("OllamaRagDown", "pager"),

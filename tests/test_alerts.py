@@ -24,6 +24,7 @@ from alerts.paths import (
     RULE_TESTS_DIR,
     RUNBOOK,
 )
+from alerts.rule_files import alert_rules, rule_groups
 from loadtest.stack.alert_sink import AlertSink
 from loadtest.stack.config import alertmanager_config
 from loadtest.stack.processes import ManagedProcess, find_binary, free_port, start_alertmanager
@@ -53,16 +54,8 @@ def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
-def groups() -> list[dict[str, Any]]:
-    return [g for path in RULE_FILES for g in yaml.safe_load(path.read_text())["groups"]]
-
-
-def alert_rules() -> list[dict[str, Any]]:
-    return [r for g in groups() for r in g["rules"] if "alert" in r]
-
-
 def recording_rules() -> list[dict[str, Any]]:
-    return [r for g in groups() for r in g["rules"] if "record" in r]
+    return [r for g in rule_groups() for r in g["rules"] if "record" in r]
 
 
 def alert_names() -> list[str]:
@@ -148,9 +141,9 @@ def test_runbook_has_no_section_without_an_alert() -> None:
 
 
 def test_rule_groups_are_small_and_named() -> None:
-    names = [g["name"] for g in groups()]
+    names = [g["name"] for g in rule_groups()]
     assert len(names) == len(set(names))
-    for group in groups():
+    for group in rule_groups():
         assert len(group["rules"]) <= 20, group["name"]
         assert group["name"].startswith("ollama-rag.")
 

@@ -13,7 +13,7 @@ import promql_parser
 import pytest
 import yaml
 
-from alerts.paths import RULE_FILES
+from alerts.rule_files import alert_rules, rule_groups
 from app.catalog import CATALOG
 from dashboards import __main__ as generator
 from dashboards.common import DATASOURCE_UID, TAGS
@@ -65,9 +65,7 @@ def selectors(expr: str) -> list[promql_parser.VectorSelector]:
 
 
 def recording_rules() -> set[str]:
-    return {r["record"] for path in RULE_FILES
-            for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"]
-            if "record" in r}
+    return {r["record"] for g in rule_groups() for r in g["rules"] if "record" in r}
 
 
 def catalog_samples() -> set[str]:
@@ -181,20 +179,15 @@ def slug(title: str) -> str:
 
 def test_every_alert_links_to_a_panel_that_exists() -> None:
     boards = {b["uid"]: b for b in dashboards()}
-    for path in RULE_FILES:
-        for group in yaml.safe_load(path.read_text())["groups"]:
-            for rule in group["rules"]:
-                if "alert" not in rule:
-                    continue
-                url = rule["annotations"]["dashboard_url"]
-                match = re.fullmatch(r"\{\{ \$externalLabels\.grafana_url \}\}/d/([^/]+)/([^?]+)"
-                                     r"\?viewPanel=(\d+)(?:&var-\w+=\{\{ \$labels\.\w+ \}\})?",
-                                     url)
-                assert match, url
-                uid, board_slug, panel_id = match.groups()
-                assert uid in boards, f"{rule['alert']}: no dashboard {uid}"
-                assert board_slug == slug(boards[uid]["title"]), url
-                assert int(panel_id) in {p["id"] for p in boards[uid]["panels"]}, url
+    for rule in alert_rules():
+        url = rule["annotations"]["dashboard_url"]
+        match = re.fullmatch(r"\{\{ \$externalLabels\.grafana_url \}\}/d/([^/]+)/([^?]+)"
+                             r"\?viewPanel=(\d+)(?:&var-\w+=\{\{ \$labels\.\w+ \}\})?", url)
+        assert match, url
+        uid, board_slug, panel_id = match.groups()
+        assert uid in boards, f"{rule['alert']}: no dashboard {uid}"
+        assert board_slug == slug(boards[uid]["title"]), url
+        assert int(panel_id) in {p["id"] for p in boards[uid]["panels"]}, url
 
 
 def test_prometheus_accepts_every_query(prometheus_api: str) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
+from alerts.rule_files import alert_rules, rule_groups
 from loadtest.scenarios.plan import (
     NOT_DELIVERED,
     SCENARIOS,
@@ -41,9 +41,7 @@ def test_every_alert_rule_is_proven_live_or_listed_as_unit_tested_only() -> None
     assert not set(keys) - expected - set(UNIT_TESTED_ONLY)
     assert len(expected & set(keys)) / len(keys) >= LIVE_SHARE_BAR
     receivers = {"critical": "pager", "warning": "ticket", "info": "watchdog"}
-    rules = {key: rule for key, rule in zip(keys, (
-        r for p in RULE_FILES for g in yaml.safe_load(p.read_text())["groups"]
-        for r in g["rules"] if "alert" in r), strict=True)}
+    rules = dict(zip(keys, alert_rules(), strict=True))
     for scenario in SCENARIOS:
         for alert in scenario.alerts:
             if alert.receiver not in NOT_DELIVERED:
@@ -60,10 +58,8 @@ def test_every_scenario_has_a_locust_file() -> None:
 def test_a_phase_that_adds_or_hides_a_target_outlasts_discovery_and_its_alerts_for() -> None:
     """Prometheus takes up to TARGET_CHANGE_SECONDS to see a target change: a shorter phase
     makes its alert fire by luck (the service-down flake of issue 11)."""
-    compressed_for = {
-        rule["alert"]: duration_seconds(rule.get("for", "0s"))
-        for path in RULE_FILES for group in yaml.safe_load(compressed_rules(path))["groups"]
-        for rule in group["rules"] if "alert" in rule}
+    compressed_for = {rule["alert"]: duration_seconds(rule.get("for", "0s"))
+                      for rule in alert_rules(read=compressed_rules)}
     making = set(TARGET_ACTIONS) - {"remove_dead_replica", "restore_target",
                                     "restore_alertmanager"}
     checked = 0
@@ -87,22 +83,20 @@ def test_the_original_design_queries_are_quoted_verbatim() -> None:
 
 
 def test_compression_divides_every_duration_by_its_groups_factor() -> None:
-    for path in RULE_FILES:
-        original = yaml.safe_load(path.read_text())["groups"]
-        compressed = yaml.safe_load(compressed_rules(path))["groups"]
-        for before, after in zip(original, compressed, strict=True):
-            factor = factor_for(before["name"])
-            for rule_before, rule_after in zip(before["rules"], after["rules"], strict=True):
-                ranges_before = re.findall(r"\[(\w+)\]", rule_before["expr"])
-                ranges_after = re.findall(r"\[(\w+)\]", rule_after["expr"])
-                assert [duration_seconds(r) / factor for r in ranges_before] == pytest.approx(
-                    [duration_seconds(r) for r in ranges_after], abs=0.001)
-                # Thresholds and the rest of the expression are untouched.
-                assert re.sub(r"\[\w+\]", "[]", rule_before["expr"]) == re.sub(
-                    r"\[\w+\]", "[]", rule_after["expr"])
-                if "for" in rule_before:
-                    assert duration_seconds(rule_before["for"]) / factor == pytest.approx(
-                        duration_seconds(rule_after["for"]), abs=0.001)
+    compressed = rule_groups(read=compressed_rules)
+    for before, after in zip(rule_groups(), compressed, strict=True):
+        factor = factor_for(before["name"])
+        for rule_before, rule_after in zip(before["rules"], after["rules"], strict=True):
+            ranges_before = re.findall(r"\[(\w+)\]", rule_before["expr"])
+            ranges_after = re.findall(r"\[(\w+)\]", rule_after["expr"])
+            assert [duration_seconds(r) / factor for r in ranges_before] == pytest.approx(
+                [duration_seconds(r) for r in ranges_after], abs=0.001)
+            # Thresholds and the rest of the expression are untouched.
+            assert re.sub(r"\[\w+\]", "[]", rule_before["expr"]) == re.sub(
+                r"\[\w+\]", "[]", rule_after["expr"])
+            if "for" in rule_before:
+                assert duration_seconds(rule_before["for"]) / factor == pytest.approx(
+                    duration_seconds(rule_after["for"]), abs=0.001)
 
 
 def test_compressed_rules_load_in_promtool(tmp_path: Path) -> None:

@@ -128,12 +128,12 @@ def _compressed(field: str, why: str) -> SettingChange:
 # lists each change.
 SERVICE_SETTINGS: tuple[SettingChange, ...] = (
     _compressed("breaker_reset_timeout",
-            f"time compression ({DEFAULT_FACTOR}x): CircuitBreakerFlapping counts trips over "
-            "15 compressed minutes (7.5 s); an open breaker must be able to half-open and "
-            "close again within them, as it can in 15 real minutes"),
+                f"time compression ({DEFAULT_FACTOR}x): CircuitBreakerFlapping counts trips over "
+                "15 compressed minutes (7.5 s); an open breaker must be able to half-open and "
+                "close again within them, as it can in 15 real minutes"),
     _compressed("health_check_interval",
-            f"time compression ({DEFAULT_FACTOR}x): OllamaUnreachable waits 2 compressed "
-            "minutes (1 s), which must hold several checks, as 2 real minutes hold eight"),
+                f"time compression ({DEFAULT_FACTOR}x): OllamaUnreachable waits 2 compressed "
+                "minutes (1 s), which must hold several checks, as 2 real minutes hold eight"),
     SettingChange("OLLAMA_RAG_LOG_LEVEL", "warning", "info",
                   "a quieter service log; no behaviour changes"),
 )

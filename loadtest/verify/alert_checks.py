@@ -10,9 +10,8 @@ import time
 from typing import Any
 
 import httpx
-import yaml
 
-from alerts.paths import RULE_FILES
+from alerts.rule_files import alert_rules
 from loadtest.scenarios.plan import INHIBITED, NOT_DELIVERED, ExpectedAlert, Scenario
 from loadtest.stack.local import LocalStack
 from loadtest.verify.results import AlertResult
@@ -227,12 +226,9 @@ def wait_until_quiet(stack: LocalStack, timeout: float = 30) -> None:
 def rule_keys() -> list[str]:
     """Every alert rule, told apart by its SLO windows where names repeat."""
     keys = []
-    for path in RULE_FILES:
-        for group in yaml.safe_load(path.read_text())["groups"]:
-            for rule in group["rules"]:
-                if "alert" in rule:
-                    labels = rule.get("labels", {})
-                    extra = ",".join(f"{k}={labels[k]}" for k in ("long_window", "short_window")
-                                     if k in labels)
-                    keys.append(f"{rule['alert']}{{{extra}}}" if extra else rule["alert"])
+    for rule in alert_rules():
+        labels = rule.get("labels", {})
+        extra = ",".join(f"{k}={labels[k]}" for k in ("long_window", "short_window")
+                         if k in labels)
+        keys.append(f"{rule['alert']}{{{extra}}}" if extra else rule["alert"])
     return keys

@@ -23,4 +23,7 @@ FROM app AS loadtest
 USER root
 RUN pip install "locust>=2.20,<3"
 USER 10001
+# Not the service: the app stage's healthcheck would mark Locust unhealthy forever.
+HEALTHCHECK NONE
+EXPOSE 8089
 ENTRYPOINT ["locust"]

@@ -114,6 +114,21 @@ def test_each_fault_mode(sim: SimulatorThread) -> None:
     assert httpx.get(f"{sim.url}/_sim/stats").json() == {}
 
 
+@pytest.mark.parametrize("mode", ["down", "error", "timeout"])
+def test_its_health_endpoint_answers_whatever_the_faults(sim: SimulatorThread,
+                                                         mode: str) -> None:
+    """compose's healthcheck reads it: a fault left on must not make the container unhealthy
+    (a later `up` would abort on "dependency failed to start")."""
+    set_faults(sim, mode=mode, hang_seconds=5)
+    try:
+        response = httpx.get(f"{sim.url}/_sim/healthz", timeout=2)
+        assert response.status_code == 200 and response.json() == {"status": "ok"}
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{sim.url}/api/version", timeout=1).raise_for_status()
+    finally:
+        set_faults(sim, mode="ok")
+
+
 def test_the_default_pace_is_a_real_models() -> None:
     """Hundreds of ms to the first token, tens of tokens a second, hundreds of tokens."""
     faults = Faults()

@@ -1,5 +1,7 @@
 """The simulator's server: connections, the faults applied to each request, and its own
-control API (``GET``/``PUT /_sim/faults``, ``GET``/``DELETE /_sim/stats``).
+control API (``GET``/``PUT /_sim/faults``, ``GET``/``DELETE /_sim/stats``, and
+``GET /_sim/healthz``, which no fault reaches: a container healthcheck must not fail
+because a scenario told the simulated Ollama to).
 
 It is a small HTTP/1.1 server on asyncio streams rather than an ASGI app because two of its
 faults need the socket itself: ``down`` drops the connection without an answer, and
@@ -144,6 +146,9 @@ class UpstreamSimulator:
                 except ValueError as exc:
                     return 400, {"error": str(exc)}
                 return 200, asdict(self.faults)
+        elif request.path == "/_sim/healthz":
+            if request.method == "GET":
+                return 200, {"status": "ok"}
         elif request.path == "/_sim/stats":
             if request.method == "GET":
                 return 200, dict(self.stats)

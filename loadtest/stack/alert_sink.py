@@ -18,6 +18,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from loadtest.stack.json_http import JsonHandler
+from loadtest.stack.sigterm import stop_on_sigterm
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -117,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     print(f"alert sink listening on {sink.url}", flush=True)
+    stop_on_sigterm()
     with contextlib.suppress(KeyboardInterrupt):
         sink.serve_forever()
+    sink.server_close()
     return 0
 
 

@@ -5,16 +5,31 @@
 In compose, ``docker compose up --scale app=3`` gives the ``app`` service one address per
 replica under one DNS name. This turns them into the file that alerts/prometheus.yml reads,
 so that compose and the local verifier share that file unchanged.
+
+Docker drops a stopped container's name at once: a replica that dies would vanish from
+Prometheus before ``up == 0`` could hold long enough for an alert. So an address that stops
+resolving is kept as a target (scraped, and down) for a grace period, longer than the
+instance alerts' ``for``, unless a new address takes its place first (the replica came back
+with another address). A replica removed on purpose (scaled down) is kept for the grace
+period too: restart this writer to forget it at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import socket
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from loadtest.stack.sigterm import stop_on_sigterm
+
+# OllamaRagInstanceDown waits 5 minutes and Alertmanager groups for 30 s: 10 minutes let it
+# fire and notify, with room for a slow evaluation.
+DEFAULT_GRACE_SECONDS = 600.0
 
 
 def resolve(name: str, port: int) -> list[str]:
@@ -24,6 +39,34 @@ def resolve(name: str, port: int) -> list[str]:
     except socket.gaierror:
         return []
     return sorted({f"{info[4][0]}:{port}" for info in infos})
+
+
+@dataclass
+class Targets:
+    """The addresses to scrape: those that resolve, and those that vanished less than
+    ``grace`` seconds ago and were not replaced.
+
+    >>> targets = Targets(grace=600); _ = targets.update(["a:1", "b:1"], now=0)
+    >>> targets.update(["a:1"], now=5)  # b:1 stopped: still scraped, and down
+    ['a:1', 'b:1']
+    """
+
+    grace: float
+    vanished: dict[str, float] = field(default_factory=dict)  # address -> when it vanished
+    known: set[str] = field(default_factory=set)
+
+    def update(self, live: list[str], now: float) -> list[str]:
+        for address in self.known - set(live):
+            self.vanished.setdefault(address, now)
+        for address in live:
+            self.vanished.pop(address, None)
+        # A new address takes the place of the longest-vanished one: the same replica back.
+        for _ in set(live) - self.known:
+            if self.vanished:
+                del self.vanished[min(self.vanished, key=self.vanished.__getitem__)]
+        self.vanished = {a: t for a, t in self.vanished.items() if now - t < self.grace}
+        self.known = set(live) | set(self.vanished)
+        return sorted(self.known)
 
 
 def write_targets(path: Path, addresses: list[str]) -> bool:
@@ -43,19 +86,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", required=True, help="DNS name to resolve (the service)")
     parser.add_argument("--port", type=int, required=True, help="port of every target")
     parser.add_argument("--out", type=Path, required=True, help="file_sd JSON file to write")
-    parser.add_argument("--interval", type=float, default=5.0, help="seconds between lookups")
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between lookups")
+    parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_SECONDS,
+                        help="seconds a vanished address stays a target (default: %(default)s)")
     parser.add_argument("--once", action="store_true", help="resolve once and exit")
     args = parser.parse_args(argv)
     if not args.out.parent.is_dir():
         print(f"{args.out.parent} is not a directory", file=sys.stderr)
         return 2
-    while True:
-        addresses = resolve(args.name, args.port)
-        if write_targets(args.out, addresses):
-            print(f"targets for {args.name}: {', '.join(addresses) or 'none'}", flush=True)
-        if args.once:
-            return 0
-        time.sleep(args.interval)
+    stop_on_sigterm()
+    targets = Targets(args.grace)
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            addresses = targets.update(resolve(args.name, args.port), time.monotonic())
+            if write_targets(args.out, addresses):
+                print(f"targets for {args.name}: {', '.join(addresses) or 'none'}", flush=True)
+            if args.once:
+                break
+            time.sleep(args.interval)
+    return 0
 
 
 if __name__ == "__main__":

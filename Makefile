@@ -1,17 +1,22 @@
-# `make verify` and `make test` set themselves up on a fresh Debian machine with Python 3.11:
-# the virtual environment, the Python dependencies and, when run as root, Debian's Prometheus
-# and Alertmanager packages.
+# `make verify`, `make test` and `make compose-verify` set themselves up on a fresh Debian
+# machine with Python 3.11: the virtual environment, the Python dependencies and, when run as
+# root, Debian's packages they need (compose-verify: also Docker, started when none runs).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := prometheus prometheus-alertmanager docker-compose wrk
+APT_PACKAGES := prometheus prometheus-alertmanager docker-compose wrk haproxy busybox-static
 
-.PHONY: verify test bench lint setup python-venv system-deps catalog dashboards rules clean
+.PHONY: verify compose-verify test bench lint setup python-venv system-deps catalog dashboards rules clean
 
 # The live proof: every scenario, every alert, against local binaries (about 4 minutes).
 verify: setup system-deps
 	$(BIN)/python -m loadtest.verify
+
+# The Docker stack as users run it, on a Docker engine: look-alike images, `compose.yaml` up
+# at 1 and 3 replicas, the scenarios' alerts through Alertmanager (about 6 minutes).
+compose-verify: setup system-deps
+	$(BIN)/python -m loadtest.compose
 
 test: setup system-deps lint
 	$(BIN)/python -m pytest
@@ -35,7 +40,8 @@ python-venv:
 
 system-deps:
 	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
-	    || ! command -v docker-compose >/dev/null || ! command -v wrk >/dev/null; then \
+	    || ! command -v docker-compose >/dev/null || ! command -v wrk >/dev/null \
+	    || ! command -v haproxy >/dev/null || ! command -v busybox >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages: $(APT_PACKAGES)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

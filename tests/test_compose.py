@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from alerts.durations import duration_seconds
 from alerts.paths import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG, RULE_FILES
+from alerts.rule_files import alert_rules
 from loadtest.stack import dns_targets
+from loadtest.stack.dns_targets import DEFAULT_GRACE_SECONDS, Targets
 from loadtest.stack.processes import find_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,19 +145,66 @@ def test_grafana_provisioning_matches_the_mounts() -> None:
 
 def test_webhook_urls_are_configurable_with_quiet_defaults() -> None:
     alertmanager = services()["alertmanager"]
-    config = (ROOT / "alerts" / "alertmanager.yml").read_text()
-    command = alertmanager["command"][0]
+    config = ALERTMANAGER_CONFIG.read_text()
+    assert alertmanager["entrypoint"] == ["/bin/sh", "/etc/alertmanager/entrypoint.sh"]
+    assert binds("alertmanager")["/etc/alertmanager/entrypoint.sh"] == (
+        "./alerts/alertmanager-entrypoint.sh")
     for receiver in ("pager", "ticket", "watchdog"):
         variable = f"{receiver.upper()}_WEBHOOK_URL"
         default = f"http://alert-sink:9099/hooks/{receiver}"
         assert alertmanager["environment"][variable] == f"${{{variable}:-{default}}}"
         assert default in config
-        assert f"s|{default}|$${variable}|" in command
     assert "alert-sink" in services()
 
 
+def run_entrypoint(shell: list[str], tmp_path: Path, **urls: str) -> subprocess.CompletedProcess:
+    env = {"PATH": os.environ["PATH"], "ALERTMANAGER_TEMPLATE": str(ALERTMANAGER_CONFIG),
+           "ALERTMANAGER_CONFIG": str(tmp_path / "alertmanager.yml"), "ALERTMANAGER_BIN": "true",
+           "PAGER_WEBHOOK_URL": "http://alert-sink:9099/hooks/pager",
+           "TICKET_WEBHOOK_URL": "http://alert-sink:9099/hooks/ticket",
+           "WATCHDOG_WEBHOOK_URL": "http://alert-sink:9099/hooks/watchdog", **urls}
+    return subprocess.run([*shell, str(ROOT / "alerts" / "alertmanager-entrypoint.sh")],
+                          env=env, capture_output=True, text=True, timeout=30)
+
+
+def shells() -> list[list[str]]:
+    """The host's sh, and busybox's, which the Alertmanager image has."""
+    found = [["sh"]]
+    if shutil.which("busybox"):
+        found.append(["busybox", "sh"])
+    return found
+
+
+@pytest.mark.parametrize("shell", shells(), ids=" ".join)
+def test_the_alertmanager_entrypoint_puts_webhook_urls_in_literally(shell: list[str],
+                                                                    tmp_path: Path) -> None:
+    urls = {"PAGER_WEBHOOK_URL": "https://events.example/v2?routing_key=a&b=c|d\\e#f",
+            "TICKET_WEBHOOK_URL": "http://tickets.example:8080/hook?x=1&y=2",
+            "WATCHDOG_WEBHOOK_URL": "https://hc.example/ping/abc-123"}
+    result = run_entrypoint(shell, tmp_path, **urls)
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "alertmanager.yml"
+    receivers = {r["name"]: r for r in yaml.safe_load(written.read_text())["receivers"]}
+    for name, variable in (("pager", "PAGER_WEBHOOK_URL"), ("ticket", "TICKET_WEBHOOK_URL"),
+                           ("watchdog", "WATCHDOG_WEBHOOK_URL")):
+        assert receivers[name]["webhook_configs"][0]["url"] == urls[variable]
+    check = subprocess.run([find_binary("amtool", package="prometheus-alertmanager"),
+                            "check-config", str(written)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.parametrize("url", ["", "pager.example/hook", "https://a.example/x y",
+                                 "https://a.example/it's", 'https://a.example/"'])
+def test_the_alertmanager_entrypoint_refuses_what_is_not_a_url(url: str, tmp_path: Path) -> None:
+    result = run_entrypoint(["sh"], tmp_path, TICKET_WEBHOOK_URL=url)
+    assert result.returncode == 64
+    assert "TICKET_WEBHOOK_URL must be an http:// or https:// URL" in result.stderr
+    assert not (tmp_path / "alertmanager.yml").exists()
+
+
 def test_healthchecks_use_what_each_image_has() -> None:
-    tools = {"prom/": "wget", "grafana/": "wget", "ollama/": "ollama", "ollama-rag": "python"}
+    tools = {"prom/": "wget", "grafana/": "wget", "ollama/": "ollama", "ollama-rag": "python",
+             "haproxy:": "bash"}
     for name, service in services().items():
         if name == "locust":
             continue
@@ -180,6 +234,90 @@ def test_the_pinned_monitoring_versions_are_the_ones_tested_here() -> None:
     assert services()["alertmanager"]["image"] == f"prom/alertmanager:v{am_version}"
 
 
+def test_one_entry_point_on_port_8000_whatever_the_scale() -> None:
+    """Published ranges drift (a second `up` put a single replica on 8007): the replicas
+    publish nothing, and HAProxy answers on 127.0.0.1:8000 in front of up to ten."""
+    assert "ports" not in services()["app"]
+    assert services()["lb"]["ports"] == ["127.0.0.1:8000:8000"]
+    config = (ROOT / "haproxy" / "haproxy.cfg").read_text()
+    template = re.search(r"^\s*server-template app (\d+) app:(\d+)", config, re.M)
+    assert template and int(template.group(1)) >= 10
+    assert template.group(2) == services()["app"]["environment"]["OLLAMA_RAG_PORT"]
+    assert "option httpchk GET /readyz" in config
+    assert binds("lb") == {"/usr/local/etc/haproxy/haproxy.cfg": "./haproxy/haproxy.cfg",
+                           "/usr/local/etc/haproxy/errors": "./haproxy/errors"}
+    locust = services()["locust"]["command"]
+    assert locust[locust.index("--host") + 1] == "http://lb:8000"
+
+
+def test_haproxy_accepts_the_configuration(tmp_path: Path) -> None:
+    haproxy = find_binary("haproxy", package="haproxy")
+    text = (ROOT / "haproxy" / "haproxy.cfg").read_text().replace(
+        "/usr/local/etc/haproxy/errors", str(ROOT / "haproxy" / "errors"))
+    (tmp_path / "haproxy.cfg").write_text(text)
+    result = subprocess.run([haproxy, "-c", "-f", str(tmp_path / "haproxy.cfg")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    head, body = (ROOT / "haproxy" / "errors" / "503.http").read_bytes().split(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503 ") and b"Content-Type: application/json" in head
+    assert json.loads(body)["error"] == "no_replica_ready"
+
+
+def test_every_long_running_service_restarts_after_a_reboot() -> None:
+    for name, service in services().items():
+        if name != "locust":  # a tool run on demand
+            assert service.get("restart") == "unless-stopped", name
+
+
+def test_the_simulators_healthcheck_is_out_of_reach_of_its_faults() -> None:
+    test = " ".join(services()["upstream-sim"]["healthcheck"]["test"])
+    assert "/_sim/healthz" in test and "/api/" not in test
+
+
+def test_a_real_ollama_publishes_no_port() -> None:
+    """A host Ollama (or the README's non-Docker simulator) may hold 11434."""
+    assert "ports" not in services()["ollama"]
+    assert services()["app"]["environment"]["OLLAMA_RAG_OLLAMA_URL"].startswith(
+        "${OLLAMA_RAG_OLLAMA_URL:-http://")
+
+
+def test_links_in_notifications_point_at_loopback() -> None:
+    assert ("--web.external-url=${PROMETHEUS_EXTERNAL_URL:-http://127.0.0.1:9090}"
+            in services()["prometheus"]["command"])
+    assert ("--web.external-url=${ALERTMANAGER_EXTERNAL_URL:-http://127.0.0.1:9093}"
+            in services()["alertmanager"]["command"])
+
+
+def test_locust_has_no_healthcheck_of_the_service() -> None:
+    loadtest_stage = (ROOT / "Dockerfile").read_text().split("FROM app AS loadtest")[1]
+    assert "HEALTHCHECK NONE" in loadtest_stage
+
+
+@pytest.mark.parametrize("module", ["loadtest.stack.alert_sink", "loadtest.stack.dns_targets"])
+def test_the_sidecars_stop_at_once_on_sigterm(module: str, tmp_path: Path) -> None:
+    """As PID 1 in a container, a process with no SIGTERM handler ignores `docker stop`;
+    with one, it exits 0 (not killed by the signal, -15)."""
+    args = {"loadtest.stack.alert_sink": ["--port", "0"],
+            "loadtest.stack.dns_targets": ["--name", "localhost", "--port", "8000", "--out",
+                                           str(tmp_path / "targets.json")]}[module]
+    process = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    process.stdout.readline()  # listening, or the first targets: its handler is set
+    time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(5) == 0
+
+
+def test_the_compose_file_follows_the_compose_specification() -> None:
+    """compose v2 reads the Compose Specification; docker-compose v1 validates its own
+    dialect (the test above). check-jsonschema carries the specification's schema."""
+    result = subprocess.run([str(Path(sys.executable).parent / "check-jsonschema"),
+                             "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_dns_targets_writes_every_address(tmp_path: Path) -> None:
     out = tmp_path / "ollama-rag.json"
     assert dns_targets.main(["--name", "localhost", "--port", "8000", "--out", str(out),
@@ -201,3 +339,33 @@ def test_the_image_runs_as_a_non_root_user_with_runtime_dependencies_only(path: 
     assert "pip install ." in app_stage and "[dev]" not in app_stage
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", ".env"} <= set(ignored)
+
+
+def test_a_vanished_replica_stays_a_target_until_its_grace_ends() -> None:
+    targets = Targets(grace=600)
+    assert targets.update(["10.0.0.2:8000", "10.0.0.3:8000"], now=0) == [
+        "10.0.0.2:8000", "10.0.0.3:8000"]
+    assert targets.update(["10.0.0.2:8000"], now=10) == ["10.0.0.2:8000", "10.0.0.3:8000"]
+    assert targets.update(["10.0.0.2:8000"], now=609) == ["10.0.0.2:8000", "10.0.0.3:8000"]
+    assert targets.update(["10.0.0.2:8000"], now=611) == ["10.0.0.2:8000"]
+
+
+def test_a_replica_back_under_a_new_address_replaces_the_vanished_one() -> None:
+    targets = Targets(grace=600)
+    targets.update(["a:1", "b:1", "c:1"], now=0)
+    targets.update(["a:1", "b:1"], now=5)  # c stopped
+    assert targets.update(["a:1", "b:1", "d:1"], now=20) == ["a:1", "b:1", "d:1"]
+    assert targets.update(["a:1", "b:1", "d:1", "e:1"], now=30) == [
+        "a:1", "b:1", "d:1", "e:1"]  # scaled up: nothing to replace
+    assert targets.update(["a:1", "b:1", "d:1", "e:1"], now=40) == [
+        "a:1", "b:1", "d:1", "e:1"]
+
+
+def test_the_grace_period_outlasts_the_instance_alerts() -> None:
+    """Long enough for OllamaRagInstanceDown to fire and Alertmanager to send it."""
+    rules = {r["alert"]: r for r in alert_rules()}
+    longest = max(duration_seconds(rules[name]["for"])
+                  for name in ("OllamaRagInstanceDown", "OllamaRagDown"))
+    group_wait = duration_seconds(yaml.safe_load(ALERTMANAGER_CONFIG.read_text())["route"][
+        "group_wait"])
+    assert longest + group_wait + 60 < DEFAULT_GRACE_SECONDS

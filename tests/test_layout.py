@@ -20,7 +20,8 @@ PACKAGES = ("app", "alerts", "dashboards", "loadtest", "bench", "tests")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 # The rooms, most specific first: a module belongs to the first that prefixes its name.
-ROOMS = ("loadtest.sim", "loadtest.stack", "loadtest.scenarios", "loadtest.verify", "app",
+ROOMS = ("loadtest.sim", "loadtest.stack", "loadtest.scenarios", "loadtest.verify",
+         "loadtest.compose", "app",
          "alerts", "dashboards", "bench", "tests", "loadtest")
 
 

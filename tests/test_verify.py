@@ -17,6 +17,7 @@ from alerts.paths import RULE_FILES
 from alerts.rule_files import alert_rules, rule_groups
 from loadtest.scenarios.plan import (
     NOT_DELIVERED,
+    REPLICA_DOWN,
     SCENARIOS,
     TARGET_ACTIONS,
     TARGET_CHANGE_SECONDS,
@@ -50,8 +51,8 @@ def test_every_alert_rule_is_proven_live_or_listed_as_unit_tested_only() -> None
 
 def test_every_scenario_has_a_locust_file() -> None:
     files = {p.stem for p in LOCUSTFILES.glob("*.py")} - {"__init__"}
-    assert files == {s.name.replace("-", "_") for s in SCENARIOS}
-    for scenario in SCENARIOS:
+    assert files == {s.name.replace("-", "_") for s in (*SCENARIOS, REPLICA_DOWN)}
+    for scenario in (*SCENARIOS, REPLICA_DOWN):
         assert {p.name for p in scenario.phases} >= {scenario.fault_phase}
 
 

@@ -28,7 +28,9 @@ TARGET_ACTIONS = ("add_dead_replica", "remove_dead_replica", "hide_target", "res
 PHASE_MARK = "OLLAMA_RAG_PHASE"  # Locust shapes print it at each phase; the verifier reads it
 ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache",
            "add_dead_replica", "remove_dead_replica", "fail_watchdog_receiver",
-           "restore_receivers", "hide_alertmanager", "restore_alertmanager")
+           "restore_receivers", "hide_alertmanager", "restore_alertmanager",
+           # compose only (loadtest/compose/stack.py): Docker stops or starts replicas.
+           "stop_replica", "start_replicas")
 # normal: the realistic mix (half repeated, a fifth paraphrased, the rest new; one in ten
 # streamed); new_only: every question new; streamed: the normal questions, every answer
 # streamed (a chat UI).
@@ -43,6 +45,9 @@ class Phase:
     faults: dict[str, Any] = field(default_factory=dict)  # on top of HEALTHY_FAULTS
     mix: str = "normal"
     actions: tuple[str, ...] = ()  # done by the stack's control endpoint at the phase start
+    # Of its seconds, those no compression shortens (discovery, a read timeout): in real time
+    # the rest is multiplied (compression.py).
+    fixed: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mix not in MIXES or not set(self.actions) <= set(ACTIONS):
@@ -219,7 +224,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         "calls.",
         # Enough users that the first round of timeouts reaches the failure threshold.
         (Phase("before", 2, USERS),
-         Phase("hung", 80, 16, {"mode": "timeout", "hang_seconds": 120}),
+         # The service's 60 s read timeout is real time at either speed.
+         Phase("hung", 80, 16, {"mode": "timeout", "hang_seconds": 120}, fixed=60),
          Phase("recovery", 12, USERS)),
         fault_phase="hung",
         alerts=(ExpectedAlert("OllamaUnreachable", "pager"),
@@ -294,8 +300,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         (Phase("before", 2, USERS),
          Phase("receiver-down", 50, USERS, actions=("fail_watchdog_receiver",)),
          Phase("receiver-back", 5, USERS, actions=("restore_receivers",)),
-         Phase("alertmanager-lost", 35, USERS, actions=("hide_alertmanager",)),
-         Phase("recovery", 10, USERS, actions=("restore_alertmanager",))),
+         Phase("alertmanager-lost", 35, USERS, actions=("hide_alertmanager",),
+               fixed=TARGET_CHANGE_SECONDS),
+         Phase("recovery", 10, USERS, actions=("restore_alertmanager",),
+               fixed=TARGET_CHANGE_SECONDS)),
         fault_phase="receiver-down",
         alerts=(ExpectedAlert("AlertmanagerFailedToSendNotifications", "ticket"),
                 ExpectedAlert("PrometheusNotConnectedToAlertmanagers", UNDELIVERABLE)),
@@ -308,11 +316,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         # and a hidden target take up to TARGET_CHANGE_SECONDS to be seen, and so does the
         # restored one (the absent alert resolves in the recovery phase).
         (Phase("before", 2, USERS),
-         Phase("replica-lost", TARGET_CHANGE_SECONDS + 5, USERS, actions=("add_dead_replica",)),
+         Phase("replica-lost", TARGET_CHANGE_SECONDS + 5, USERS, actions=("add_dead_replica",),
+               fixed=TARGET_CHANGE_SECONDS),
          Phase("down", 4, USERS, actions=("remove_dead_replica", "stop_service")),
-         Phase("absent", TARGET_CHANGE_SECONDS + 5, USERS, actions=("hide_target",)),
+         Phase("absent", TARGET_CHANGE_SECONDS + 5, USERS, actions=("hide_target",),
+               fixed=TARGET_CHANGE_SECONDS),
          Phase("recovery", TARGET_CHANGE_SECONDS + 2, USERS,
-               actions=("restore_target", "start_service"))),
+               actions=("restore_target", "start_service"), fixed=TARGET_CHANGE_SECONDS)),
         fault_phase="replica-lost",
         alerts=(ExpectedAlert("OllamaRagInstanceDown", "ticket"),
                 ExpectedAlert("OllamaRagDown", "pager"),
@@ -354,8 +364,33 @@ UNIT_TESTED_ONLY: dict[str, str] = {
 }
 
 
+# Under compose (``make compose-verify``), with three replicas behind the load balancer.
+# Docker drops a stopped replica's name at once; the targets writer keeps it a (down) target,
+# so Prometheus sees it fail at its next scrape, with no discovery delay.
+REPLICA_DOWN = Scenario(
+    "replica-down",
+    "Three replicas behind the load balancer: one stops (a ticket for that instance), then "
+    "a second (most replicas down: a page), then both start again; the load balancer "
+    "serves through the one left.",
+    (Phase("before", 2, USERS),
+     Phase("one-down", 8, USERS, actions=("stop_replica",)),
+     Phase("two-down", 8, USERS, actions=("stop_replica",)),
+     Phase("recovery", TARGET_CHANGE_SECONDS, USERS, actions=("start_replicas",),
+           fixed=TARGET_CHANGE_SECONDS)),
+    fault_phase="one-down",
+    alerts=(ExpectedAlert("OllamaRagInstanceDown", "ticket"),
+            ExpectedAlert("OllamaRagDown", "pager")),
+    moves=(MetricMove("up", 'count(up{job="ollama-rag"} == 0)'),),
+)
+# What compose-verify plays: the verifier's scenarios that need no action but Docker's, then
+# the replicas, then the recovery.
+COMPOSE_SCENARIOS = (*(s for s in SCENARIOS if s.name in ("baseline", "outage", "ollama-gone")),
+                     REPLICA_DOWN, RECOVERY)
+
+
 def scenario(name: str) -> Scenario:
-    for item in SCENARIOS:
+    for item in (*SCENARIOS, REPLICA_DOWN):
         if item.name == name:
             return item
-    raise KeyError(f"no scenario {name!r}; known: {', '.join(s.name for s in SCENARIOS)}")
+    known = ", ".join(s.name for s in (*SCENARIOS, REPLICA_DOWN))
+    raise KeyError(f"no scenario {name!r}; known: {known}")

@@ -20,6 +20,7 @@ from typing import Any
 import gevent
 from locust import LoadTestShape
 
+from loadtest.scenarios.compression import phase_seconds
 from loadtest.scenarios.plan import HEALTHY_FAULTS, PHASE_MARK, Phase, scenario
 from loadtest.scenarios.users import QuestionMix
 
@@ -73,7 +74,7 @@ def shape_for(name: str) -> type[LoadTestShape]:
             options = self.runner.environment.parsed_options
             for phase in plan.phases:
                 self._enter(phase, options)
-                gevent.sleep(phase.seconds)
+                gevent.sleep(phase_seconds(plan, phase, options.time_scale))
             _send("PUT", f"{options.sim_url}/_sim/faults", HEALTHY_FAULTS)
             QuestionMix.set("normal")
             self._mark("end")

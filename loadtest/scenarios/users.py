@@ -8,6 +8,7 @@ from typing import Any
 
 from locust import FastHttpUser, between, events, task
 
+from loadtest.scenarios.compression import SPEEDS
 from loadtest.scenarios.plan import MIXES
 from loadtest.scenarios.questions import PARAPHRASES, QUESTIONS, new_document, new_question
 
@@ -28,6 +29,9 @@ class QuestionMix:
 def _options(parser: Any) -> None:
     parser.add_argument("--sim-url", default="http://127.0.0.1:11434",
                         help="the simulated Ollama whose faults the scenario sets")
+    parser.add_argument("--time-scale", choices=SPEEDS, default="real",
+                        help="real: phases long enough for the repository's rules as they "
+                             "are (compose); compressed: for the live runs' compressed rules")
     parser.add_argument("--control-url", default="",
                         help="the local stack's control endpoint, for actions such as "
                              "stopping the service; without it those are logged for you to do")

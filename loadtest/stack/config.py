@@ -14,10 +14,15 @@ from typing import Any
 
 import yaml
 
-from alerts.durations import UNITS, duration_seconds
+from alerts.durations import UNITS
 from alerts.paths import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG
-from alerts.slo import slo_groups
 from app.settings import Settings
+from loadtest.scenarios.compression import (
+    DEFAULT_FACTOR,
+    SCRAPE_INTERVAL,
+    compress_duration,
+    factor_for,
+)
 
 SINK_BASE_URL = "http://alert-sink:9099"  # the alert sink's address in compose
 
@@ -53,31 +58,15 @@ def alertmanager_config(sink_url: str, *, group_wait: str | None = None,
     return yaml.safe_dump(config, sort_keys=False)
 
 
-# Time compression for the live run. Every `for` and range duration of a rule group is
-# divided by its group's factor; thresholds and expressions stay as they are. The SLO groups
-# get a larger factor because their windows span 5 minutes to 3 days.
-DEFAULT_FACTOR = 120
-# The monitoring's own alerts read Alertmanager's failure counters, which move at most once
-# per failing flush, and a flush retries for at least 10 s (Alertmanager's minimum timeout,
-# not compressible): their 5-minute windows are compressed to 25 s, not 2.5 s.
-META_GROUP = "ollama-rag.meta"
-# The components' ratios and quantiles are compressed 60x: at a real model's pace the
-# service answers a few questions a second, and a 5-minute window compressed 120x (2.5 s)
-# holds a dozen lookups, too few for a steady ratio; 5 s hold twice as many. The alerts'
-# `for` stay at 120x.
-COMPONENTS_RECORDING_GROUP = "ollama-rag.components.recording"
-GROUP_FACTORS = {**dict.fromkeys(slo_groups(), 240), META_GROUP: 12,
-                 COMPONENTS_RECORDING_GROUP: 60}
-SCRAPE_INTERVAL = "500ms"
 _RANGE = re.compile(rf"\[((?:\d+(?:{UNITS}))+)\]")
 
 
-def compress_duration(text: str, factor: float) -> str:
-    return f"{max(1, round(duration_seconds(text) * 1000 / factor))}ms"
-
-
-def factor_for(group: str) -> float:
-    return GROUP_FACTORS.get(group, DEFAULT_FACTOR)
+def compressed_alertmanager_config(sink_url: str) -> str:
+    """The configuration a live run uses: groups sent within a second, and repeats
+    compressed like the rules (the watchdog's every 5 minutes is every 2.5 s, so a receiver
+    that fails is retried, and seen failing, as it would be in real time)."""
+    return alertmanager_config(sink_url, group_wait="1s", group_interval="1s",
+                               repeat_factor=DEFAULT_FACTOR)
 
 
 def compressed_rules(path: Path) -> str:
@@ -93,14 +82,15 @@ def compressed_rules(path: Path) -> str:
     return yaml.safe_dump(document, sort_keys=False)
 
 
-def local_prometheus_config(own_port: int) -> str:
-    """alerts/prometheus.yml with fast intervals and Prometheus's own real address; rule
-    files and targets keep their relative paths (the caller writes them beside it)."""
+def local_prometheus_config(own_port: int | None = None) -> str:
+    """alerts/prometheus.yml with fast intervals and, given ``own_port``, Prometheus's own
+    real address; rule files and targets keep their relative paths (the caller writes them
+    beside it)."""
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
     config["global"] |= {"scrape_interval": SCRAPE_INTERVAL, "scrape_timeout": SCRAPE_INTERVAL,
                          "evaluation_interval": SCRAPE_INTERVAL}
     for job in config["scrape_configs"]:
-        if job["job_name"] == "prometheus":
+        if job["job_name"] == "prometheus" and own_port is not None:
             job["static_configs"] = [{"targets": [f"127.0.0.1:{own_port}"]}]
     return yaml.safe_dump(config, sort_keys=False)
 

@@ -11,24 +11,20 @@ import json
 import secrets
 import sys
 import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import httpx
 
 from alerts.paths import RULE_FILES
-from loadtest.scenarios.plan import ACTIONS
 from loadtest.stack.alert_sink import AlertSink
 from loadtest.stack.config import (
-    DEFAULT_FACTOR,
     SERVICE_ENV,
-    alertmanager_config,
+    compressed_alertmanager_config,
     compressed_rules,
     local_prometheus_config,
 )
-from loadtest.stack.json_http import JsonHandler
+from loadtest.stack.control import ControlServer
 from loadtest.stack.processes import (
     ManagedProcess,
     alertmanager_binary,
@@ -37,33 +33,10 @@ from loadtest.stack.processes import (
     start_alertmanager,
     start_prometheus,
 )
+from loadtest.stack.prometheus_api import PrometheusQueries
 
 
-class _ControlHandler(JsonHandler):
-    server: _ControlServer
-
-    def do_POST(self) -> None:
-        action = self.path.removeprefix("/actions/")
-        if action not in ACTIONS:
-            status, body = 404, {"error": f"unknown action {action}"}
-        else:
-            try:
-                getattr(self.server.stack, action)()
-                status, body = 200, {"done": action}
-            except Exception as exc:  # reported to the scenario, which logs it
-                status, body = 500, {"error": f"{action} failed: {exc}"}
-        self._reply(status, body)
-
-
-class _ControlServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, stack: LocalStack) -> None:
-        super().__init__(("127.0.0.1", 0), _ControlHandler)
-        self.stack = stack
-
-
-class LocalStack:
+class LocalStack(PrometheusQueries):
     def __init__(self, workdir: Path) -> None:
         # Fail before starting anything when a binary is missing.
         prometheus_binary()
@@ -77,7 +50,7 @@ class LocalStack:
         self.dead_replica_port = free_port()  # a replica whose process is gone: nothing listens
         self._targets: list[str] = []
         self.sink = AlertSink()
-        self.control = _ControlServer(self)
+        self.control = ControlServer(self)
         self._processes: dict[str, ManagedProcess] = {}
         self._lock = threading.Lock()
 
@@ -101,7 +74,7 @@ class LocalStack:
 
     @property
     def control_url(self) -> str:
-        return f"http://127.0.0.1:{self.control.server_address[1]}"
+        return self.control.url
 
     # Life cycle.
 
@@ -119,7 +92,7 @@ class LocalStack:
 
     def start(self) -> None:
         self.sink.start_in_background()
-        threading.Thread(target=self.control.serve_forever, daemon=True).start()
+        self.control.start()
         self._start_python("simulator", ["-m", "loadtest.sim",
                                          "--port", str(self.sim_port)],
                            ready=f"{self.sim_url}/api/version")
@@ -158,10 +131,8 @@ class LocalStack:
         self.restore_alertmanager()
         (self.workdir / "prometheus.yml").write_text(
             local_prometheus_config(self.prometheus_port))
-        # Repeats compressed like the rules: the watchdog's every 5 minutes is every 2.5 s,
-        # so a receiver that fails is retried, and seen failing, as it would be in real time.
-        (self.workdir / "alertmanager.yml").write_text(alertmanager_config(
-            self.sink.url, group_wait="1s", group_interval="1s", repeat_factor=DEFAULT_FACTOR))
+        (self.workdir / "alertmanager.yml").write_text(
+            compressed_alertmanager_config(self.sink.url))
 
     def _wait_for_first_scrape(self) -> None:
         def scraped() -> bool:
@@ -230,20 +201,3 @@ class LocalStack:
         partial = path.with_suffix(".tmp")
         partial.write_text(json.dumps([{"targets": addresses}] if addresses else []))
         partial.replace(path)
-
-    # Prometheus queries.
-
-    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"query": expr}
-        if at is not None:
-            params["time"] = at
-        response = httpx.get(f"{self.prometheus_url}/api/v1/query", params=params, timeout=10)
-        response.raise_for_status()
-        return response.json()["data"]["result"]
-
-    def query_range(self, expr: str, start: float, end: float,
-                    step: float = 0.5) -> list[dict[str, Any]]:
-        response = httpx.get(f"{self.prometheus_url}/api/v1/query_range", timeout=30,
-                             params={"query": expr, "start": start, "end": end, "step": step})
-        response.raise_for_status()
-        return response.json()["data"]["result"]

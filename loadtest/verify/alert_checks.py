@@ -13,7 +13,7 @@ import httpx
 
 from alerts.rule_files import alert_rules
 from loadtest.scenarios.plan import INHIBITED, NOT_DELIVERED, ExpectedAlert, Scenario
-from loadtest.stack.local import LocalStack
+from loadtest.stack.interface import Stack
 from loadtest.verify.results import AlertResult
 
 STEP = 0.25  # query_range resolution, half the evaluation interval
@@ -73,7 +73,7 @@ def first_sample_time(series: list[dict[str, Any]]) -> float | None:
     return min(times) if times else None
 
 
-def notifications_for(stack: LocalStack, expected: ExpectedAlert, status: str,
+def notifications_for(stack: Stack, expected: ExpectedAlert, status: str,
                       since: float) -> list[tuple[str, float]]:
     """(receiver, received at) of each notification carrying this alert with this status."""
     found = []
@@ -88,7 +88,7 @@ def notifications_for(stack: LocalStack, expected: ExpectedAlert, status: str,
     return found
 
 
-def wait_for_deliveries(stack: LocalStack, expectations: list[ExpectedAlert], since: float,
+def wait_for_deliveries(stack: Stack, expectations: list[ExpectedAlert], since: float,
                         timeout: float) -> None:
     """Alertmanager notifies a second or two after Prometheus fires: give it the time."""
     deadline = time.time() + timeout
@@ -100,7 +100,7 @@ def wait_for_deliveries(stack: LocalStack, expectations: list[ExpectedAlert], si
         time.sleep(0.5)
 
 
-def stopped_firing_at(stack: LocalStack, expected: ExpectedAlert,
+def stopped_firing_at(stack: Stack, expected: ExpectedAlert,
                       result: AlertResult) -> float | None:
     """When Prometheus stopped firing it, if it has: the resolution of an alert that no
     receiver is told of."""
@@ -114,7 +114,7 @@ def stopped_firing_at(stack: LocalStack, expected: ExpectedAlert,
     return last + STEP
 
 
-def resolved_at(stack: LocalStack, expected: ExpectedAlert, result: AlertResult) -> float | None:
+def resolved_at(stack: Stack, expected: ExpectedAlert, result: AlertResult) -> float | None:
     if expected.receiver in NOT_DELIVERED:
         return stopped_firing_at(stack, expected, result)
     if result.delivered_at is None:
@@ -124,7 +124,7 @@ def resolved_at(stack: LocalStack, expected: ExpectedAlert, result: AlertResult)
     return min(times) if times else None
 
 
-def wait_for_resolutions(stack: LocalStack, pairs: list[tuple[ExpectedAlert, AlertResult]],
+def wait_for_resolutions(stack: Stack, pairs: list[tuple[ExpectedAlert, AlertResult]],
                          timeout: float) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -133,7 +133,7 @@ def wait_for_resolutions(stack: LocalStack, pairs: list[tuple[ExpectedAlert, Ale
         time.sleep(0.5)
 
 
-def check_not_delivered(stack: LocalStack, expected: ExpectedAlert, result: AlertResult,
+def check_not_delivered(stack: Stack, expected: ExpectedAlert, result: AlertResult,
                         watch: SuppressionWatch, since: float, until: float) -> None:
     """An inhibited alert: Alertmanager said it held it back. An undeliverable one: it fired
     while Prometheus had no Alertmanager to tell (it reaches one once the way is back)."""
@@ -148,7 +148,7 @@ def check_not_delivered(stack: LocalStack, expected: ExpectedAlert, result: Aler
         result.problems.append("fired while Prometheus had an Alertmanager to tell")
 
 
-def check_alert(stack: LocalStack, expected: ExpectedAlert, scenario: Scenario,
+def check_alert(stack: Stack, expected: ExpectedAlert, scenario: Scenario,
                 phases: dict[str, float], since: float, until: float,
                 watch: SuppressionWatch) -> AlertResult:
     result = AlertResult(scenario.name, expected.key, expected.receiver,
@@ -183,7 +183,7 @@ def check_alert(stack: LocalStack, expected: ExpectedAlert, scenario: Scenario,
     return result
 
 
-def check_quiet(stack: LocalStack, scenario: Scenario, phases: dict[str, float],
+def check_quiet(stack: Stack, scenario: Scenario, phases: dict[str, float],
                 until: float) -> list[str]:
     """Every alert but the Watchdog that was even pending in the scenario's quiet phase,
     and every notification but the Watchdog's sent during it."""
@@ -202,7 +202,7 @@ def check_quiet(stack: LocalStack, scenario: Scenario, phases: dict[str, float],
     return sorted(set(problems))
 
 
-def fired_alerts(stack: LocalStack, since: float, until: float) -> list[str]:
+def fired_alerts(stack: Stack, since: float, until: float) -> list[str]:
     series = stack.query_range('ALERTS{alertstate="firing"}', since, until, STEP)
     keys = set()
     for s in series:
@@ -212,7 +212,7 @@ def fired_alerts(stack: LocalStack, since: float, until: float) -> list[str]:
     return sorted(keys)
 
 
-def wait_until_quiet(stack: LocalStack, timeout: float = 30) -> None:
+def wait_until_quiet(stack: Stack, timeout: float = 30) -> None:
     """Start-up leaves alerts behind (OllamaRagAbsent before the first scrape): wait them out."""
     deadline = time.time() + timeout
     while time.time() < deadline:

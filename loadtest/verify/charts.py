@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from loadtest.stack.local import LocalStack
+from loadtest.stack.interface import Stack
 from loadtest.verify.results import AlertResult, ScenarioResult
 
 LATENCY = ("histogram_quantile({q}, sum by (le) (rate(ollama_rag_http_request_duration_seconds_"
@@ -33,7 +33,7 @@ def _intervals(series: list[dict[str, Any]], gap: float = 1.0) -> list[tuple[flo
     return spans
 
 
-def _panels(stack: LocalStack, start: float, end: float) -> list[dict[str, Any]]:
+def _panels(stack: Stack, start: float, end: float) -> list[dict[str, Any]]:
     panels = []
     for title, queries in CHARTS:
         series = []
@@ -46,7 +46,7 @@ def _panels(stack: LocalStack, start: float, end: float) -> list[dict[str, Any]]
     return panels
 
 
-def _bands(stack: LocalStack, alert: AlertResult, start: float,
+def _bands(stack: Stack, alert: AlertResult, start: float,
            end: float) -> list[dict[str, Any]]:
     """The intervals in which the alert was firing."""
     matchers = [f'{k}="{v}"' for k, v in alert.labels.items()] + ['alertstate="firing"']
@@ -54,7 +54,7 @@ def _bands(stack: LocalStack, alert: AlertResult, start: float,
     return [{"alert": alert.alert, "from": a, "to": b} for a, b in _intervals(data)]
 
 
-def collect_charts(stack: LocalStack, scenarios: list[ScenarioResult]) -> list[dict[str, Any]]:
+def collect_charts(stack: Stack, scenarios: list[ScenarioResult]) -> list[dict[str, Any]]:
     charts = []
     for result in scenarios:
         start, end = result.started - 1, result.ended

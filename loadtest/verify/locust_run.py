@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from loadtest.scenarios.plan import PHASE_MARK, Scenario
-from loadtest.stack.local import LocalStack
+from loadtest.stack.interface import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILES = ROOT / "loadtest" / "scenarios" / "locustfiles"
@@ -24,10 +24,11 @@ def locustfile(scenario: Scenario) -> Path:
     return LOCUSTFILES / f"{scenario.name.replace('-', '_')}.py"
 
 
-def _argv(stack: LocalStack, scenario: Scenario) -> list[str]:
+def _argv(stack: Stack, scenario: Scenario) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(locustfile(scenario)),
             "--headless", "--host", stack.service_url, "--sim-url", stack.sim_url,
-            "--control-url", stack.control_url, "--only-summary", "--loglevel", "WARNING"]
+            "--control-url", stack.control_url, "--time-scale", "compressed", "--only-summary",
+            "--loglevel", "WARNING"]
 
 
 def _split_output(process: subprocess.Popen[str], log: IO[str],
@@ -72,7 +73,7 @@ def _follow(process: subprocess.Popen[str], scenario: Scenario, marks: queue.Que
             return
 
 
-def run_locust(stack: LocalStack, scenario: Scenario, workdir: Path, say: Progress,
+def run_locust(stack: Stack, scenario: Scenario, workdir: Path, say: Progress,
                stop_when: Callable[[], bool] | None = None) -> tuple[dict[str, float], str]:
     """Play the scenario; returns its phase start times and the Locust log's path.
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from dashboards.paths import JSON_DIR
 from loadtest.scenarios.plan import Scenario
-from loadtest.stack.local import LocalStack
+from loadtest.stack.interface import Stack
 
 GRAFANA_RATE_INTERVAL = "2s"  # what Grafana picks for a 500ms scrape interval: 4 scrapes
 GRAFANA_INTERVAL = "1s"  # the step of the queries below
@@ -48,7 +48,7 @@ def has_data(series: list[dict[str, Any]]) -> bool:
     return any(not math.isnan(float(v)) for s in series for _, v in s["values"])
 
 
-def check_moves(stack: LocalStack, scenario: Scenario, since: float,
+def check_moves(stack: Stack, scenario: Scenario, since: float,
                 until: float) -> dict[str, bool]:
     moved: dict[str, bool] = {}
     for move in scenario.moves:
@@ -67,7 +67,7 @@ def grafana_to_promql(expr: str, range_seconds: float = 3600) -> str:
             .replace("$job", ".+").replace("$instance", ".+"))
 
 
-def check_dashboards(stack: LocalStack, since: float, until: float) -> list[dict[str, Any]]:
+def check_dashboards(stack: Stack, since: float, until: float) -> list[dict[str, Any]]:
     rows = []
     for path in sorted(JSON_DIR.glob("*.json")):
         board = json.loads(path.read_text())
@@ -92,7 +92,7 @@ def _design_defect(verbatim: str, raw: list[dict[str, Any]]) -> str:
     return ""
 
 
-def check_original_design_queries(stack: LocalStack, since: float,
+def check_original_design_queries(stack: Stack, since: float,
                                   until: float) -> list[dict[str, Any]]:
     rows = []
     for name, verbatim, production in ORIGINAL_DESIGN_QUERIES:

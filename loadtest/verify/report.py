@@ -70,7 +70,7 @@ def alert_rows(data: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
+def text_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join([line.format(*header), line.format(*("-" * w for w in widths)),
@@ -82,10 +82,10 @@ ALERT_HEADER = ["scenario", "alert", "expected", "fired at", "delivered to", "re
 
 
 def terminal(data: dict[str, Any]) -> str:
-    out = ["", _table(ALERT_HEADER, alert_rows(data)), ""]
+    out = ["", text_table(ALERT_HEADER, alert_rows(data)), ""]
     metric_rows = [[s["name"], key.split(":")[0], "yes" if ok else "NO"]
                    for s in data["scenarios"] for key, ok in s["moved"].items()]
-    out += [_table(["scenario", "metric", "moved"], metric_rows), ""]
+    out += [text_table(["scenario", "metric", "moved"], metric_rows), ""]
     out.append("original design's metrics moved: " + ", ".join(
         f"{name.removeprefix('ollama_rag_')}={'yes' if ok else 'NO'}"
         for name, ok in data["contract_metrics_moved"].items()))

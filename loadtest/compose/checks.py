@@ -1,0 +1,207 @@
+"""What compose-verify checks of the running stack besides the scenarios' alerts: each
+check returns its finding; a problem raises ``CheckFailed`` with what was seen."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import yaml
+
+from alerts.durations import duration_seconds
+from alerts.paths import RULE_FILES
+from loadtest.compose.stack import PROJECT, ComposeStack, compose_services
+from loadtest.scenarios.plan import HEALTHY_FAULTS
+from loadtest.stack.config import (
+    SINK_BASE_URL,
+    compressed_alertmanager_config,
+    compressed_rules,
+)
+
+
+class CheckFailed(AssertionError):
+    """A check of the stack did not hold."""
+
+
+def expect(condition: bool, problem: str) -> None:
+    if not condition:
+        raise CheckFailed(problem)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise CheckFailed(f"{what}: not within {timeout:.0f}s")
+        time.sleep(1)
+
+
+def scrapes_every_replica(stack: ComposeStack, replicas: int) -> str:
+    """Prometheus scrapes each running replica as its own target, and each is up."""
+    targets = sorted(stack.target_of(c) for c in stack.containers("app"))
+    expect(len(targets) == replicas, f"{len(targets)} app containers, not {replicas}")
+
+    def all_up() -> bool:
+        up = {s["metric"]["instance"]: s["value"][1] for s in stack.query('up{job="ollama-rag"}')}
+        return sorted(up) == targets and set(up.values()) == {"1"}
+
+    wait_for(all_up, 60, f"up == 1 for exactly {targets}")
+    return f"{replicas} replicas, each scraped and up: {', '.join(targets)}"
+
+
+def _loaded_rules(stack: ComposeStack) -> dict[str, list[tuple[str, str]]]:
+    response = httpx.get(f"{stack.prometheus_url}/api/v1/rules", timeout=10)
+    response.raise_for_status()
+    return {group["name"]: [(rule["name"], rule["query"]) for rule in group["rules"]]
+            for group in response.json()["data"]["groups"]}
+
+
+def rules_are_the_repositorys(stack: ComposeStack) -> str:
+    """The loaded rules are the repository's, compressed, rule for rule."""
+    loaded = _loaded_rules(stack)
+    count = 0
+    for path in RULE_FILES:
+        for group in yaml.safe_load(compressed_rules(path))["groups"]:
+            expect(group["name"] in loaded, f"group {group['name']} is not loaded")
+            names = [r.get("alert") or r.get("record") for r in group["rules"]]
+            expect([name for name, _ in loaded[group["name"]]] == names,
+                   f"group {group['name']}: loaded {loaded[group['name']]}, file has {names}")
+            count += len(names)
+    expect(count == sum(len(rules) for rules in loaded.values()),
+           "Prometheus has rules that the repository has not")
+    return f"{count} rules in {len(loaded)} groups, the repository's (compressed)"
+
+
+def _matchers(items: list[str]) -> list[str]:
+    return [re.sub(r'\s|"', "", item) for item in items]
+
+
+def _route_shape(route: dict[str, Any]) -> dict[str, Any]:
+    """What a route means, as Alertmanager re-writes it (quotes, spaces, durations)."""
+    return {"receiver": route.get("receiver"), "matchers": _matchers(route.get("matchers", [])),
+            "group_by": route.get("group_by"),
+            **{key: duration_seconds(route[key]) for key in
+               ("group_wait", "group_interval", "repeat_interval") if key in route},
+            "routes": [_route_shape(child) for child in route.get("routes", [])]}
+
+
+def _inhibition_shape(rule: dict[str, Any]) -> dict[str, Any]:
+    return {"source": _matchers(rule["source_matchers"]),
+            "target": _matchers(rule["target_matchers"]), "equal": rule["equal"]}
+
+
+def alertmanager_config_is_the_repositorys(stack: ComposeStack) -> str:
+    """Alertmanager runs the repository's routes, receivers and inhibitions, with the
+    compose default webhook URLs put in by the entrypoint."""
+    response = httpx.get(f"{stack.alertmanager_url}/api/v2/status", timeout=10)
+    response.raise_for_status()
+    status = response.json()
+    loaded = yaml.safe_load(status["config"]["original"])
+    expected = yaml.safe_load(compressed_alertmanager_config(SINK_BASE_URL))
+    expect(_route_shape(loaded["route"]) == _route_shape(expected["route"]),
+           f"Alertmanager's routes differ from the repository's: {loaded['route']}")
+    expect([_inhibition_shape(r) for r in loaded["inhibit_rules"]]
+           == [_inhibition_shape(r) for r in expected["inhibit_rules"]],
+           "Alertmanager's inhibitions differ from the repository's")
+    urls = {r["name"]: [h["url"] for h in r.get("webhook_configs", [])]
+            for r in loaded["receivers"]}
+    expect(urls == {r["name"]: [h["url"] for h in r.get("webhook_configs", [])]
+                    for r in expected["receivers"]}, f"webhook URLs: {urls}")
+    return f"routes, inhibitions and receivers as in alerts/alertmanager.yml; {urls['pager']}"
+
+
+def external_urls(stack: ComposeStack) -> str:
+    """Notifications link to 127.0.0.1, not to a container id."""
+    watchdog = [item for item in stack.sink.log.all() if item["hook"] == "watchdog"]
+    expect(bool(watchdog), "no Watchdog notification arrived")
+    payload = watchdog[-1]["payload"]
+    generator = payload["alerts"][0]["generatorURL"]
+    expect(payload["externalURL"] == "http://127.0.0.1:9093",
+           f"Alertmanager's externalURL is {payload['externalURL']}")
+    expect(generator.startswith("http://127.0.0.1:9090/"), f"generatorURL is {generator}")
+    return f"externalURL {payload['externalURL']}, generatorURL {generator.split('?')[0]}"
+
+
+def load_balancer_spreads(stack: ComposeStack, replicas: int) -> str:
+    """127.0.0.1:8000 answers, and every replica serves a share of what it is sent."""
+    with httpx.Client(base_url=stack.service_url, timeout=10) as client:
+        statuses = [client.get("/readyz").status_code for _ in range(30 * replicas)]
+    expect(set(statuses) == {200}, f"statuses through the load balancer: {set(statuses)}")
+    query = ('count(increase(ollama_rag_http_requests_total{route="/readyz"}[1m]) > 0)')
+    wait_for(lambda: bool(r := stack.query(query)) and int(float(r[0]["value"][1])) == replicas,
+             30, f"/readyz requests counted on all {replicas} replicas")
+    return f"{len(statuses)} requests to 127.0.0.1:8000, all 200, served by all {replicas}"
+
+
+def restart_policies(stack: ComposeStack) -> str:
+    """Every long-running container comes back after a reboot."""
+    policies = {}
+    for service in compose_services():
+        for cid in stack.containers(service):
+            policies[service] = stack.inspect(cid, "{{.HostConfig.RestartPolicy.Name}}")
+    wrong = {s: p for s, p in policies.items() if p != "unless-stopped"}
+    expect(not wrong, f"restart policies: {wrong}")
+    return f"unless-stopped: {', '.join(sorted(policies))}"
+
+
+def simulator_health_ignores_faults(stack: ComposeStack) -> str:
+    """With every path of the simulated Ollama down, its healthcheck still passes."""
+    test = compose_services()["upstream-sim"]["healthcheck"]["test"][1:]
+    httpx.put(f"{stack.sim_url}/_sim/faults", json={"mode": "down"}, timeout=5)
+    try:
+        stack.compose("exec", "-T", "upstream-sim", *test, timeout=30)  # raises if it fails
+        expect(not _answers(f"{stack.sim_url}/api/version"), "/api/version answered")
+    finally:
+        httpx.put(f"{stack.sim_url}/_sim/faults", json=HEALTHY_FAULTS, timeout=5)
+    return "compose's healthcheck passed while every Ollama path was down"
+
+
+def locust_image_runs(stack: ComposeStack) -> str:
+    """Locust's container (profile loadtest) has no healthcheck to fail and serves its UI."""
+    stack.compose("--profile", "loadtest", "up", "-d", "--no-recreate", "locust")
+    (container,) = stack.containers("locust")
+    health = stack.inspect(container, "{{json .State.Health}}")
+    expect(health in ("null", "<no value>"), f"locust has a healthcheck: {health}")
+    wait_for(lambda: _answers("http://127.0.0.1:8089/"), 60, "Locust's web UI")
+    stack.compose("--profile", "loadtest", "rm", "--stop", "--force", "locust")
+    return "no healthcheck; web UI answered on 127.0.0.1:8089"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def grafana_standin_checks(stack: ComposeStack) -> str:
+    """Grafana's stand-in found the password, the provisioning and Prometheus in place."""
+    response = httpx.get(f"{stack.grafana_url}/api/health", timeout=10)
+    found = response.json()
+    expect(response.status_code == 200, f"Grafana's stand-in: {found['problems']}")
+    return (f"password set, {found['dashboards']} dashboards where the provider's path says, "
+            "Prometheus reachable from Grafana's network (Grafana itself not run)")
+
+
+def sidecars_stop_at_once(stack: ComposeStack) -> str:
+    """alert-sink and targets stop on SIGTERM, not after docker's 10 s."""
+    times = {}
+    for service in ("targets", "alert-sink"):
+        started = time.monotonic()
+        stack.compose("stop", "--timeout", "10", service, timeout=60)
+        times[service] = time.monotonic() - started
+    slow = {s: t for s, t in times.items() if t > 5}
+    expect(not slow, f"slow to stop: {slow}")
+    return ", ".join(f"{s} {t:.1f}s" for s, t in times.items())
+
+
+def project_containers() -> list[dict[str, str]]:
+    out = subprocess.run(["docker", "ps", "-a", "--filter",
+                          f"label=com.docker.compose.project={PROJECT}", "--format",
+                          "{{json .}}"], capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines()]

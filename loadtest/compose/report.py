@@ -1,0 +1,81 @@
+"""compose-verify's report, from its data alone: a table in the terminal and an HTML page."""
+
+from __future__ import annotations
+
+import html as escape
+from dataclasses import asdict
+from typing import Any
+
+from loadtest.stack.config import SERVICE_SETTINGS
+from loadtest.verify.report import ALERT_HEADER, alert_rows, text_table
+from loadtest.verify.results import ScenarioResult
+
+STEP_HEADER = ["stage or check", "seconds", "verdict", "finding"]
+# Said in every report: what the look-alike images and the stand-in cannot tell.
+NOT_EXERCISED = (
+    "Grafana itself: a stand-in takes its place and checks its password, provisioning files "
+    "and its reach to Prometheus; the images are look-alikes built from Debian's packages of "
+    "the pinned versions (the real images' base layers, entrypoints beyond upstream's "
+    "Dockerfiles and Python build are not the ones run here)."
+)
+
+
+def _failures(steps: list[dict[str, Any]], scenarios: list[dict[str, Any]]) -> list[str]:
+    failures = [f"{s['name']}: {s['detail']}" for s in steps if not s["ok"]]
+    for scenario in scenarios:
+        failures += [f"{scenario['name']}: {a['alert']}: {p}" for a in scenario["alerts"]
+                     for p in a["problems"]]
+        failures += [f"{scenario['name']}: {m} did not move"
+                     for m, ok in scenario["moved"].items() if not ok]
+        failures += [f"{scenario['name']}: false positive: {v}"
+                     for v in scenario["quiet_violations"]]
+    if not scenarios:
+        failures.append("no scenario was played")
+    return failures
+
+
+def data(steps: list[dict[str, Any]], results: list[ScenarioResult],
+         wall_seconds: float) -> dict[str, Any]:
+    scenarios = [asdict(s) for s in results]
+    failures = _failures(steps, scenarios)
+    return {"verdict": "fail" if failures else "pass", "failures": failures, "steps": steps,
+            "scenarios": scenarios, "wall_seconds": wall_seconds,
+            "service_settings": [asdict(change) for change in SERVICE_SETTINGS],
+            "not_exercised": NOT_EXERCISED}
+
+
+def _step_rows(data: dict[str, Any]) -> list[list[str]]:
+    return [[s["name"], f"{s['seconds']:.1f}", "ok" if s["ok"] else "FAIL", s["detail"][:110]]
+            for s in data["steps"]]
+
+
+def terminal(data: dict[str, Any]) -> str:
+    out = ["", text_table(STEP_HEADER, _step_rows(data)), ""]
+    if data["scenarios"]:
+        out += [text_table(ALERT_HEADER, alert_rows(data)), ""]
+    out.append(f"not exercised here: {data['not_exercised']}")
+    out.append(f"wall time: {data['wall_seconds']}s")
+    out.append("VERDICT: " + data["verdict"].upper())
+    out += [f"  - {failure}" for failure in data["failures"]]
+    return "\n".join(out)
+
+
+def html(data: dict[str, Any]) -> str:
+    def table(header: list[str], rows: list[list[str]]) -> str:
+        head = "".join(f"<th>{escape.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{escape.escape(str(c))}</td>" for c in row)
+                       + "</tr>" for row in rows)
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    failures = "".join(f"<li>{escape.escape(f)}</li>" for f in data["failures"])
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ollama-rag compose verification</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;
+font-size:13px}}td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}</style></head>
+<body><h1>ollama-rag on Docker compose: {escape.escape(data['verdict'].upper())}</h1>
+<p>Wall time {data['wall_seconds']}s. Not exercised here: {escape.escape(data['not_exercised'])}
+</p><ul>{failures}</ul>
+<h2>Stages and checks</h2>{table(STEP_HEADER, _step_rows(data))}
+<h2>Alerts</h2>{table(ALERT_HEADER, alert_rows(data))}
+</body></html>
+"""

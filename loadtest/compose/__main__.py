@@ -97,7 +97,12 @@ def _prove(run: Run, stack: ComposeStack, workdir: Path) -> list[ScenarioResult]
         for scenario in COMPOSE_SCENARIOS:
             if scenario.name == "replica-down" and not _checks_at_scale(run, stack, 3):
                 break
-            results.append(player.play(scenario, last=scenario is COMPOSE_SCENARIOS[-1]))
+            result = player.play(scenario, last=scenario is COMPOSE_SCENARIOS[-1])
+            results.append(result)
+            if scenario.name == "replica-down":
+                run.step("the instance alert names the stopped replica",
+                         lambda r=result: checks.instance_alerts_name_the_stopped(
+                             stack, r.started, r.ended))
     run.step("notifications link to 127.0.0.1", lambda: checks.external_urls(stack))
     run.step("alert-sink and targets stop on SIGTERM", lambda: checks.sidecars_stop_at_once(stack))
     return results
@@ -126,9 +131,9 @@ def main(argv: list[str] | None = None) -> int:
                         and run.step("docker compose build", _compose(stack, "build"))
                         and run.step("Grafana's stand-in image",
                                      lambda: build_grafana_standin(say))):
-                    with stack:
+                    with stack:  # torn down on failure and Ctrl-C too
                         results = _prove(run, stack, workdir)
-                        say("tearing down")
+                        run.step("tear down", stack.down)
         except EngineUnavailable as exc:
             print(f"cannot verify compose: {exc}", file=sys.stderr)
             return 2

@@ -138,6 +138,17 @@ def load_balancer_spreads(stack: ComposeStack, replicas: int) -> str:
     return f"{len(statuses)} requests to 127.0.0.1:8000, all 200, served by all {replicas}"
 
 
+def instance_alerts_name_the_stopped(stack: ComposeStack, start: float, end: float) -> str:
+    """OllamaRagInstanceDown fired for the replica stopped first, and only for stopped ones."""
+    series = stack.query_range('ALERTS{alertname="OllamaRagInstanceDown",alertstate="firing"}',
+                               start, end, 0.5)
+    named = sorted({s["metric"]["instance"] for s in series})
+    stopped = stack.ever_stopped
+    expect(bool(stopped) and stopped[0] in named and set(named) <= set(stopped),
+           f"OllamaRagInstanceDown fired for {named}; the stopped replicas were {stopped}")
+    return f"fired for {', '.join(named)}; stopped: {', '.join(stopped)}"
+
+
 def restart_policies(stack: ComposeStack) -> str:
     """Every long-running container comes back after a reboot."""
     policies = {}

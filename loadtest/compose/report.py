@@ -53,6 +53,8 @@ def terminal(data: dict[str, Any]) -> str:
     out = ["", text_table(STEP_HEADER, _step_rows(data)), ""]
     if data["scenarios"]:
         out += [text_table(ALERT_HEADER, alert_rows(data)), ""]
+        out.append("scenarios played: " + ", ".join(
+            f"{s['name']} {s['ended'] - s['started']:.0f}s" for s in data["scenarios"]))
     out.append(f"not exercised here: {data['not_exercised']}")
     out.append(f"wall time: {data['wall_seconds']}s")
     out.append("VERDICT: " + data["verdict"].upper())

@@ -77,6 +77,8 @@ class ComposeStack(PrometheusQueries):
         self.sink = RemoteSink(f"http://127.0.0.1:{PORTS['alert-sink']}")
         self.control = ControlServer(self)
         self.stopped_replicas: list[tuple[str, str]] = []  # (container id, its target)
+        self.ever_stopped: list[str] = []  # targets of the replicas stopped, in order
+        self.is_down = False
 
     @property
     def control_url(self) -> str:
@@ -124,15 +126,20 @@ class ComposeStack(PrometheusQueries):
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        self.down()
-        self.control.stop()
-
-    def down(self) -> None:
         try:
-            self.compose("--profile", "loadtest", "down", "--volumes", "--remove-orphans",
-                         "--timeout", "5", timeout=180)
+            if not self.is_down:
+                self.down()
         except CommandFailed as exc:
             print(f"teardown: {exc}", flush=True)
+        finally:
+            self.control.stop()
+
+    def down(self) -> str:
+        """Every container, network and volume of the project gone."""
+        self.compose("--profile", "loadtest", "down", "--volumes", "--remove-orphans",
+                     "--timeout", "5", timeout=180)
+        self.is_down = True
+        return "containers, network and volumes removed"
 
     def containers(self, service: str) -> list[str]:
         """Ids of the service's containers, running or not, in replica order."""
@@ -175,7 +182,9 @@ class ComposeStack(PrometheusQueries):
         running = [c for c in self.containers("app")
                    if self.inspect(c, "{{.State.Running}}") == "true"]
         container = running[-1]
-        self.stopped_replicas.append((container, self.target_of(container)))
+        target = self.target_of(container)
+        self.stopped_replicas.append((container, target))
+        self.ever_stopped.append(target)
         run(["docker", "stop", container], timeout=60)
 
     def start_replicas(self) -> None:

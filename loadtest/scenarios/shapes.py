@@ -77,10 +77,13 @@ def shape_for(name: str) -> type[LoadTestShape]:
                 gevent.sleep(phase_seconds(plan, phase, options.time_scale))
             _send("PUT", f"{options.sim_url}/_sim/faults", HEALTHY_FAULTS)
             QuestionMix.set("normal")
-            self._mark("end")
+            self._mark("end", time.time())
             self._done = True
 
         def _enter(self, phase: Phase, options: Any) -> None:
+            # A phase starts when its actions do: time to detect counts from a replica's
+            # `docker stop`, not from its end (up to 10 s later).
+            started = time.time()
             _send("PUT", f"{options.sim_url}/_sim/faults", HEALTHY_FAULTS | phase.faults)
             QuestionMix.set(phase.mix)
             for action in phase.actions:
@@ -90,11 +93,11 @@ def shape_for(name: str) -> type[LoadTestShape]:
                     log.warning("scenario %s: do '%s' now (no --control-url given)",
                                 plan.name, action)
             self._phase = phase
-            self._mark(phase.name)
+            self._mark(phase.name, started)
 
-        def _mark(self, phase: str) -> None:
+        def _mark(self, phase: str, at: float) -> None:
             print(f"{PHASE_MARK} " + json.dumps(
-                {"scenario": plan.name, "phase": phase, "at": time.time()}), flush=True)
+                {"scenario": plan.name, "phase": phase, "at": at}), flush=True)
 
     ScenarioShape.__name__ = f"{plan.name.title().replace('-', '')}Shape"
     return ScenarioShape

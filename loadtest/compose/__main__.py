@@ -27,7 +27,7 @@ from loadtest.compose import checks, report
 from loadtest.compose.engine import CommandFailed, DockerEngine, EngineUnavailable
 from loadtest.compose.images import build_grafana_standin, build_look_alikes
 from loadtest.compose.stack import ROOT, ComposeStack
-from loadtest.scenarios.plan import COMPOSE_SCENARIOS
+from loadtest.scenarios.plan import COMPOSE_SCENARIOS, Scenario
 from loadtest.stack.sigterm import stop_on_sigterm
 from loadtest.verify.alert_checks import wait_until_quiet
 from loadtest.verify.player import Player
@@ -44,14 +44,18 @@ class Run:
         self.steps: list[dict[str, Any]] = []
 
     def step(self, name: str, action: Callable[[], str | None]) -> bool:
+        """Run one stage or check; any error is its finding, and the run goes on to report
+        (and tear down) rather than stop with a traceback."""
         self.say(name)
         started = time.monotonic()
         try:
             detail, ok = action() or "", True
-        except (checks.CheckFailed, CommandFailed, RuntimeError) as exc:
+        except (checks.CheckFailed, CommandFailed) as exc:
             detail, ok = str(exc), False
-        self.steps.append({"name": name, "ok": ok, "seconds": round(time.monotonic() - started,
-                                                                      1), "detail": detail})
+        except Exception as exc:  # a check that broke is a failed check, said plainly
+            detail, ok = f"{type(exc).__name__}: {exc}", False
+        seconds = round(time.monotonic() - started, 1)
+        self.steps.append({"name": name, "ok": ok, "seconds": seconds, "detail": detail})
         if not ok:
             self.say(f"FAILED: {detail}")
         return ok
@@ -78,7 +82,8 @@ def _checks_at_scale(run: Run, stack: ComposeStack, replicas: int) -> bool:
 
 def _prove(run: Run, stack: ComposeStack, workdir: Path) -> list[ScenarioResult]:
     """Everything after the images: up, the checks, the scenarios."""
-    if not (run.step("docker compose up", _compose(stack, "up", "-d"))
+    if not (run.step("compose.yaml's ports are free", checks.ports_are_free)
+            and run.step("docker compose up", _compose(stack, "up", "-d"))
             and _checks_at_scale(run, stack, 1)):
         return []
     for name, check in (("rules are the repository's", checks.rules_are_the_repositorys),
@@ -97,12 +102,18 @@ def _prove(run: Run, stack: ComposeStack, workdir: Path) -> list[ScenarioResult]
         for scenario in COMPOSE_SCENARIOS:
             if scenario.name == "replica-down" and not _checks_at_scale(run, stack, 3):
                 break
-            result = player.play(scenario, last=scenario is COMPOSE_SCENARIOS[-1])
-            results.append(result)
-            if scenario.name == "replica-down":
-                run.step("the instance alert names the stopped replica",
-                         lambda r=result: checks.instance_alerts_name_the_stopped(
-                             stack, r.started, r.ended))
+
+            def play(scenario: Scenario = scenario) -> str:
+                results.append(player.play(scenario, last=scenario is COMPOSE_SCENARIOS[-1]))
+                return "played; its alerts are in the table below"
+
+            if not run.step(f"scenario {scenario.name}", play):
+                break
+    replicas = next((r for r in results if r.name == "replica-down"), None)
+    if replicas is not None:
+        run.step("the instance alert names the stopped replica",
+                 lambda: checks.instance_alerts_name_the_stopped(stack, replicas.started,
+                                                                 replicas.ended))
     run.step("notifications link to 127.0.0.1", lambda: checks.external_urls(stack))
     run.step("alert-sink and targets stop on SIGTERM", lambda: checks.sidecars_stop_at_once(stack))
     return results
@@ -134,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                     with stack:  # torn down on failure and Ctrl-C too
                         results = _prove(run, stack, workdir)
                         run.step("tear down", stack.down)
+                    run.step("nothing left behind", checks.nothing_left)
         except EngineUnavailable as exc:
             print(f"cannot verify compose: {exc}", file=sys.stderr)
             return 2

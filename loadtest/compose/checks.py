@@ -3,8 +3,8 @@ check returns its finding; a problem raises ``CheckFailed`` with what was seen."
 
 from __future__ import annotations
 
-import json
 import re
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -15,7 +15,7 @@ import yaml
 
 from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
-from loadtest.compose.stack import PROJECT, ComposeStack, compose_services
+from loadtest.compose.stack import PORTS, PROJECT, ComposeStack, compose_services
 from loadtest.scenarios.plan import HEALTHY_FAULTS
 from loadtest.stack.config import (
     SINK_BASE_URL,
@@ -39,6 +39,18 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         if time.time() > deadline:
             raise CheckFailed(f"{what}: not within {timeout:.0f}s")
         time.sleep(1)
+
+
+def ports_are_free() -> str:
+    """compose.yaml's published ports are free on loopback (no other stack holds them)."""
+    taken = []
+    for service, port in PORTS.items():
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                taken.append(f"127.0.0.1:{port} ({service})")
+    expect(not taken, f"in use: {', '.join(taken)}; stop what holds them (another compose "
+                      "stack? `docker compose down`)")
+    return ", ".join(str(port) for port in PORTS.values())
 
 
 def scrapes_every_replica(stack: ComposeStack, replicas: int) -> str:
@@ -211,8 +223,15 @@ def sidecars_stop_at_once(stack: ComposeStack) -> str:
     return ", ".join(f"{s} {t:.1f}s" for s, t in times.items())
 
 
-def project_containers() -> list[dict[str, str]]:
-    out = subprocess.run(["docker", "ps", "-a", "--filter",
-                          f"label=com.docker.compose.project={PROJECT}", "--format",
-                          "{{json .}}"], capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines()]
+def nothing_left() -> str:
+    """After the teardown, no container, volume or network of the project remains."""
+    left = {}
+    for kind in ("container", "volume", "network"):
+        listed = subprocess.run(["docker", kind, "ls", *(["-a"] if kind == "container" else []),
+                                 "--quiet", "--filter",
+                                 f"label=com.docker.compose.project={PROJECT}"],
+                                capture_output=True, text=True, timeout=30).stdout.split()
+        if listed:
+            left[kind] = listed
+    expect(not left, f"left behind: {left}")
+    return "no container, volume or network of the project"

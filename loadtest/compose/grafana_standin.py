@@ -25,7 +25,10 @@ import yaml
 from loadtest.stack.json_http import JsonHandler
 from loadtest.stack.sigterm import stop_on_sigterm
 
-PROVISIONING = Path("/etc/grafana/provisioning")
+
+def provisioning() -> Path:
+    """Where Grafana reads its provisioning (its own setting, and its default)."""
+    return Path(os.environ.get("GF_PATHS_PROVISIONING", "/etc/grafana/provisioning"))
 
 
 def _password() -> str | None:
@@ -37,7 +40,7 @@ def _password() -> str | None:
 
 def _datasources() -> list[str]:
     problems = []
-    files = sorted((PROVISIONING / "datasources").glob("*.y*ml"))
+    files = sorted((provisioning() / "datasources").glob("*.y*ml"))
     sources = [s for f in files for s in yaml.safe_load(f.read_text()).get("datasources", [])]
     if not sources:
         problems.append("no datasource is provisioned")
@@ -53,7 +56,7 @@ def _datasources() -> list[str]:
 
 def _dashboards() -> tuple[list[str], int]:
     problems, count = [], 0
-    files = sorted((PROVISIONING / "dashboards").glob("*.y*ml"))
+    files = sorted((provisioning() / "dashboards").glob("*.y*ml"))
     providers = [p for f in files for p in yaml.safe_load(f.read_text()).get("providers", [])]
     if not providers:
         problems.append("no dashboard provider is provisioned")

@@ -179,7 +179,7 @@ LOOK_ALIKES = (
               'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin '
               'LANG=C.UTF-8\nCMD ["python3"]\n'),
     LookAlike("haproxy:2.6.12", _haproxy,
-              "USER haproxy\nWORKDIR /var/lib/haproxy\nEXPOSE 80\nSTOPSIGNAL SIGUSR1\n"
+              "USER haproxy\nWORKDIR /var/lib/haproxy\nSTOPSIGNAL SIGUSR1\n"
               'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]\n'
               'CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]\n'),
     LookAlike("prom/prometheus:v2.42.0", _prometheus,

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from loadtest.stack.config import SERVICE_SETTINGS
-from loadtest.verify.report import ALERT_HEADER, alert_rows, text_table
+from loadtest.verify.report import ALERT_HEADER, alert_rows, html_table, text_table
 from loadtest.verify.results import ScenarioResult
 
 STEP_HEADER = ["stage or check", "seconds", "verdict", "finding"]
@@ -63,12 +63,7 @@ def terminal(data: dict[str, Any]) -> str:
 
 
 def html(data: dict[str, Any]) -> str:
-    def table(header: list[str], rows: list[list[str]]) -> str:
-        head = "".join(f"<th>{escape.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{escape.escape(str(c))}</td>" for c in row)
-                       + "</tr>" for row in rows)
-        return f"<table><tr>{head}</tr>{body}</table>"
-
+    table = html_table
     failures = "".join(f"<li>{escape.escape(f)}</li>" for f in data["failures"])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ollama-rag compose verification</title>

@@ -69,6 +69,7 @@ class ComposeStack(PrometheusQueries):
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.admin_token = secrets.token_urlsafe(16)
+        self.grafana_password = secrets.token_urlsafe(12)
         self.prometheus_url = f"http://127.0.0.1:{PORTS['prometheus']}"
         self.alertmanager_url = f"http://127.0.0.1:{PORTS['alertmanager']}"
         self.service_url = f"http://127.0.0.1:{PORTS['lb']}"
@@ -87,7 +88,7 @@ class ComposeStack(PrometheusQueries):
     # Life cycle.
 
     def compose(self, *args: str, timeout: float = 300) -> str:
-        env = {**os.environ, "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(12)}
+        env = {**os.environ, "GRAFANA_ADMIN_PASSWORD": self.grafana_password}
         return run(["docker-compose", "--project-name", PROJECT, "--project-directory",
                     str(ROOT), "--env-file", str(self.workdir / "compose.env"),
                     "-f", str(COMPOSE_FILE), "-f", str(self.workdir / "override.yaml"), *args],

@@ -112,13 +112,15 @@ def terminal(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def html(data: dict[str, Any]) -> str:
-    def table(header: list[str], rows: list[list[str]]) -> str:
-        head = "".join(f"<th>{escape.escape(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{escape.escape(str(c))}</td>" for c in row)
-                       + "</tr>" for row in rows)
-        return f"<table><tr>{head}</tr>{body}</table>"
+def html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{escape.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape.escape(str(c))}</td>" for c in row)
+                   + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
 
+
+def html(data: dict[str, Any]) -> str:
+    table = html_table
     sections = []
     for chart in data["charts"]:
         scenario = next(s for s in data["scenarios"] if s["name"] == chart["scenario"])

@@ -77,7 +77,10 @@ def _checks_at_scale(run: Run, stack: ComposeStack, replicas: int) -> bool:
             and run.step(f"Prometheus scrapes every replica ({replicas})",
                          lambda: checks.scrapes_every_replica(stack, replicas))
             and run.step(f"load balancer on 127.0.0.1:8000 ({replicas})",
-                         lambda: checks.load_balancer_spreads(stack, replicas)))
+                         lambda: checks.load_balancer_spreads(stack, replicas))
+            and (replicas == 1 or run.step(
+                "the load balancer routes around a stopping replica",
+                lambda: checks.load_balancer_routes_around_a_stopped_replica(stack))))
 
 
 def _prove(run: Run, stack: ComposeStack, workdir: Path) -> list[ScenarioResult]:
@@ -114,6 +117,8 @@ def _prove(run: Run, stack: ComposeStack, workdir: Path) -> list[ScenarioResult]
         run.step("the instance alert names the stopped replica",
                  lambda: checks.instance_alerts_name_the_stopped(stack, replicas.started,
                                                                  replicas.ended))
+        run.step("one replica of three down does not page",
+                 lambda: checks.one_of_three_does_not_page(stack, replicas.phases))
     run.step("notifications link to 127.0.0.1", lambda: checks.external_urls(stack))
     run.step("alert-sink and targets stop on SIGTERM", lambda: checks.sidecars_stop_at_once(stack))
     return results

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ import yaml
 
 from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
+from loadtest.compose.engine import run
 from loadtest.compose.stack import PORTS, PROJECT, ComposeStack, compose_services
 from loadtest.scenarios.plan import HEALTHY_FAULTS
 from loadtest.stack.config import (
@@ -159,6 +161,40 @@ def instance_alerts_name_the_stopped(stack: ComposeStack, start: float, end: flo
     expect(bool(stopped) and stopped[0] in named and set(named) <= set(stopped),
            f"OllamaRagInstanceDown fired for {named}; the stopped replicas were {stopped}")
     return f"fired for {', '.join(named)}; stopped: {', '.join(stopped)}"
+
+
+def one_of_three_does_not_page(stack: ComposeStack, phases: dict[str, float]) -> str:
+    """With one replica of three down, OllamaRagDown stays quiet: it is a ticket's job."""
+    series = stack.query_range('ALERTS{alertname="OllamaRagDown"}', phases["one-down"],
+                               phases["two-down"], 0.5)
+    expect(not series, f"OllamaRagDown was {series[0]['metric']['alertstate'] if series else ''} "
+                       "with one replica of three down")
+    return "OllamaRagDown quiet while one replica of three was down"
+
+
+def load_balancer_routes_around_a_stopped_replica(stack: ComposeStack) -> str:
+    """While a replica stops (and after), every request through 127.0.0.1:8000 is answered."""
+    container = stack.containers("app")[-1]
+    statuses: list[int | str] = []
+    stopper = threading.Thread(target=lambda: run(["docker", "stop", container], timeout=60))
+    with httpx.Client(base_url=stack.service_url, timeout=10) as client:
+        stopper.start()
+        deadline = time.time() + 8
+        while time.time() < deadline:
+            try:
+                statuses.append(client.get("/readyz").status_code)
+            except httpx.HTTPError as exc:
+                statuses.append(type(exc).__name__)
+            time.sleep(0.05)
+        stopper.join()
+    run(["docker", "start", container], timeout=60)
+    stack.wait_healthy()
+    # Its instance alerts resolve before the scenarios go on.
+    wait_for(lambda: not stack.query('ALERTS{alertname=~"OllamaRag(Instance)?Down"}'), 60,
+             "the stopped replica's alerts resolved")
+    failed = [s for s in statuses if s != 200]
+    expect(not failed, f"{len(failed)} of {len(statuses)} requests failed: {failed[:5]}")
+    return f"{len(statuses)} requests while a replica stopped, all 200"
 
 
 def restart_policies(stack: ComposeStack) -> str:

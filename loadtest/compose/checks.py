@@ -68,24 +68,27 @@ def scrapes_every_replica(stack: ComposeStack, replicas: int) -> str:
     return f"{replicas} replicas, each scraped and up: {', '.join(targets)}"
 
 
-def _loaded_rules(stack: ComposeStack) -> dict[str, list[tuple[str, str]]]:
-    response = httpx.get(f"{stack.prometheus_url}/api/v1/rules", timeout=10)
-    response.raise_for_status()
-    return {group["name"]: [(rule["name"], rule["query"]) for rule in group["rules"]]
-            for group in response.json()["data"]["groups"]}
+def _rule_shape(rule: dict[str, Any]) -> tuple[str, float, dict[str, str]]:
+    """Name, `for` in seconds and labels: the API reprints expressions, these it keeps."""
+    duration = rule.get("duration", duration_seconds(rule.get("for", "0s")))
+    return rule.get("name") or rule.get("alert") or rule["record"], duration, rule.get(
+        "labels", {})
 
 
 def rules_are_the_repositorys(stack: ComposeStack) -> str:
     """The loaded rules are the repository's, compressed, rule for rule."""
-    loaded = _loaded_rules(stack)
+    response = httpx.get(f"{stack.prometheus_url}/api/v1/rules", timeout=10)
+    response.raise_for_status()
+    loaded = {group["name"]: [_rule_shape(rule) for rule in group["rules"]]
+              for group in response.json()["data"]["groups"]}
     count = 0
     for path in RULE_FILES:
         for group in yaml.safe_load(compressed_rules(path))["groups"]:
             expect(group["name"] in loaded, f"group {group['name']} is not loaded")
-            names = [r.get("alert") or r.get("record") for r in group["rules"]]
-            expect([name for name, _ in loaded[group["name"]]] == names,
-                   f"group {group['name']}: loaded {loaded[group['name']]}, file has {names}")
-            count += len(names)
+            shapes = [_rule_shape(rule) for rule in group["rules"]]
+            expect(loaded[group["name"]] == shapes,
+                   f"group {group['name']}: loaded {loaded[group['name']]}, file has {shapes}")
+            count += len(shapes)
     expect(count == sum(len(rules) for rules in loaded.values()),
            "Prometheus has rules that the repository has not")
     return f"{count} rules in {len(loaded)} groups, the repository's (compressed)"

@@ -24,13 +24,15 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def detection_seconds(expected: ExpectedAlert, rules: dict[str, dict]) -> tuple[float, float]:
+def detection_seconds(expected: ExpectedAlert, rules: dict[str, dict],
+                      fixed: float = 0.0) -> tuple[float, float]:
     """About how long after its fault starts the alert fires in real time: its `for`, plus
     the time a burn-rate alert's long window takes to burn past its threshold when every
-    request is bad; then up to SLACK_SECONDS more."""
+    request is bad, plus the fault phase's ``fixed`` part where its cause waits it out (a read
+    timeout); then up to SLACK_SECONDS more."""
     rule = next(r for r in rules.values() if r["alert"] == expected.alertname
                 and all(r.get("labels", {}).get(k) == v for k, v in expected.labels))
-    low = duration_seconds(rule.get("for", "0s"))
+    low = duration_seconds(rule.get("for", "0s")) + (fixed if expected.after_fixed else 0)
     if expected.alertname in OBJECTIVES:
         window = next(w for w in WINDOWS if w.labels == expected.labels)
         budget = 1 - OBJECTIVES[expected.alertname].objective
@@ -43,12 +45,13 @@ def rows() -> list[list[str]]:
     found = []
     for scenario in (*SCENARIOS[:-1], RECOVERY):
         length = sum(phase_seconds(scenario, p, "real") for p in scenario.phases)
+        fixed = next(p.fixed for p in scenario.phases if p.name == scenario.fault_phase)
         alerts = []
         for expected in scenario.alerts:
             if expected.alertname == "Watchdog":
                 alerts.append("Watchdog (watchdog, always)")
                 continue
-            low, high = detection_seconds(expected, rules)
+            low, high = detection_seconds(expected, rules, fixed)
             name = expected.key.replace("long_window=", "").replace(",short_window=", "/")
             alerts.append(f"{name} ({WHERE[expected.receiver]}, "
                           f"{_minutes(low)}-{_minutes(high)})")

@@ -297,7 +297,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "The monitoring breaks: the dead man's switch receiver refuses its notifications "
         "(Alertmanager fails to send), then Prometheus loses Alertmanager (an alert only "
         "Prometheus can show).",
-        # Its rules are compressed 12 times, not 120 (loadtest/stack/config.py says why).
+        # Its rules are compressed 12 times, not 120 (compression.py says why).
         (Phase("before", 2, USERS),
          Phase("receiver-down", 50, USERS, actions=("fail_watchdog_receiver",)),
          Phase("receiver-back", 5, USERS, actions=("restore_receivers",)),

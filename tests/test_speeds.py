@@ -70,7 +70,6 @@ def test_the_walkthrough_counts_a_burn_rate_alerts_window() -> None:
     error ratio passes 7.2%: 4.3 minutes of errors, then its 2-minute `for`."""
     outage = ALL["outage"]
     page = next(a for a in outage.alerts if ("long_window", "1h") in a.labels)
-    rules = {str(i): r for i, r in enumerate(alert_rules())}
-    low, high = walkthrough.detection_seconds(page, rules)
+    low, high = walkthrough.detection_seconds(page, alert_rules())
     assert low == pytest.approx(0.072 * 3600 + 120)
     assert high == low + walkthrough.SLACK_SECONDS

@@ -30,10 +30,8 @@ from loadtest.compose.stack import ROOT, ComposeStack
 from loadtest.scenarios.plan import COMPOSE_SCENARIOS, Scenario
 from loadtest.stack.sigterm import stop_on_sigterm
 from loadtest.verify.alert_checks import wait_until_quiet
-from loadtest.verify.player import Player
+from loadtest.verify.player import Player, Say, progress
 from loadtest.verify.results import ScenarioResult
-
-Say = Callable[[str], None]
 
 
 class Run:
@@ -130,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="where compose-report.json and .html go (default: reports/)")
     args = parser.parse_args(argv)
     started = time.time()
-
-    def say(text: str) -> None:
-        print(f"[{time.time() - started:6.1f}s] {text}", flush=True)
+    say = progress(started)
 
     stop_on_sigterm()  # CI's timeout or a `kill`: tear down as on Ctrl-C
     run = Run(say)

@@ -14,7 +14,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-PACKAGES = ("docker.io", "docker-compose", "debootstrap", "busybox-static")
+# Debian's package for each command compose-verify runs.
+TOOLS = {"docker.io": "dockerd", "docker-compose": "docker-compose",
+         "debootstrap": "debootstrap", "busybox-static": "busybox"}
 
 
 class EngineUnavailable(RuntimeError):
@@ -41,10 +43,8 @@ def _answers() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
 
 
-def _missing_tools() -> list[str]:
-    tools = {"docker.io": "dockerd", "docker-compose": "docker-compose",
-             "debootstrap": "debootstrap", "busybox-static": "busybox"}
-    return [package for package, tool in tools.items() if shutil.which(tool) is None]
+def _missing_packages() -> list[str]:
+    return [package for package, tool in TOOLS.items() if shutil.which(tool) is None]
 
 
 class DockerEngine:
@@ -55,7 +55,7 @@ class DockerEngine:
         self.started: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> DockerEngine:
-        missing = _missing_tools()
+        missing = _missing_packages()
         if missing:
             if os.geteuid() != 0:
                 raise EngineUnavailable(f"install them first: sudo apt-get install "

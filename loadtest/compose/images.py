@@ -48,29 +48,34 @@ class LookAlike:
     dockerfile: str  # what upstream's Dockerfile sets, on top of that filesystem
 
 
+def _cached(target: Path, fill: Callable[[Path], None]) -> Path:
+    """``target``, filled once: a marker beside it says the filling finished."""
+    done = target.with_name(target.name + ".complete")
+    if not done.exists():
+        shutil.rmtree(target, ignore_errors=True)
+        fill(target)
+        done.touch()
+    return target
+
+
 def _debootstrap(name: str, packages: list[str]) -> Path:
     """A cached minbase bookworm with ``packages``."""
-    target = CACHE / f"rootfs-{name}"
-    if not (target / ".complete").exists():
-        shutil.rmtree(target, ignore_errors=True)
+    def fill(target: Path) -> None:
         run(["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", SUITE,
              str(target), MIRROR], timeout=900)
         shutil.rmtree(target / "var/cache/apt/archives", ignore_errors=True)
         (target / "var/cache/apt/archives/partial").mkdir(parents=True)
-        (target / ".complete").touch()
-    return target
+
+    return _cached(CACHE / f"rootfs-{name}", fill)
 
 
 def _copy_tree(source: Path, rootfs: Path) -> None:
     run(["cp", "-a", f"{source}/.", str(rootfs)])
-    (rootfs / ".complete").unlink(missing_ok=True)
 
 
 def _debian_package(name: str) -> Path:
     """The files of Debian's package ``name`` (downloaded once, unpacked)."""
-    target = CACHE / f"deb-{name}"
-    if not (target / ".complete").exists():
-        shutil.rmtree(target, ignore_errors=True)
+    def fill(target: Path) -> None:
         target.mkdir(parents=True)
         if subprocess.run(["apt-get", "download", name], cwd=target,
                           capture_output=True).returncode != 0:
@@ -78,8 +83,8 @@ def _debian_package(name: str) -> Path:
             run(["apt-get", "download", name], cwd=target, timeout=300)
         (deb,) = target.glob("*.deb")
         run(["dpkg-deb", "-x", str(deb), str(target / "files")])
-        (target / ".complete").touch()
-    return target / "files"
+
+    return _cached(CACHE / f"deb-{name}", fill) / "files"
 
 
 def project_requirements() -> list[str]:

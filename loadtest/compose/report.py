@@ -8,7 +8,7 @@ from typing import Any
 
 from loadtest.stack.config import SERVICE_SETTINGS
 from loadtest.verify.report import ALERT_HEADER, alert_rows, html_table, text_table
-from loadtest.verify.results import ScenarioResult
+from loadtest.verify.results import ScenarioResult, scenario_failures
 
 STEP_HEADER = ["stage or check", "seconds", "verdict", "finding"]
 # Said in every report: what the look-alike images and the stand-in cannot tell.
@@ -20,26 +20,12 @@ NOT_EXERCISED = (
 )
 
 
-def _failures(steps: list[dict[str, Any]], scenarios: list[dict[str, Any]]) -> list[str]:
-    failures = [f"{s['name']}: {s['detail']}" for s in steps if not s["ok"]]
-    for scenario in scenarios:
-        failures += [f"{scenario['name']}: {a['alert']}: {p}" for a in scenario["alerts"]
-                     for p in a["problems"]]
-        failures += [f"{scenario['name']}: {m} did not move"
-                     for m, ok in scenario["moved"].items() if not ok]
-        failures += [f"{scenario['name']}: false positive: {v}"
-                     for v in scenario["quiet_violations"]]
-    if not scenarios:
-        failures.append("no scenario was played")
-    return failures
-
-
 def data(steps: list[dict[str, Any]], results: list[ScenarioResult],
          wall_seconds: float) -> dict[str, Any]:
-    scenarios = [asdict(s) for s in results]
-    failures = _failures(steps, scenarios)
+    failures = [f"{s['name']}: {s['detail']}" for s in steps if not s["ok"]]
+    failures += scenario_failures(results) if results else ["no scenario was played"]
     return {"verdict": "fail" if failures else "pass", "failures": failures, "steps": steps,
-            "scenarios": scenarios, "wall_seconds": wall_seconds,
+            "scenarios": [asdict(s) for s in results], "wall_seconds": wall_seconds,
             "service_settings": [asdict(change) for change in SERVICE_SETTINGS],
             "not_exercised": NOT_EXERCISED}
 

@@ -5,6 +5,7 @@ they are (a person running Locust against compose)."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from alerts.durations import duration_seconds
@@ -45,8 +46,9 @@ def factor_for(group: str) -> float:
 SPEEDS = ("real", "compressed")
 
 
+@functools.cache
 def alert_groups() -> dict[str, str]:
-    """The rule group of each alert."""
+    """The rule group of each alert (read once: every phase's length asks)."""
     return {rule["alert"]: group["name"] for group in rule_groups()
             for rule in group["rules"] if "alert" in rule}
 

@@ -24,13 +24,13 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def detection_seconds(expected: ExpectedAlert, rules: dict[str, dict],
+def detection_seconds(expected: ExpectedAlert, rules: list[dict],
                       fixed: float = 0.0) -> tuple[float, float]:
     """About how long after its fault starts the alert fires in real time: its `for`, plus
     the time a burn-rate alert's long window takes to burn past its threshold when every
     request is bad, plus the fault phase's ``fixed`` part where its cause waits it out (a read
     timeout); then up to SLACK_SECONDS more."""
-    rule = next(r for r in rules.values() if r["alert"] == expected.alertname
+    rule = next(r for r in rules if r["alert"] == expected.alertname
                 and all(r.get("labels", {}).get(k) == v for k, v in expected.labels))
     low = duration_seconds(rule.get("for", "0s")) + (fixed if expected.after_fixed else 0)
     if expected.alertname in OBJECTIVES:
@@ -41,7 +41,7 @@ def detection_seconds(expected: ExpectedAlert, rules: dict[str, dict],
 
 
 def rows() -> list[list[str]]:
-    rules = {str(i): r for i, r in enumerate(alert_rules())}
+    rules = alert_rules()
     found = []
     for scenario in (*SCENARIOS[:-1], RECOVERY):
         length = sum(phase_seconds(scenario, p, "real") for p in scenario.phases)

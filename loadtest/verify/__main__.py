@@ -15,7 +15,6 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +26,8 @@ from loadtest.verify.alert_checks import rule_keys, wait_until_quiet
 from loadtest.verify.charts import collect_charts
 from loadtest.verify.locust_run import ROOT
 from loadtest.verify.metric_checks import check_dashboards, check_original_design_queries
-from loadtest.verify.player import Player
+from loadtest.verify.player import Player, Say, progress
 from loadtest.verify.results import RunResult, verdict
-
-Say = Callable[[str], None]
 
 
 def run_all(stack: LocalStack, workdir: Path, say: Say) -> dict[str, Any]:
@@ -55,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="where report.json and report.html go (default: reports/)")
     args = parser.parse_args(argv)
     started = time.time()
-
-    def say(text: str) -> None:
-        print(f"[{time.time() - started:6.1f}s] {text}", flush=True)
+    say = progress(started)
 
     try:
         with tempfile.TemporaryDirectory(prefix="ollama-rag-verify-") as tmp:

@@ -29,6 +29,13 @@ DELIVERY_TIMEOUT = 8.0  # seconds after a scenario for its last notifications to
 Say = Callable[[str], None]
 
 
+def progress(started: float) -> Say:
+    """Print a line stamped with the seconds since ``started``."""
+    def say(text: str) -> None:
+        print(f"[{time.time() - started:6.1f}s] {text}", flush=True)
+    return say
+
+
 class Player:
     """``with Player(stack, workdir, say) as player: player.play(scenario)``; on leaving,
     the alerts that resolve by the run's end must have."""

@@ -63,15 +63,21 @@ class RunResult:
     charts: list[dict[str, Any]]
 
 
-def _failures(run: RunResult, contract_unmoved: list[str], live: set[str],
-              live_share: float) -> list[str]:
-    scenarios = run.scenarios
+def scenario_failures(scenarios: list[ScenarioResult]) -> list[str]:
+    """What the scenarios' own checks found wrong: alerts, metrics that did not move, false
+    positives in a quiet phase."""
     failures = [f"{r.scenario}: {r.alert}: {p}" for s in scenarios for r in s.alerts
                 for p in r.problems]
     failures += [f"{s.name}: {m} did not move" for s in scenarios
                  for m, ok in s.moved.items() if not ok]
     failures += [f"{s.name}: false positive: {v}" for s in scenarios
                  for v in s.quiet_violations]
+    return failures
+
+
+def _failures(run: RunResult, contract_unmoved: list[str], live: set[str],
+              live_share: float) -> list[str]:
+    failures = scenario_failures(run.scenarios)
     failures += [f"contract metric {m} never moved" for m in contract_unmoved]
     failures += [f"dashboard {d['dashboard']} / {d['panel']} ({d['ref']}) returned no data"
                  for d in run.dashboards if not d["data"]]

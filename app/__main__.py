@@ -7,13 +7,26 @@ more workers, so that each instance's metrics come from one registry.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 import uvicorn
 from pydantic import ValidationError
 
 from app.factory import create_app
+from app.request_telemetry import ACCESS_LOGGER
 from app.settings import Settings
+from app.tracing import TracingConfigError
+
+
+def configure_access_log(settings: Settings) -> None:
+    """The access log's lines are JSON already: written as they are, to stdout."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if settings.access_log else logging.WARNING)
+    logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,9 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"invalid configuration:\n{exc}", file=sys.stderr)
         return 2
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except TracingConfigError as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    configure_access_log(settings)
+    # Our access log (one JSON line per request, with its trace id) replaces uvicorn's.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                workers=1)
+                workers=1, access_log=False)
     return 0
 
 

@@ -118,6 +118,8 @@ HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
 FAST_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
 SIMILARITY_BUCKETS = tuple(round(0.05 * i, 2) for i in range(1, 21))
+# From a healthy loop's sub-millisecond wake-ups to a loop blocked for seconds.
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
 @dataclass(frozen=True)
@@ -130,10 +132,15 @@ class MetricSpec:
     labels: tuple[str, ...] = ()
     buckets: tuple[float, ...] | None = None
     contract: bool = False  # part of the original design's contract
+    # Produced by prometheus_client's standard collectors (process, GC, platform) under the
+    # names every Python exporter uses, without the namespace.
+    standard: bool = False
 
     @property
     def full_name(self) -> str:
         """The family name as it appears on ``/metrics``."""
+        if self.standard:
+            return self.name
         if self.kind == "info":
             return f"{NAMESPACE}_{self.name}_info"
         return f"{NAMESPACE}_{self.name}"
@@ -266,6 +273,42 @@ RETRIEVAL_DURATION = _spec(
 )
 DOCUMENT_CHUNKS = _spec("document_chunks", "gauge", "Chunks held in the document store.")
 BUILD_INFO = _spec("build", "info", "Version of the service.", "version")
+EVENT_LOOP_LAG = _spec(
+    "event_loop_lag_seconds", "histogram",
+    "How late a periodic tick of the event loop woke (OLLAMA_RAG_LOOP_LAG_INTERVAL apart): "
+    "the time every request waits while something holds the loop or the process gets no "
+    "CPU.", buckets=LAG_BUCKETS,
+)
+MEMORY_LIMIT = _spec(
+    "memory_limit_bytes", "gauge",
+    "Memory the process may use: its cgroup's limit (a container's), or the machine's "
+    "memory when there is none.",
+)
+
+
+def _standard(name: str, kind: Kind, doc: str, *labels: str) -> MetricSpec:
+    return MetricSpec(name, kind, doc, tuple(labels), standard=True)
+
+
+# prometheus_client's process, GC and platform collectors, registered in the app's registry.
+RUNTIME_STANDARD: tuple[MetricSpec, ...] = (
+    _standard("process_cpu_seconds_total", "counter", "CPU time of the process, user and "
+              "system, in seconds."),
+    _standard("process_resident_memory_bytes", "gauge", "Resident memory of the process."),
+    _standard("process_virtual_memory_bytes", "gauge", "Virtual memory of the process."),
+    _standard("process_open_fds", "gauge", "File descriptors the process holds open."),
+    _standard("process_max_fds", "gauge", "The process's limit of open file descriptors."),
+    _standard("process_start_time_seconds", "gauge", "Unix time the process started at."),
+    _standard("python_gc_objects_collected_total", "counter",
+              "Objects the garbage collector collected, by generation.", "generation"),
+    _standard("python_gc_objects_uncollectable_total", "counter",
+              "Uncollectable objects the garbage collector found, by generation.",
+              "generation"),
+    _standard("python_gc_collections_total", "counter",
+              "Garbage collector runs, by generation.", "generation"),
+    _standard("python_info", "gauge", "The Python implementation and version.",
+              "implementation", "major", "minor", "patchlevel", "version"),
+)
 
 CATALOG: tuple[MetricSpec, ...] = (
     CB_STATE, CB_CALLS, CB_TRANSITIONS, CB_CONSECUTIVE_FAILURES, CB_LAST_CHANGE,
@@ -277,6 +320,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     QUERY_TTFT, QUERY_STREAM_FAILURES,
     LLM_TOKENS, LLM_TTFT, LLM_PHASE,
     RETRIEVAL_DURATION, DOCUMENT_CHUNKS, BUILD_INFO,
+    EVENT_LOOP_LAG, MEMORY_LIMIT, *RUNTIME_STANDARD,
 )  # fmt: skip
 
 CONTRACT_METRICS: tuple[MetricSpec, ...] = tuple(s for s in CATALOG if s.contract)

@@ -18,9 +18,11 @@ from app.metrics import Metrics
 from app.observers import BreakerMetricsObserver, CacheMetricsObserver
 from app.ollama_client import ClientConfig, OllamaClient
 from app.rag import RagConfig, RagService
+from app.runtime_metrics import register_runtime_collectors
 from app.semcache import SemanticCache
 from app.settings import Settings
 from app.store import DocumentStore
+from app.tracing import Tracing
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Components:
     cache: SemanticCache
     client: OllamaClient
     rag: RagService
+    tracing: Tracing
 
 
 def client_config(settings: Settings) -> ClientConfig:
@@ -62,10 +65,12 @@ def rag_config(settings: Settings) -> RagConfig:
 
 
 def build_components(settings: Settings) -> Components:
+    tracing = Tracing.from_environment(__version__)
     registry = CollectorRegistry()
     metrics = Metrics(registry, chat_model=settings.chat_model,
                       embed_model=settings.embed_model, version=__version__,
                       enabled=settings.metrics_enabled)
+    register_runtime_collectors(registry, metrics)
     observe = metrics.enabled  # without metrics, no observer at all: nothing to pay for
     breaker = CircuitBreaker(BREAKER_NAME, breaker_config(settings),
                              observer=BreakerMetricsObserver(metrics) if observe else None)
@@ -73,6 +78,6 @@ def build_components(settings: Settings) -> Components:
     cache = SemanticCache(settings.cache_capacity, settings.cache_similarity_threshold,
                           settings.cache_ttl_seconds,
                           observer=CacheMetricsObserver(metrics) if observe else None)
-    client = OllamaClient(client_config(settings), breaker, metrics)
-    rag = RagService(rag_config(settings), client, cache, DocumentStore(), metrics)
-    return Components(settings, registry, metrics, breaker, cache, client, rag)
+    client = OllamaClient(client_config(settings), breaker, metrics, tracing)
+    rag = RagService(rag_config(settings), client, cache, DocumentStore(), metrics, tracing)
+    return Components(settings, registry, metrics, breaker, cache, client, rag, tracing)

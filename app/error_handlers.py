@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import ApiError, CircuitOpenError, UpstreamError
+from app.request_context import note_error
 from app.schemas import ErrorBody, FieldProblem
 
 log = logging.getLogger("app")
@@ -33,7 +34,9 @@ def error_response(status: int, code: str, detail: str, *,
                    headers: dict[str, str] | None = None,
                    fields: list[FieldProblem] | None = None,
                    retry_after_seconds: int | None = None) -> JSONResponse:
-    """The JSON error body; with ``retry_after_seconds``, also its Retry-After header."""
+    """The JSON error body; with ``retry_after_seconds``, also its Retry-After header. The
+    code is noted for the request's access log line and server span."""
+    note_error(code, detail)
     body = ErrorBody(error=code, detail=detail, fields=fields,
                      retry_after_seconds=retry_after_seconds)
     if retry_after_seconds is not None:
@@ -74,7 +77,8 @@ async def _breaker_open(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CircuitOpenError)
     retry_after = max(1, math.ceil(exc.retry_after))
     return error_response(
-        503, "circuit_open", "the upstream is failing and the circuit breaker is rejecting calls",
+        503, CircuitOpenError.code,
+        "the upstream is failing and the circuit breaker is rejecting calls",
         retry_after_seconds=retry_after,
     )
 

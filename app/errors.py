@@ -43,6 +43,8 @@ class ApiError(ServiceError):
 class CircuitOpenError(ServiceError):
     """Raised instead of making a call while the breaker rejects calls."""
 
+    code = "circuit_open"
+
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"circuit breaker is open; retry after {retry_after:.1f}s")
         self.retry_after = retry_after

@@ -12,9 +12,10 @@ from app import __version__
 from app.body_limit import BodyLimitMiddleware
 from app.components import build_components
 from app.error_handlers import install_error_handlers
-from app.http_metrics import HttpMetricsMiddleware, create_route_series
+from app.http_metrics import HttpMetricsMiddleware, RouteResolver, create_route_series
 from app.lifespan import lifespan_of
 from app.openapi import install_openapi
+from app.request_telemetry import RequestTelemetryMiddleware
 from app.routes import ROUTERS
 from app.settings import Settings
 
@@ -25,10 +26,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="ollama-rag", version=__version__, lifespan=lifespan_of(parts))
     app.state.components = parts
     install_error_handlers(app)
-    # Outermost first: the metrics middleware also counts what the body limit refuses.
+    routes = RouteResolver(app.router)
+    # The last added is the outermost: the server span and the access log cover the
+    # metrics, which count what the body limit refuses.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.metrics_enabled:
-        app.add_middleware(HttpMetricsMiddleware, metrics=parts.metrics, router=app.router)
+        app.add_middleware(HttpMetricsMiddleware, metrics=parts.metrics, routes=routes,
+                           tracing=parts.tracing)
+    if parts.tracing.enabled or settings.access_log:
+        app.add_middleware(RequestTelemetryMiddleware, routes=routes, tracing=parts.tracing,
+                           access_log=settings.access_log)
     for router in ROUTERS:
         app.include_router(router)
     if settings.metrics_enabled:

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.catalog import UNMATCHED_ROUTE, normalise_method
 from app.metrics import Metrics
+from app.tracing import Tracing
 
 
 def flat_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
@@ -72,20 +73,17 @@ def create_route_series(metrics: Metrics, routes: Iterable[BaseRoute]) -> None:
 MAX_CACHED_PATHS = 1024
 
 
-class HttpMetricsMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, router: Router) -> None:
-        self.app = app
-        self.metrics = metrics
+class RouteResolver:
+    """The route template of a request, cached per (method, path) for matched paths only
+    (clients cannot grow the cache), and bounded anyway. Route matching costs more than
+    the counting it labels."""
+
+    def __init__(self, router: Router) -> None:
         self.router = router
-        # Hot-path caches: route matching and .labels() lookups cost more than the counting.
-        # Only matched paths are cached (clients cannot grow it), and it is bounded anyway.
         self._templates: dict[tuple[str, str], str] = {}
-        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
-        self._counters: dict[tuple[str, str, int], Any] = {}
         self._routes: list[BaseRoute] | None = None  # flattened at the first request
 
-
-    def _route(self, scope: Scope) -> str:
+    def __call__(self, scope: Scope) -> str:
         key = (scope["method"], scope["path"])
         route = self._templates.get(key)
         if route is None:
@@ -95,6 +93,21 @@ class HttpMetricsMiddleware:
             if route != UNMATCHED_ROUTE and len(self._templates) < MAX_CACHED_PATHS:
                 self._templates[key] = route
         return route
+
+
+class HttpMetricsMiddleware:
+    """Counts and times every request; the duration carries the current span's trace id as
+    an exemplar when tracing is on."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, routes: RouteResolver,
+                 tracing: Tracing) -> None:
+        self.app = app
+        self.metrics = metrics
+        self._route = routes
+        self._exemplar = tracing.exemplar
+        # Hot-path caches: .labels() lookups cost more than the counting.
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._counters: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,7 +134,7 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_note_status)
         finally:
-            duration.observe(time.perf_counter() - started)
+            duration.observe(time.perf_counter() - started, self._exemplar())
             counter = self._counters.get((method, route, status))
             if counter is None:
                 counter = self.metrics.http_requests.labels(method, route, str(status))

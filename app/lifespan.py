@@ -1,6 +1,7 @@
 """What runs beside the requests for the app's life: indexing the built-in corpus until
-Ollama has answered, probing the upstream while the breaker is half-open, and checking that
-Ollama answers at all; at the end, the upstream client is closed."""
+Ollama has answered, probing the upstream while the breaker is half-open, checking that
+Ollama answers at all, and measuring the event loop's lag; at the end, the upstream client is
+closed and the spans still queued are exported."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from app.components import Components
 from app.prober import check_upstream_forever, probe_while_half_open
 from app.rag import RagService
+from app.runtime_metrics import measure_loop_lag
 
 log = logging.getLogger("app")
 
@@ -38,6 +40,9 @@ def lifespan_of(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMa
                  asyncio.create_task(check_upstream_forever(
                      parts.client, settings.health_check_interval,
                      settings.health_check_timeout))]
+        if parts.metrics.enabled:
+            tasks.append(asyncio.create_task(
+                measure_loop_lag(parts.metrics, settings.loop_lag_interval)))
         try:
             yield
         finally:
@@ -47,5 +52,6 @@ def lifespan_of(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMa
                 with suppress(asyncio.CancelledError):
                     await task
             await parts.client.aclose()
+            await asyncio.to_thread(parts.tracing.shutdown)
 
     return lifespan

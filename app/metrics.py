@@ -37,12 +37,14 @@ from app.catalog import (
     CB_TRANSITIONS,
     CLIENT_NAME,
     DOCUMENT_CHUNKS,
+    EVENT_LOOP_LAG,
     HTTP_DURATION,
     HTTP_IN_PROGRESS,
     HTTP_REQUESTS,
     LLM_PHASE,
     LLM_TOKENS,
     LLM_TTFT,
+    MEMORY_LIMIT,
     NAMESPACE,
     POOL_REQUESTS,
     POOL_SIZE,
@@ -79,7 +81,7 @@ class NoopMetric:
     def set(self, value: float) -> None:
         pass
 
-    def observe(self, value: float) -> None:
+    def observe(self, value: float, exemplar: dict[str, str] | None = None) -> None:
         pass
 
     def info(self, value: dict[str, str]) -> None:
@@ -128,6 +130,8 @@ class Metrics:
         self.document_chunks: Gauge = self._make(DOCUMENT_CHUNKS)
         self.build_info: Info = self._make(BUILD_INFO)
         self.build_info.info({"version": version})
+        self.event_loop_lag: Histogram = self._make(EVENT_LOOP_LAG)
+        self.memory_limit: Gauge = self._make(MEMORY_LIMIT)
         self._create_known_series(chat_model, embed_model)
 
     def _make(self, spec: MetricSpec) -> Any:

@@ -9,32 +9,36 @@ Ollama as well as against the simulator.
 
 from __future__ import annotations
 
-import json
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 import numpy as np
+from opentelemetry.trace import Span
 
 from app.breaker import CircuitBreaker, Permit
-from app.catalog import CLIENT_NAME, LlmPhase, PoolType, TokenType, UpstreamOperation
+from app.catalog import CLIENT_NAME, PoolType, TokenType, UpstreamOperation
 from app.catalog import UpstreamOutcome as Outcome
-from app.errors import (
-    UpstreamBadResponse,
-    UpstreamConnectionError,
-    UpstreamError,
-    UpstreamOverloaded,
-    UpstreamRejectedRequest,
-    UpstreamServerError,
-    UpstreamTimeout,
-)
+from app.errors import UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
+from app.ollama_answers import (
+    GEN_AI_OPERATIONS,
+    ChatStats,
+    chat_stats,
+    check_status,
+    classify_transport_error,
+    embeddings_of,
+    message_content,
+    parse_json,
+    stats_attributes,
+)
+from app.tracing import Tracing, describe_failure, mark_failed
 
 T = TypeVar("T")
-NANOSECONDS = 1e9
 
 
 @dataclass(frozen=True)
@@ -54,108 +58,47 @@ class ClientConfig:
 
 
 @dataclass
-class ChatStats:
-    """What Ollama reports at the end of a chat call."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    phase_seconds: dict[LlmPhase, float] = field(default_factory=dict)
-
-    @property
-    def generation_seconds(self) -> float:
-        """How long Ollama spent generating (its eval_duration; 0 when not reported): what a
-        whole answer's duration holds beyond its time to first token."""
-        return self.phase_seconds.get(LlmPhase.EVAL, 0.0)
-
-
-@dataclass
 class ChatResult:
     content: str
     stats: ChatStats
 
 
-def _classify_transport_error(exc: httpx.HTTPError) -> UpstreamError:
-    if isinstance(exc, httpx.PoolTimeout):  # a TimeoutException, but ours, not Ollama's
-        return UpstreamOverloaded("no connection to Ollama came free in time: the service "
-                                  "is overloaded; retry shortly")
-    if isinstance(exc, httpx.TimeoutException):
-        return UpstreamTimeout(f"Ollama did not answer in time ({type(exc).__name__})")
-    if isinstance(exc, httpx.DecodingError):
-        return UpstreamBadResponse("Ollama sent a body that could not be decoded")
-    return UpstreamConnectionError(f"could not reach Ollama ({type(exc).__name__})")
-
-
-def _check_status(response: httpx.Response, body: bytes) -> None:
-    if response.status_code < 400:
-        return
-    detail = body[:200].decode("utf-8", "replace")
-    if response.status_code < 500:
-        raise UpstreamRejectedRequest(
-            f"Ollama refused the request with {response.status_code}: {detail}"
-        )
-    raise UpstreamServerError(f"Ollama answered {response.status_code}: {detail}")
-
-
-def _parse_json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UpstreamBadResponse("Ollama sent a body that is not JSON") from exc
-    if not isinstance(data, dict):
-        raise UpstreamBadResponse("Ollama sent JSON that is not an object")
-    if "error" in data:
-        raise UpstreamServerError(f"Ollama reported an error: {str(data['error'])[:200]}")
-    return data
-
-
-def _chat_stats(data: dict[str, Any]) -> ChatStats:
-    def count(name: str) -> int:
-        value = data.get(name, 0)
-        return value if isinstance(value, int) and value >= 0 else 0
-
-    phases = {
-        phase: data[phase.ollama_field] / NANOSECONDS
-        for phase in LlmPhase
-        if isinstance(data.get(phase.ollama_field), int | float) and data[phase.ollama_field] >= 0
-    }
-    return ChatStats(count("prompt_eval_count"), count("eval_count"), phases)
-
-
-def _message_content(data: dict[str, Any]) -> str:
-    message = data.get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    if not isinstance(content, str):
-        raise UpstreamBadResponse("Ollama's chat answer has no message content")
-    return content
-
-
-def _embeddings(data: dict[str, Any], expected_rows: int) -> np.ndarray:
-    rows = data.get("embeddings")
-    try:
-        matrix = np.asarray(rows, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise UpstreamBadResponse("Ollama's embeddings are not a matrix of numbers") from exc
-    if matrix.ndim != 2 or matrix.shape[0] != expected_rows or matrix.shape[1] == 0:
-        raise UpstreamBadResponse(
-            f"Ollama returned embeddings of shape {matrix.shape}, expected {expected_rows} rows"
-        )
-    if not np.all(np.isfinite(matrix)):
-        raise UpstreamBadResponse("Ollama's embeddings contain values that are not finite")
-    return matrix
-
-
 class _Call:
-    """Bookkeeping of one upstream call: breaker permit, in-flight gauge, duration."""
+    """Bookkeeping of one upstream call: its span, breaker permit, in-flight gauge and
+    duration. The span starts before the breaker is asked, so that a rejection is traced."""
 
-    def __init__(self, breaker: CircuitBreaker, metrics: Metrics,
-                 operation: UpstreamOperation) -> None:
-        self._metrics = metrics
+    def __init__(self, client: OllamaClient, operation: UpstreamOperation, model: str) -> None:
+        self._metrics = client.metrics
         self._operation = operation
-        self._permit: Permit = breaker.acquire()  # raises CircuitOpenError
+        self._tracing = client.tracing
+        self.span: Span | None = None
+        if operation in GEN_AI_OPERATIONS:  # not the probe: no request waits on it
+            self.span = client.tracing.start_span(
+                f"{GEN_AI_OPERATIONS[operation]} {model}", client.span_attributes(operation,
+                                                                                   model))
+        try:
+            self._permit: Permit = client.breaker.acquire()  # raises CircuitOpenError
+        except BaseException as error:
+            if self.span is not None:
+                mark_failed(self.span, *describe_failure(error))
+                self.span.end()
+            raise
         self.started = time.perf_counter()
         self._metrics.pool_requests.labels(CLIENT_NAME).inc()
         self._metrics.upstream_in_flight.labels(CLIENT_NAME).inc()
         self._finished = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``traceparent`` for Ollama: its side of the call joins our trace."""
+        return self._tracing.traceparent(self.span)
+
+    def note(self, attributes: dict[str, Any]) -> None:
+        if self.span is not None:
+            self.span.set_attributes(attributes)
+
+    def exemplar(self) -> dict[str, str] | None:
+        return self._tracing.exemplar(self.span) if self.span is not None else None
 
     @contextmanager
     def recording_failures(self) -> Iterator[None]:
@@ -164,14 +107,14 @@ class _Call:
         try:
             yield
         except httpx.HTTPError as exc:
-            error = _classify_transport_error(exc)
+            error = classify_transport_error(exc)
             self.fail(error)
             raise error from exc
         except UpstreamError as error:
             self.fail(error)
             raise
-        except BaseException:
-            self.abandon()
+        except BaseException as error:
+            self.abandon(error)
             raise
 
     def succeed(self) -> None:
@@ -179,7 +122,7 @@ class _Call:
         self._permit.success()
 
     def fail(self, error: UpstreamError) -> None:
-        self._finish(error.outcome)
+        self._finish(error.outcome, error)
         if error.breaker_failure is None:
             self._permit.release()
         elif error.breaker_failure:
@@ -187,28 +130,36 @@ class _Call:
         else:
             self._permit.success()
 
-    def abandon(self) -> None:
+    def abandon(self, error: BaseException | None = None) -> None:
         """The caller went away before the outcome was known."""
-        self._finish(None)
+        self._finish(None, error or asyncio.CancelledError())
         self._permit.release()
 
-    def _finish(self, outcome: Outcome | None) -> None:
+    def _finish(self, outcome: Outcome | None, error: BaseException | None = None) -> None:
         if self._finished:
             return
         self._finished = True
         self._metrics.upstream_in_flight.labels(CLIENT_NAME).dec()
         if outcome is not None:
             self._metrics.upstream_duration.labels(self._operation, outcome).observe(
-                time.perf_counter() - self.started
-            )
+                time.perf_counter() - self.started, self.exemplar())
+        if self.span is not None:
+            if error is not None:
+                mark_failed(self.span, *describe_failure(error))
+            self.span.end()
 
 
 class OllamaClient:
-    def __init__(self, config: ClientConfig, breaker: CircuitBreaker, metrics: Metrics, *,
+    def __init__(self, config: ClientConfig, breaker: CircuitBreaker, metrics: Metrics,
+                 tracing: Tracing | None = None, *,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
         self.breaker = breaker
         self.metrics = metrics
+        self.tracing = tracing or Tracing(None)
+        url = httpx.URL(config.url)
+        self._server = {"server.address": url.host,
+                        "server.port": url.port or (443 if url.scheme == "https" else 80)}
         limits = httpx.Limits(max_connections=config.max_connections,
                               max_keepalive_connections=config.max_keepalive)
         timeout = httpx.Timeout(connect=config.connect_timeout, read=config.read_timeout,
@@ -226,46 +177,57 @@ class OllamaClient:
         await self._http.aclose()
         await self._check_http.aclose()
 
-    def _call(self, operation: UpstreamOperation) -> _Call:
-        return _Call(self.breaker, self.metrics, operation)
+    def _call(self, operation: UpstreamOperation, model: str) -> _Call:
+        return _Call(self, operation, model)
+
+    def span_attributes(self, operation: UpstreamOperation, model: str) -> dict[str, Any]:
+        """A traced call's attributes at its start (OpenTelemetry's GenAI conventions)."""
+        return {"gen_ai.operation.name": GEN_AI_OPERATIONS[operation],
+                "gen_ai.provider.name": "ollama", "gen_ai.request.model": model,
+                **self._server, "ollama_rag.breaker.state": str(self.breaker.state)}
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         """One row per text, in order."""
         model = self.config.embed_model
-        data, matrix = await self._call_json(
-            UpstreamOperation.EMBED, "POST", "/api/embed", {"model": model, "input": texts},
-            parse=lambda d: _embeddings(d, len(texts)),
+        data, matrix, _ = await self._call_json(
+            UpstreamOperation.EMBED, model, "POST", "/api/embed",
+            {"model": model, "input": texts}, parse=lambda d: embeddings_of(d, len(texts)),
+            describe=lambda d, m: {**stats_attributes(chat_stats(d)),
+                                   "gen_ai.embeddings.dimension.count": int(m.shape[1])},
         )
         self.metrics.llm_tokens.labels(model, TokenType.PROMPT).inc(
-            _chat_stats(data).prompt_tokens)
+            chat_stats(data).prompt_tokens)
         return matrix
 
     async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
-        payload = {"model": self.config.chat_model, "messages": messages, "stream": False}
+        model = self.config.chat_model
+        payload = {"model": model, "messages": messages, "stream": False}
         started = time.perf_counter()
-        data, content = await self._call_json(UpstreamOperation.CHAT, "POST", "/api/chat",
-                                              payload, parse=_message_content)
-        stats = _chat_stats(data)
+        data, content, exemplar = await self._call_json(
+            UpstreamOperation.CHAT, model, "POST", "/api/chat", payload,
+            parse=message_content, describe=lambda d, _: stats_attributes(chat_stats(d)))
+        stats = chat_stats(data)
         self.record_stats(stats)
         # A whole answer's first token came when Ollama started generating.
         waited = max(0.0, time.perf_counter() - started - stats.generation_seconds)
-        self.metrics.llm_ttft.labels(self.config.chat_model).observe(waited)
+        self.metrics.llm_ttft.labels(model).observe(waited, exemplar)
         return ChatResult(content, stats)
 
     async def open_chat_stream(self, messages: list[dict[str, str]]) -> ChatStream:
         """Send a streamed chat request and return once Ollama has answered with a status,
         so that a refusal becomes an HTTP error before any byte is streamed."""
         payload = {"model": self.config.chat_model, "messages": messages, "stream": True}
-        call = self._call(UpstreamOperation.CHAT_STREAM)
+        call = self._call(UpstreamOperation.CHAT_STREAM, self.config.chat_model)
         with call.recording_failures():
-            request = self._http.build_request("POST", "/api/chat", json=payload)
+            request = self._http.build_request("POST", "/api/chat", json=payload,
+                                               headers=call.headers)
             response = await self._http.send(request, stream=True)
             if response.status_code >= 400:
                 try:
                     body = await response.aread()
                 finally:
                     await response.aclose()
-                _check_status(response, body)
+                check_status(response, body)
         return ChatStream(self, call, response)
 
     async def health_check(self, timeout: float) -> bool:
@@ -275,10 +237,10 @@ class OllamaClient:
         outcome = Outcome.SUCCESS
         try:
             response = await self._check_http.get("/api/version", timeout=timeout)
-            _check_status(response, response.content)
-            _parse_json(response.content)
+            check_status(response, response.content)
+            parse_json(response.content)
         except httpx.HTTPError as exc:
-            outcome = _classify_transport_error(exc).outcome
+            outcome = classify_transport_error(exc).outcome
         except UpstreamError as error:
             outcome = error.outcome
         self.metrics.upstream_duration.labels(UpstreamOperation.HEALTH_CHECK, outcome).observe(
@@ -291,9 +253,10 @@ class OllamaClient:
         """The breaker's half-open probe: a one-word embedding. Cheap, but it needs the model
         runner, not only Ollama's server: a probe that asked for the version would close the
         breaker on an Ollama whose models all fail."""
-        await self._call_json(UpstreamOperation.PROBE, "POST", "/api/embed",
-                              {"model": self.config.embed_model, "input": ["ping"]},
-                              parse=lambda data: _embeddings(data, 1))
+        await self._call_json(UpstreamOperation.PROBE, self.config.embed_model, "POST",
+                              "/api/embed", {"model": self.config.embed_model,
+                                             "input": ["ping"]},
+                              parse=lambda data: embeddings_of(data, 1))
 
     def record_stats(self, stats: ChatStats) -> None:
         model = self.config.chat_model
@@ -303,18 +266,25 @@ class OllamaClient:
             self.metrics.llm_phase_duration.labels(model, phase).observe(seconds)
 
     async def _call_json(
-        self, operation: UpstreamOperation, method: str, path: str,
+        self, operation: UpstreamOperation, model: str, method: str, path: str,
         payload: dict[str, Any] | None, parse: Callable[[dict[str, Any]], T],
-    ) -> tuple[dict[str, Any], T]:
-        """Send, then parse the JSON answer; a bad answer counts as a failed call."""
-        call = self._call(operation)
+        describe: Callable[[dict[str, Any], T], dict[str, Any]] | None = None,
+    ) -> tuple[dict[str, Any], T, dict[str, str] | None]:
+        """Send, then parse the JSON answer; a bad answer counts as a failed call.
+        ``describe`` gives the span's attributes from the answer (only when traced). Returns
+        the answer, what ``parse`` made of it, and the call's exemplar."""
+        call = self._call(operation, model)
         with call.recording_failures():
-            response = await self._http.request(method, path, json=payload)
-            _check_status(response, response.content)
-            data = _parse_json(response.content)
+            response = await self._http.request(method, path, json=payload,
+                                                headers=call.headers)
+            check_status(response, response.content)
+            data = parse_json(response.content)
             parsed = parse(data)
+        if call.span is not None and describe is not None:
+            call.note({"gen_ai.response.model": str(data.get("model", model)),
+                       **describe(data, parsed)})
         call.succeed()
-        return data, parsed
+        return data, parsed, call.exemplar()
 
 
 class ChatStream:
@@ -333,20 +303,27 @@ class ChatStream:
     def _first_token(self) -> None:
         self.time_to_first_token = time.perf_counter() - self._call.started
         model = self._client.config.chat_model
-        self._client.metrics.llm_ttft.labels(model).observe(self.time_to_first_token)
+        self._client.metrics.llm_ttft.labels(model).observe(self.time_to_first_token,
+                                                            self._call.exemplar())
+        if self._call.span is not None:
+            self._call.span.add_event("gen_ai.first_token")
+            self._call.note({"gen_ai.response.time_to_first_chunk": self.time_to_first_token})
 
     async def __aiter__(self) -> AsyncIterator[str]:
         with self._call.recording_failures():
             async for line in self._response.aiter_lines():
                 if not line.strip():
                     continue
-                data = _parse_json(line.encode())
-                piece = _message_content(data)
+                data = parse_json(line.encode())
+                piece = message_content(data)
                 if piece and self.time_to_first_token is None:
                     self._first_token()
                 if data.get("done") is True:
-                    self.stats = _chat_stats(data)
+                    self.stats = chat_stats(data)
                     self._client.record_stats(self.stats)
+                    if self._call.span is not None:
+                        self._call.note({"gen_ai.response.model": str(data.get("model", "")),
+                                         **stats_attributes(self.stats)})
                     self._call.succeed()
                     if piece:
                         yield piece

@@ -17,7 +17,9 @@ from app.catalog import AnswerMode, UpstreamOperation
 from app.corpus import BUILTIN_DOCUMENTS
 from app.errors import CircuitOpenError, UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
-from app.ollama_client import ChatStats, ChatStream, OllamaClient
+from app.ollama_answers import ChatStats
+from app.ollama_client import ChatStream, OllamaClient
+from app.request_context import note_cache, note_error
 from app.schemas import (
     CacheOutcome,
     ChunkEvent,
@@ -32,6 +34,7 @@ from app.schemas import (
 )
 from app.semcache import CacheHit, SemanticCache
 from app.store import Chunk, DimensionMismatch, DocumentStore, ScoredChunk, chunk_text
+from app.tracing import Tracing
 
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered context passages below. If they do not "
@@ -105,12 +108,13 @@ def _sources(scored: list[ScoredChunk]) -> list[Source]:
 
 class RagService:
     def __init__(self, config: RagConfig, client: OllamaClient, cache: SemanticCache,
-                 store: DocumentStore, metrics: Metrics) -> None:
+                 store: DocumentStore, metrics: Metrics, tracing: Tracing | None = None) -> None:
         self.config = config
         self.client = client
         self.cache = cache
         self.store = store
         self.metrics = metrics
+        self.tracing = tracing or Tracing(None)
         self._corpus_loaded = not config.load_builtin_corpus
         self._corpus_lock = asyncio.Lock()
 
@@ -150,7 +154,9 @@ class RagService:
         """Exact, then semantic. When the question cannot be embedded (breaker open,
         upstream down) the lookup degrades to exact match instead of failing."""
         started = time.perf_counter()
-        hit = self.cache.lookup_exact(question)
+        with self.tracing.span("cache.exact_lookup") as span:
+            hit = self.cache.lookup_exact(question)
+            span.set_attribute("ollama_rag.cache.result", "miss" if hit is None else "hit")
         lookup_seconds = time.perf_counter() - started
         result = Lookup(hit, None)
         if hit is None:
@@ -161,16 +167,32 @@ class RagService:
                 result.embed_error = exc
             timings.add(UpstreamOperation.EMBED, time.perf_counter() - embed_started)
             if result.embedding is not None:
-                started = time.perf_counter()
-                result.hit = self.cache.lookup_semantic(result.embedding)
-                lookup_seconds += time.perf_counter() - started
+                lookup_seconds += self._semantic_lookup(result)
         self.metrics.cache_lookup_duration.observe(lookup_seconds)
         timings.add("cache_lookup", lookup_seconds)
         if result.hit is None:
             self.cache.record_miss()
         else:
             self.cache.record_hit(result.hit)
+        outcome = result.outcome()
+        note_cache(outcome.result, outcome.similarity)
         return result
+
+    def _semantic_lookup(self, result: Lookup) -> float:
+        """Look the embedded question up; returns the seconds it took."""
+        assert result.embedding is not None
+        with self.tracing.span("cache.semantic_lookup") as span:
+            started = time.perf_counter()
+            result.hit, best = self.cache.search_semantic(result.embedding)
+            elapsed = time.perf_counter() - started
+            if span.is_recording():
+                span.set_attributes({"ollama_rag.cache.result":
+                                     "miss" if result.hit is None else "hit",
+                                     "ollama_rag.cache.threshold": self.cache.threshold,
+                                     "ollama_rag.cache.entries": len(self.cache)})
+                if best is not None:
+                    span.set_attribute("ollama_rag.cache.similarity", round(best, 4))
+        return elapsed
 
     async def prepare(self, question: str, top_k: int, timings: Timings,
                       lookup: Lookup) -> PreparedAnswer:
@@ -179,12 +201,19 @@ class RagService:
             raise lookup.embed_error
         assert lookup.embedding is not None
         await self.ensure_corpus()
-        started = time.perf_counter()
-        try:
-            scored = self.store.search(lookup.embedding, top_k)
-        except DimensionMismatch as exc:
-            raise UpstreamBadResponse(str(exc)) from exc
-        elapsed = time.perf_counter() - started
+        with self.tracing.span("retrieval", {"ollama_rag.retrieval.top_k": top_k}) as span:
+            started = time.perf_counter()
+            try:
+                scored = self.store.search(lookup.embedding, top_k)
+            except DimensionMismatch as exc:
+                raise UpstreamBadResponse(str(exc)) from exc
+            elapsed = time.perf_counter() - started
+            if span.is_recording():
+                span.set_attributes({"ollama_rag.retrieval.chunks": len(scored),
+                                     "ollama_rag.documents.chunks": len(self.store)})
+                if scored:
+                    span.set_attribute("ollama_rag.retrieval.best_score",
+                                       round(scored[0].score, 4))
         self.metrics.retrieval_duration.observe(elapsed)
         timings.add("retrieval", elapsed)
         context = "\n\n".join(f"[{i + 1}] {s.chunk.text}" for i, s in enumerate(scored))
@@ -226,7 +255,7 @@ class RagService:
 
     def _answer_started(self, mode: AnswerMode, seconds: float) -> None:
         """The latency SLI: observed only for answers that succeed."""
-        self.metrics.query_ttft.labels(mode).observe(seconds)
+        self.metrics.query_ttft.labels(mode).observe(seconds, self.tracing.exemplar())
 
     async def answer_stream(self, question: str, top_k: int) -> AsyncIterator[bytes]:
         """Everything that can fail with an HTTP status fails before this returns; the
@@ -258,6 +287,7 @@ class RagService:
                 # The status line is already sent: the error travels as the last line, and
                 # the failure is counted where the availability SLI sees it.
                 self.metrics.query_stream_failures.labels(error.outcome).inc()
+                note_error(error.code, error.message)
                 yield ndjson(ErrorEvent(error=error.code, detail=error.message))
                 return
             if first_piece_after is None:  # an empty answer starts when it ends

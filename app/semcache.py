@@ -112,14 +112,18 @@ class SemanticCache:
         return CacheHit(entry.value, HitType.EXACT, 1.0)
 
     def lookup_semantic(self, embedding: np.ndarray) -> CacheHit | None:
-        """The most similar live entry at or above the threshold; reports the best
-        similarity found whether or not it is a hit."""
+        """The most similar live entry at or above the threshold."""
+        return self.search_semantic(embedding)[0]
+
+    def search_semantic(self, embedding: np.ndarray) -> tuple[CacheHit | None, float | None]:
+        """The hit (or None) and the best similarity found, hit or not (None when nothing
+        could be compared); the best is also reported to the observer."""
         self._evict_expired()
         if self._matrix is None or not self._entries:
-            return None
+            return None, None
         query = unit_vector(embedding)
         if query.shape[0] != self._matrix.shape[1]:
-            return None  # an embedding from another model cannot be compared
+            return None, None  # an embedding from another model cannot be compared
         similarities = self._matrix @ query
         # Freed rows keep their old vectors; with no free slot (the usual case once the
         # cache has filled up) every row belongs to an entry and masking is skipped.
@@ -128,15 +132,15 @@ class SemanticCache:
         slot = int(np.argmax(similarities))
         best = float(similarities[slot])
         if not np.isfinite(best):
-            return None
+            return None, None
         if self._observer is not None:
             self._observer.on_similarity(best)
         if best < self.threshold:
-            return None
+            return None, best
         key = self._slot_keys[slot]
         assert key is not None
         self._entries.move_to_end(key)
-        return CacheHit(self._entries[key].value, HitType.SEMANTIC, best)
+        return CacheHit(self._entries[key].value, HitType.SEMANTIC, best), best
 
     def record_hit(self, hit: CacheHit) -> None:
         self.hits[hit.hit_type] += 1

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
 
     log_level: str = "info"
+    # One JSON line per request on stdout (route, status, duration, cache, trace id),
+    # instead of uvicorn's own access log.
+    access_log: bool = True
+
+    # How often the event loop's lag is sampled (seconds): each sample is how late a tick
+    # woke (ollama_rag_event_loop_lag_seconds). A stall longer than the interval is always
+    # caught; a shorter one only when a tick falls in it.
+    loop_lag_interval: float = Field(default=0.1, gt=0, le=10)
 
     # Turns every metric into a no-op. It exists only so that the benchmarks can measure
     # what the instrumentation costs (bench/); do not turn it off in production.

@@ -1,0 +1,121 @@
+"""The outermost middleware: one server span per request (when tracing is on) and one JSON
+access log line per request (when the access log is on), joined by the trace id.
+
+The span is named by route template (``POST /api/query``), follows the OpenTelemetry HTTP
+conventions, continues the caller's trace when it sends a ``traceparent``, and ends when the
+response has been sent: for a streamed answer, when the stream ends or breaks. A 5xx, or a
+stream that broke after its 200, marks it failed with the service's error code.
+
+    >>> app.add_middleware(RequestTelemetryMiddleware, routes=routes, tracing=tracing,
+    ...                    access_log=True)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry.trace import SpanKind
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.http_metrics import RouteResolver
+from app.request_context import RequestRecord, request_record
+from app.tracing import Tracing, current_ids, mark_failed
+
+ACCESS_LOGGER = "ollama_rag.access"
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {key.decode("latin-1"): value.decode("latin-1")
+            for key, value in scope.get("headers", ()) if key in (b"traceparent",
+                                                                   b"tracestate",
+                                                                   b"user-agent")}
+
+
+def _server_attributes(scope: Scope, route: str, headers: dict[str, str]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "http.request.method": scope["method"], "http.route": route,
+        "url.path": scope["path"], "url.scheme": scope.get("scheme", "http"),
+        "network.protocol.version": scope.get("http_version", "1.1"),
+    }
+    if "user-agent" in headers:
+        attributes["user_agent.original"] = headers["user-agent"][:256]
+    return attributes
+
+
+def access_line(scope: Scope, route: str, status: int, seconds: float,
+                record: RequestRecord) -> str:
+    """The access log line: JSON, one object per request."""
+    ids = current_ids()
+    line: dict[str, Any] = {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "level": "info", "logger": ACCESS_LOGGER,
+        "method": scope["method"], "route": route, "status": status,
+        "duration_ms": round(seconds * 1000, 3), "cache": record.cache,
+        "trace_id": ids[0] if ids else None, "span_id": ids[1] if ids else None,
+    }
+    if record.error is not None:
+        line["error"] = record.error
+    return json.dumps(line, separators=(",", ":"))
+
+
+class RequestTelemetryMiddleware:
+    def __init__(self, app: ASGIApp, *, routes: RouteResolver, tracing: Tracing,
+                 access_log: bool) -> None:
+        self.app = app
+        self._route = routes
+        self._tracing = tracing
+        self._log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = self._route(scope)
+        status = 500  # what the client sees if the app dies before answering
+
+        async def send_and_note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        with request_record() as record, self._server_span(scope, route) as span:
+            try:
+                await self.app(scope, receive, send_and_note_status)
+            finally:
+                if span.is_recording():
+                    self._finish_span(span, status, record)
+                if self._log and access_log.isEnabledFor(logging.INFO):
+                    access_log.info(access_line(scope, route, status,
+                                                time.perf_counter() - started, record))
+
+    def _server_span(self, scope: Scope, route: str) -> AbstractContextManager[Any]:
+        if not self._tracing.enabled:
+            return self._tracing.span(route)  # a no-op
+        headers = _headers(scope)
+        return self._tracing.span(f"{scope['method']} {route}",
+                                  _server_attributes(scope, route, headers), SpanKind.SERVER,
+                                  self._tracing.incoming(headers))
+
+    @staticmethod
+    def _finish_span(span: Any, status: int, record: RequestRecord) -> None:
+        span.set_attribute("http.response.status_code", status)
+        if record.cache is not None:
+            span.set_attribute("ollama_rag.cache.result", record.cache)
+        if record.similarity is not None:
+            span.set_attribute("ollama_rag.cache.similarity", record.similarity)
+        if record.error is not None:
+            span.set_attribute("ollama_rag.error", record.error)
+            # Server spans fail on 5xx (a client's 4xx is not the service's failure), and
+            # on a stream that broke after its 200, which the availability SLI counts.
+            if status >= 500 or status < 400:
+                mark_failed(span, record.error, record.error_detail or record.error)
+        elif status >= 500:
+            mark_failed(span, str(status), "the service failed")

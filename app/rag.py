@@ -140,12 +140,15 @@ class RagService:
                 chunk_text(text, self.config.chunk_chars, self.config.chunk_overlap_chars)
             )
         ]
-        if chunks:
-            embeddings = await self.client.embed([c.text for c in chunks])
-            try:
-                self.store.add(chunks, embeddings)
-            except DimensionMismatch as exc:
-                raise UpstreamBadResponse(str(exc)) from exc
+        with self.tracing.span("documents.ingest", {"ollama_rag.ingest.documents":
+                                                    len(documents),
+                                                    "ollama_rag.ingest.chunks": len(chunks)}):
+            if chunks:
+                embeddings = await self.client.embed([c.text for c in chunks])
+                try:
+                    self.store.add(chunks, embeddings)
+                except DimensionMismatch as exc:
+                    raise UpstreamBadResponse(str(exc)) from exc
         self.metrics.document_chunks.set(len(self.store))
         return IngestResult(documents=len(documents), chunks=len(chunks),
                             total_chunks=len(self.store))

@@ -24,9 +24,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.http_metrics import RouteResolver
 from app.request_context import RequestRecord, request_record
-from app.tracing import Tracing, current_ids, mark_failed
+from app.tracing import NULL_SCOPE, Tracing, current_ids, mark_failed
 
 ACCESS_LOGGER = "ollama_rag.access"
+# Polled by machines every few seconds (Prometheus, load balancers): logged, never traced.
+UNTRACED_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
 access_log = logging.getLogger(ACCESS_LOGGER)
 
 
@@ -97,8 +99,8 @@ class RequestTelemetryMiddleware:
                                                 time.perf_counter() - started, record))
 
     def _server_span(self, scope: Scope, route: str) -> AbstractContextManager[Any]:
-        if not self._tracing.enabled:
-            return self._tracing.span(route)  # a no-op
+        if not self._tracing.enabled or route in UNTRACED_ROUTES:
+            return NULL_SCOPE
         headers = _headers(scope)
         return self._tracing.span(f"{scope['method']} {route}",
                                   _server_attributes(scope, route, headers), SpanKind.SERVER,

@@ -106,7 +106,7 @@ class _NullScope:
 
 
 NULL_SPAN = _NullSpan()
-_NULL_SCOPE = _NullScope()
+NULL_SCOPE = _NullScope()
 
 
 class Tracing:
@@ -144,7 +144,7 @@ class Tracing:
         """A child of the current span, current inside the block; an exception leaving the
         block marks it failed, with the service's error code."""
         if self._tracer is None:
-            return _NULL_SCOPE
+            return NULL_SCOPE
         return self._scope(name, attributes, kind, context)
 
     @contextmanager

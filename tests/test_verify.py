@@ -21,8 +21,8 @@ from loadtest.scenarios.plan import (
     SCENARIOS,
     TARGET_ACTIONS,
     TARGET_CHANGE_SECONDS,
-    UNIT_TESTED_ONLY,
 )
+from loadtest.scenarios.unit_tested import UNIT_TESTED_ONLY
 from loadtest.stack.config import compressed_rules, factor_for
 from loadtest.stack.local import LocalStack
 from loadtest.stack.processes import MissingBinary, find_binary

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from alerts.slo import AVAILABILITY, LATENCY, WINDOWS, BurnWindow, Objective
+from alerts.slo import AVAILABILITY, LATENCY, WINDOWS, Objective
 from loadtest.sim.faults import FAST_MODEL, Faults
 
 # Applied at the start of every phase, then the phase's own faults on top: the simulator's
@@ -29,6 +29,7 @@ PHASE_MARK = "OLLAMA_RAG_PHASE"  # Locust shapes print it at each phase; the ver
 ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache",
            "add_dead_replica", "remove_dead_replica", "fail_watchdog_receiver",
            "restore_receivers", "hide_alertmanager", "restore_alertmanager",
+           "throttle_service", "unthrottle_service",
            # compose only (loadtest/compose/stack.py): Docker stops or starts replicas.
            "stop_replica", "start_replicas")
 # normal: the realistic mix (half repeated, a fifth paraphrased, the rest new; one in ten
@@ -95,6 +96,8 @@ class Scenario:
     alerts: tuple[ExpectedAlert, ...] = ()
     moves: tuple[MetricMove, ...] = ()
     quiet_phase: str | None = None  # no alert but Watchdog may even be pending in it
+    # Error codes (the service's, as spans' error.type) that the fault must put on spans.
+    span_errors: tuple[str, ...] = ()
 
     @property
     def seconds(self) -> float:
@@ -109,7 +112,7 @@ M = "ollama_rag_"
 USERS = 8
 RECEIVERS = {"critical": "pager", "warning": "ticket"}  # alerts/alertmanager.yml's routes
 # The SLO windows a scenario can prove live; the longest ones cannot be compressed enough to
-# fire and resolve within a run (UNIT_TESTED_ONLY below says why).
+# fire and resolve within a run (unit_tested.py says why).
 LIVE_WINDOWS = tuple(w for w in WINDOWS if w.long != "3d")
 # Windows whose compressed long window outlasts a scenario: they resolve by the run's end.
 RESOLVED_BY_RUN = ("1d",)
@@ -190,6 +193,7 @@ SCENARIOS: tuple[Scenario, ...] = (
          Phase("outage", 16, USERS, {"mode": "down", "paths": MODEL_PATHS}),
          Phase("recovery", 15, USERS)),
         fault_phase="outage",
+        span_errors=("upstream_unreachable", "circuit_open"),
         alerts=(ExpectedAlert("CircuitBreakerOpen", "pager"),
                 ExpectedAlert("CircuitBreakerRejectingCalls", INHIBITED),
                 *slo_alerts(AVAILABILITY)),
@@ -229,6 +233,7 @@ SCENARIOS: tuple[Scenario, ...] = (
          Phase("hung", 80, 16, {"mode": "timeout", "hang_seconds": 120}, fixed=60),
          Phase("recovery", 12, USERS)),
         fault_phase="hung",
+        span_errors=("upstream_timeout", "circuit_open"),
         alerts=(ExpectedAlert("OllamaUnreachable", "pager"),
                 ExpectedAlert("CircuitBreakerOpen", INHIBITED, after_fixed=True),
                 ExpectedAlert("CircuitBreakerStuckHalfOpen", INHIBITED, after_fixed=True)),
@@ -249,6 +254,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              Phase(f"ok-{i + 1}", 1.5, USERS, dict(FAST_MODEL)))),
          Phase("recovery", 8, USERS)),
         fault_phase="fail-1",
+        span_errors=("upstream_server_error",),
         alerts=(ExpectedAlert("CircuitBreakerFlapping", "ticket"),),
         moves=(MetricMove(M + "circuit_breaker_transitions_total",
                           _rate(M + "circuit_breaker_transitions_total",
@@ -264,6 +270,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                                         "paths": MODEL_PATHS} | FAST_MODEL, mix="streamed"),
          Phase("recovery", 5, USERS)),
         fault_phase="malformed",
+        span_errors=("upstream_bad_response",),
         alerts=(ExpectedAlert("HighFailureRate", "pager"),),
         moves=(MetricMove(M + "upstream_request_duration_seconds",
                           _rate(M + "upstream_request_duration_seconds_count",
@@ -291,6 +298,23 @@ SCENARIOS: tuple[Scenario, ...] = (
                           _rate(M + "semcache_lookup_duration_seconds_count")),
                MetricMove(M + "retrieval_duration_seconds",
                           _rate(M + "retrieval_duration_seconds_count"))),
+    ),
+    Scenario(
+        "cpu-starved",
+        "The service's process gets no CPU for 300 ms of every second, as a container "
+        "throttled by its CPU limit does (the stack stops and continues it): its event loop "
+        "wakes late, the lag alert opens a ticket, and resolves once the CPU is back.",
+        # Each stop outlasts the 0.1 s lag tick, so every one is seen (200-300 ms late).
+        (Phase("before", 2, USERS),
+         Phase("starved", 14, USERS, actions=("throttle_service",)),
+         Phase("recovery", 8, USERS, actions=("unthrottle_service",))),
+        fault_phase="starved",
+        alerts=(ExpectedAlert("OllamaRagEventLoopLagHigh", "ticket"),),
+        moves=(MetricMove(M + "event_loop_lag_seconds",
+                          f"histogram_quantile(0.99, sum by (le) "
+                          f"(rate({M}event_loop_lag_seconds_bucket[5s]))) > 0.1"),
+               MetricMove("process_cpu_seconds_total",
+                          'sum(rate(process_cpu_seconds_total{job="ollama-rag"}[5s]))')),
     ),
     Scenario(
         "alerting-path",
@@ -344,25 +368,6 @@ RECOVERY = Scenario(
     fault_phase="healthy",
 )
 SCENARIOS = (*SCENARIOS, RECOVERY)
-
-
-
-def _why_unit_tested_only(window: BurnWindow) -> str:
-    return (f"its {window.short} short window and its {window.for_} `for`, even compressed, "
-            "outlast a run (clean traffic to resolve, sustained burn to fire); proven by "
-            "alerts/tests/slo.test.yml")
-
-
-# Rules whose windows cannot be compressed enough to fire and resolve within the run, and
-# the one no scenario can honestly cause.
-UNIT_TESTED_ONLY: dict[str, str] = {
-    **{ExpectedAlert(objective.alert, RECEIVERS[w.severity], w.labels).key:
-       _why_unit_tested_only(w)
-       for objective in (AVAILABILITY, LATENCY) for w in WINDOWS if w not in LIVE_WINDOWS},
-    "PrometheusRuleEvaluationFailures": (
-        "only a broken rule makes an evaluation fail, and the run loads the repository's "
-        "rules, which promtool checks; proven by alerts/tests/meta.test.yml"),
-}
 
 
 # Under compose (``make compose-verify``), with three replicas behind the load balancer.

@@ -1,5 +1,6 @@
 """The simulator's server: connections, the faults applied to each request, and its own
-control API (``GET``/``PUT /_sim/faults``, ``GET``/``DELETE /_sim/stats``, and
+control API (``GET``/``PUT /_sim/faults``, ``GET``/``DELETE /_sim/stats``,
+``GET /_sim/traces``: the trace ids callers sent in ``traceparent``, and
 ``GET /_sim/healthz``, which no fault reaches: a container healthcheck must not fail
 because a scenario told the simulated Ollama to).
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import asdict
 from typing import Any
 
@@ -23,6 +24,7 @@ from loadtest.sim.ollama_api import OllamaApi
 from loadtest.sim.text import DEFAULT_DIMENSIONS
 
 DEFAULT_PORT = 11434  # Ollama's own
+MAX_TRACE_IDS = 200_000
 
 
 class _Drop(Exception):
@@ -41,6 +43,8 @@ class UpstreamSimulator:
         self._random = random.Random(seed)
         self.api = OllamaApi(self.faults, dimensions, self._random)
         self.stats: Counter[str] = Counter()
+        # The trace ids Ollama's callers sent (GET /_sim/traces), the latest MAX_TRACE_IDS.
+        self.trace_ids: deque[str] = deque(maxlen=MAX_TRACE_IDS)
         self._server: asyncio.Server | None = None
         self._in_flight = 0
         self._connections: set[asyncio.Task[None]] = set()
@@ -95,12 +99,22 @@ class UpstreamSimulator:
             return
         self.stats[f"{request.method} {request.path}"] += 1
         self.stats["requests"] += 1
+        self._note_trace(request)
         self._in_flight += 1
         self.stats["in_flight_peak"] = max(self.stats["in_flight_peak"], self._in_flight)
         try:
             await self._serve_with_faults(request, reader, writer)
         finally:
             self._in_flight -= 1
+
+    def _note_trace(self, request: Request) -> None:
+        """Remember the trace id of a W3C ``traceparent`` (version-traceid-spanid-flags)."""
+        parts = request.headers.get("traceparent", "").split("-")
+        if len(parts) == 4 and len(parts[1]) == 32:
+            self.stats["with traceparent"] += 1
+            self.trace_ids.append(parts[1])
+        else:
+            self.stats["without traceparent"] += 1
 
     def _mode_for(self, request: Request) -> str:
         """The fault mode this request gets: the mode, where its paths and rate apply."""
@@ -149,6 +163,9 @@ class UpstreamSimulator:
         elif request.path == "/_sim/healthz":
             if request.method == "GET":
                 return 200, {"status": "ok"}
+        elif request.path == "/_sim/traces":
+            if request.method == "GET":
+                return 200, {"trace_ids": list(self.trace_ids)}
         elif request.path == "/_sim/stats":
             if request.method == "GET":
                 return 200, dict(self.stats)

@@ -128,3 +128,19 @@ SERVICE_SETTINGS: tuple[SettingChange, ...] = (
                   "a quieter service log; no behaviour changes"),
 )
 SERVICE_ENV = {change.env: change.value for change in SERVICE_SETTINGS}
+
+
+# The local run turns tracing on (compose.yaml does it itself) and exports spans sooner than
+# the SDK's default 5 s, so that each scenario's checks find its requests' spans.
+TRACING_SETTINGS: tuple[SettingChange, ...] = (
+    SettingChange("OTEL_EXPORTER_OTLP_ENDPOINT", "the verifier's OTLP receiver",
+                  "unset (tracing off)",
+                  "tracing on: the verifier checks every question's spans"),
+    SettingChange("OTEL_BSP_SCHEDULE_DELAY", "500", "5000",
+                  "spans leave within half a second, so a scenario's checks find them"),
+)
+
+
+def tracing_env(receiver_url: str) -> dict[str, str]:
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver_url, "OTEL_SERVICE_NAME": "ollama-rag",
+            "OTEL_BSP_SCHEDULE_DELAY": "500"}

@@ -23,6 +23,7 @@ from loadtest.stack.config import (
     compressed_alertmanager_config,
     compressed_rules,
     local_prometheus_config,
+    tracing_env,
 )
 from loadtest.stack.control import ControlServer
 from loadtest.stack.processes import (
@@ -34,6 +35,8 @@ from loadtest.stack.processes import (
     start_prometheus,
 )
 from loadtest.stack.prometheus_api import PrometheusQueries
+from loadtest.stack.throttle import CpuThrottle
+from loadtest.stack.trace_receiver import TraceReceiver
 
 
 class LocalStack(PrometheusQueries):
@@ -51,6 +54,9 @@ class LocalStack(PrometheusQueries):
         self._targets: list[str] = []
         self.sink = AlertSink()
         self.control = ControlServer(self)
+        self.trace_receiver = TraceReceiver()
+        self.traces = self.trace_receiver.store
+        self._throttle: CpuThrottle | None = None
         self._processes: dict[str, ManagedProcess] = {}
         self._lock = threading.Lock()
 
@@ -93,6 +99,7 @@ class LocalStack(PrometheusQueries):
     def start(self) -> None:
         self.sink.start_in_background()
         self.control.start()
+        self.trace_receiver.start()
         self._start_python("simulator", ["-m", "loadtest.sim",
                                          "--port", str(self.sim_port)],
                            ready=f"{self.sim_url}/api/version")
@@ -108,9 +115,10 @@ class LocalStack(PrometheusQueries):
         self._wait_for_first_scrape()
 
     def stop(self) -> None:
+        self.unthrottle_service()
         for name in reversed(list(self._processes)):
             self._processes.pop(name).stop()
-        for server in (self.sink, self.control):
+        for server in (self.sink, self.control, self.trace_receiver):
             server.shutdown()
             server.server_close()
 
@@ -159,8 +167,29 @@ class LocalStack(PrometheusQueries):
             self._start_python(
                 "service", ["-m", "app", "--port", str(self.service_port)],
                 ready=f"{self.service_url}/readyz",
-                env={**SERVICE_ENV, "OLLAMA_RAG_OLLAMA_URL": self.sim_url,
+                env={**SERVICE_ENV, **tracing_env(self.trace_receiver.url),
+                     "OLLAMA_RAG_OLLAMA_URL": self.sim_url,
                      "OLLAMA_RAG_ADMIN_TOKEN": self.admin_token})
+
+    def throttle_service(self) -> None:
+        """No CPU for 300 ms of every second, as a container's CPU limit throttles it."""
+        with self._lock:
+            process = self._processes.get("service")
+            if process is not None and self._throttle is None:
+                self._throttle = CpuThrottle(process.process.pid, stopped=0.3,
+                                             period=1.0).start()
+
+    def unthrottle_service(self) -> None:
+        with self._lock:
+            throttle, self._throttle = self._throttle, None
+        if throttle is not None:
+            throttle.stop()
+
+    def ollama_trace_ids(self) -> set[str]:
+        """The trace ids the simulated Ollama saw in ``traceparent``."""
+        response = httpx.get(f"{self.sim_url}/_sim/traces", timeout=30)
+        response.raise_for_status()
+        return set(response.json()["trace_ids"])
 
     def hide_target(self) -> None:
         self._write_target([])

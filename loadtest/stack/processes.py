@@ -124,6 +124,9 @@ def start_prometheus(config: Path, workdir: Path, port: int,
         f"--storage.tsdb.path={workdir / 'prometheus-data'}",
         f"--web.listen-address=127.0.0.1:{port}",
         "--log.level=warn",
+        # Exemplars (trace ids on histogram buckets) are kept only with this flag, as in
+        # compose.yaml.
+        "--enable-feature=exemplar-storage",
         *(extra_flags or []),
     ]
     process = ManagedProcess("prometheus", argv, workdir / "prometheus.log")

@@ -24,6 +24,14 @@ class PrometheusQueries:
         response.raise_for_status()
         return response.json()["data"]["result"]
 
+    def query_exemplars(self, expr: str, start: float, end: float) -> list[dict[str, Any]]:
+        """``[{"seriesLabels": {...}, "exemplars": [{"labels": {"trace_id": ...}, ...}]}]``:
+        needs Prometheus's exemplar storage (``--enable-feature=exemplar-storage``)."""
+        response = httpx.get(f"{self.prometheus_url}/api/v1/query_exemplars", timeout=30,
+                             params={"query": expr, "start": start, "end": end})
+        response.raise_for_status()
+        return response.json()["data"] or []
+
     def query_range(self, expr: str, start: float, end: float,
                     step: float = 0.5) -> list[dict[str, Any]]:
         response = httpx.get(f"{self.prometheus_url}/api/v1/query_range", timeout=30,

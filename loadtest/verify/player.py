@@ -23,6 +23,7 @@ from loadtest.verify.alert_checks import (
 from loadtest.verify.locust_run import run_locust
 from loadtest.verify.metric_checks import check_moves
 from loadtest.verify.results import AlertResult, ScenarioResult
+from loadtest.verify.trace_checks import check_traces
 
 RESOLVE_TIMEOUT = 25.0  # seconds after a scenario for its alerts to resolve
 DELIVERY_TIMEOUT = 8.0  # seconds after a scenario for its last notifications to arrive
@@ -86,8 +87,11 @@ class Player:
                                        "scenario's end")
             if expected.resolve_by == "run":
                 self.run_alerts.append((expected, result))
-        return ScenarioResult(scenario.name, scenario.summary, phases,
-                              phases[scenario.fault_phase], since, until, results,
-                              check_moves(stack, scenario, since, until),
-                              fired_alerts(stack, since, until),
-                              check_quiet(stack, scenario, phases, until), log_path)
+        result = ScenarioResult(scenario.name, scenario.summary, phases,
+                                phases[scenario.fault_phase], since, until, results,
+                                check_moves(stack, scenario, since, until),
+                                fired_alerts(stack, since, until),
+                                check_quiet(stack, scenario, phases, until), log_path)
+        if getattr(stack, "traces", None) is not None:  # the local stack's receiver
+            result.traces = check_traces(stack, scenario, since, until).as_dict()  # type: ignore[arg-type]
+        return result

@@ -7,8 +7,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.catalog import CONTRACT_METRICS
-from loadtest.scenarios.plan import UNIT_TESTED_ONLY
-from loadtest.stack.config import SERVICE_SETTINGS
+from loadtest.scenarios.unit_tested import UNIT_TESTED_ONLY
+from loadtest.stack.config import SERVICE_SETTINGS, TRACING_SETTINGS
+from loadtest.verify.trace_checks import EXEMPLAR_METRICS
 
 # The share of alert rules that must be proven live. The rest are listed, each with why, in
 # UNIT_TESTED_ONLY: the 3-day SLO windows and the rule-evaluation alert (3 of 26 rules).
@@ -48,6 +49,7 @@ class ScenarioResult:
     also_fired: list[str] = field(default_factory=list)
     quiet_violations: list[str] = field(default_factory=list)
     locust_log: str = ""
+    traces: dict[str, Any] = field(default_factory=dict)  # trace_checks.TraceFindings
 
 
 @dataclass
@@ -72,6 +74,8 @@ def scenario_failures(scenarios: list[ScenarioResult]) -> list[str]:
                  for m, ok in s.moved.items() if not ok]
     failures += [f"{s.name}: false positive: {v}" for s in scenarios
                  for v in s.quiet_violations]
+    failures += [f"{s.name}: traces: {p}" for s in scenarios
+                 for p in s.traces.get("problems", [])]
     return failures
 
 
@@ -109,7 +113,8 @@ def verdict(run: RunResult) -> dict[str, Any]:
         "alerts": {"rules": keys, "live": live_keys, "unit_tested_only": UNIT_TESTED_ONLY,
                    "live_share": round(live_share, 3)},
         "contract_metrics_moved": contract_moved,
-        "service_settings": [asdict(change) for change in SERVICE_SETTINGS],
+        "service_settings": [asdict(change)
+                             for change in (*SERVICE_SETTINGS, *TRACING_SETTINGS)],
         "dashboards": run.dashboards,
         "design_queries": run.design_queries,
         "charts": run.charts,

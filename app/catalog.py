@@ -132,6 +132,8 @@ class MetricSpec:
     labels: tuple[str, ...] = ()
     buckets: tuple[float, ...] | None = None
     contract: bool = False  # part of the original design's contract
+    # Its buckets carry the trace id of a sampled request (an OpenMetrics exemplar).
+    exemplars: bool = False
     # Produced by prometheus_client's standard collectors (process, GC, platform) under the
     # names every Python exporter uses, without the namespace.
     standard: bool = False
@@ -220,7 +222,7 @@ HTTP_REQUESTS = _spec(
 HTTP_DURATION = _spec(
     "http_request_duration_seconds", "histogram",
     "HTTP request duration until the last byte of the response, by method and route template.",
-    "method", "route", buckets=HTTP_BUCKETS,
+    "method", "route", buckets=HTTP_BUCKETS, exemplars=True,
 )
 HTTP_IN_PROGRESS = _spec(
     "http_requests_in_progress", "gauge",
@@ -233,7 +235,7 @@ UPSTREAM_IN_FLIGHT = _spec(
 UPSTREAM_DURATION = _spec(
     "upstream_request_duration_seconds", "histogram",
     "Upstream Ollama request duration by operation and outcome.",
-    "operation", "outcome", buckets=UPSTREAM_BUCKETS,
+    "operation", "outcome", buckets=UPSTREAM_BUCKETS, exemplars=True,
 )
 LLM_TOKENS = _spec(
     "llm_tokens_total", "counter",
@@ -243,7 +245,7 @@ LLM_TTFT = _spec(
     "llm_time_to_first_token_seconds", "histogram",
     "Time from sending a chat request to its first token: measured for streams; for whole "
     "answers, the call's duration less Ollama's eval_duration.", "model",
-    buckets=TTFT_BUCKETS,
+    buckets=TTFT_BUCKETS, exemplars=True,
 )
 LLM_PHASE = _spec(
     "llm_phase_duration_seconds", "histogram",
@@ -255,7 +257,7 @@ QUERY_TTFT = _spec(
     "Time a caller of /api/query waited for a successful answer to start, by mode: to the "
     "first streamed line of content, or for a whole answer until it was ready less the "
     "model's generation time (Ollama's eval_duration). The latency SLI.", "mode",
-    buckets=HTTP_BUCKETS,
+    buckets=HTTP_BUCKETS, exemplars=True,
 )
 QUERY_STREAM_FAILURES = _spec(
     "query_stream_failures_total", "counter",
@@ -324,6 +326,7 @@ CATALOG: tuple[MetricSpec, ...] = (
 )  # fmt: skip
 
 CONTRACT_METRICS: tuple[MetricSpec, ...] = tuple(s for s in CATALOG if s.contract)
+EXEMPLAR_METRICS: tuple[MetricSpec, ...] = tuple(s for s in CATALOG if s.exemplars)
 
 # The transitions the breaker can make; pre-created so that rate() sees them from zero.
 BREAKER_TRANSITIONS = (

@@ -13,6 +13,8 @@ from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
+from app.catalog import EXEMPLAR_METRICS
+
 DATASOURCE_UID = "ollama-rag-prometheus"  # the provisioned data source
 TAGS = ["ollama-rag"]
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
@@ -32,8 +34,15 @@ def rate(metric: str, *matchers: str) -> str:
     return f"rate({sel(metric, *matchers)}[{RATE}])"
 
 
+# Histograms whose buckets carry trace ids: their panels show exemplars, which link to the
+# trace (the Prometheus data source's exemplarTraceIdDestinations, dashboards/provisioning).
+EXEMPLAR_BUCKETS = tuple(f"{spec.full_name}_bucket" for spec in EXEMPLAR_METRICS)
+
+
 def query(expr: str, legend: str = "", ref: str = "A") -> prometheus.Dataquery:
     q = prometheus.Dataquery().expr(expr).ref_id(ref).datasource(DATASOURCE)
+    if any(bucket in expr for bucket in EXEMPLAR_BUCKETS):
+        q = q.exemplar(True)
     return q.legend_format(legend) if legend else q
 
 

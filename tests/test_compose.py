@@ -134,13 +134,30 @@ def test_grafana_provisioning_matches_the_mounts() -> None:
     provider = yaml.safe_load((ROOT / "dashboards" / "provisioning" / "dashboards" /
                                "ollama-rag.yml").read_text())["providers"][0]
     assert grafana[provider["options"]["path"]] == "./dashboards/json"
-    source = yaml.safe_load((ROOT / "dashboards" / "provisioning" / "datasources" /
-                             "prometheus.yml").read_text())["datasources"][0]
-    host, port = source["url"].removeprefix("http://").split(":")
+    sources = {s["type"]: s for s in yaml.safe_load(
+        (ROOT / "dashboards" / "provisioning" / "datasources" / "ollama-rag.yml").read_text()
+    )["datasources"]}
+    host, port = sources["prometheus"]["url"].removeprefix("http://").split(":")
     assert host == "prometheus" and "--web.listen-address=0.0.0.0:" + port in services()[
         "prometheus"]["command"]
+    # Exemplars link to the Jaeger that compose runs, on its query port.
+    jaeger = sources["jaeger"]
+    assert jaeger["url"] == "http://jaeger:16686" and "jaeger" in services()
+    assert sources["prometheus"]["jsonData"]["exemplarTraceIdDestinations"] == [
+        {"name": "trace_id", "datasourceUid": jaeger["uid"]}]
     home = services()["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert (ROOT / "dashboards" / "json" / Path(home).name).exists()
+
+
+def test_traces_go_to_jaeger_and_exemplars_are_kept() -> None:
+    app = services()["app"]["environment"]
+    assert app["OTEL_EXPORTER_OTLP_ENDPOINT"] == (
+        "${OTEL_EXPORTER_OTLP_ENDPOINT:-http://jaeger:4318}")
+    assert app["OTEL_SERVICE_NAME"] == "ollama-rag"
+    assert "--enable-feature=exemplar-storage" in services()["prometheus"]["command"]
+    jaeger = services()["jaeger"]
+    assert jaeger["image"].startswith("jaegertracing/jaeger:2.")  # pinned, OTLP built in
+    assert jaeger["ports"] == ["127.0.0.1:16686:16686"]  # loopback only; OTLP not published
 
 
 def test_webhook_urls_are_configurable_with_quiet_defaults() -> None:
@@ -203,8 +220,9 @@ def test_the_alertmanager_entrypoint_refuses_what_is_not_a_url(url: str, tmp_pat
 
 
 def test_healthchecks_use_what_each_image_has() -> None:
-    tools = {"prom/": "wget", "grafana/": "wget", "ollama/": "ollama", "ollama-rag": "python",
-             "haproxy:": "bash"}
+    # jaegertracing/jaeger 2.x is built on Alpine: busybox's wget.
+    tools = {"prom/": "wget", "grafana/": "wget", "jaegertracing/": "wget", "ollama/": "ollama",
+             "ollama-rag": "python", "haproxy:": "bash"}
     for name, service in services().items():
         if name == "locust":
             continue

@@ -21,9 +21,11 @@ def test_the_look_alikes_are_the_images_compose_and_the_dockerfile_pin() -> None
     pinned = {s["image"] for s in compose_services().values() if "build" not in s}
     base = re.search(r"^FROM (\S+) AS app$", (ROOT / "Dockerfile").read_text(), re.M)
     assert base
-    # Grafana is replaced by the stand-in, and a real Ollama is a profile nobody runs here.
+    # Grafana and Jaeger are replaced by stand-ins, and a real Ollama is a profile nobody
+    # runs here.
+    services = compose_services()
     assert {a.tag for a in LOOK_ALIKES} == (pinned | {base.group(1)}) - {
-        compose_services()["grafana"]["image"], compose_services()["ollama"]["image"]}
+        services[name]["image"] for name in ("grafana", "jaeger", "ollama")}
 
 
 def test_the_wheelhouse_covers_every_pip_install_of_the_dockerfile() -> None:
@@ -53,6 +55,7 @@ def test_grafanas_stand_in_reports_what_grafana_would_miss(
     assert "GF_SECURITY_ADMIN_PASSWORD" in problems
     assert "http://127.0.0.1:9/-/ready does not answer" in problems
     assert "no dashboard JSON" in problems
+    assert "no Prometheus datasource links its exemplars to traces" in problems
 
 
 def test_grafanas_stand_in_counts_the_repositorys_dashboards(
@@ -66,7 +69,14 @@ def test_grafanas_stand_in_counts_the_repositorys_dashboards(
     monkeypatch.setenv("GF_SECURITY_ADMIN_PASSWORD", "a-real-one")
     found = grafana_standin.checks()
     assert found["dashboards"] == len(list((ROOT / "dashboards" / "json").glob("*.json")))
-    assert found["problems"] == ["no datasource is provisioned"]
+    assert found["problems"] == ["no datasource is provisioned",
+                                 "no Prometheus datasource links its exemplars to traces"]
+
+
+def test_the_repositorys_exemplars_link_to_its_trace_datasource(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GF_PATHS_PROVISIONING", str(ROOT / "dashboards" / "provisioning"))
+    assert grafana_standin._exemplar_links() == []
 
 
 def test_the_report_fails_on_a_failed_stage_or_no_scenario() -> None:

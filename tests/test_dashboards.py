@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from alerts.rule_files import alert_rules, rule_groups
-from app.catalog import CATALOG
+from app.catalog import CATALOG, EXEMPLAR_METRICS
 from dashboards import __main__ as generator
 from dashboards.common import DATASOURCE_UID, TAGS
 from dashboards.paths import JSON_DIR, PROVISIONING_DIR
@@ -162,11 +162,26 @@ def test_the_original_design_queries_are_on_their_panels() -> None:
         assert any(fragment in expr for w, expr in exprs() if w == where), (where, fragment)
 
 
+def test_latency_panels_show_exemplars() -> None:
+    """Every query of a histogram whose buckets carry trace ids shows its exemplars, and
+    no other query asks for them."""
+    buckets = {f"{spec.full_name}_bucket" for spec in EXEMPLAR_METRICS}
+    seen = set()
+    for board in dashboards():
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                wanted = any(b in target["expr"] for b in buckets)
+                assert bool(target.get("exemplar")) == wanted, (panel["title"], target["expr"])
+                seen |= {b for b in buckets if b in target["expr"]}
+    assert seen == buckets, f"no latency panel for {buckets - seen}"
+
+
 def test_provisioning_points_at_the_dashboards_and_data_source() -> None:
-    sources = yaml.safe_load((PROVISIONING / "datasources" / "prometheus.yml").read_text())
-    (source,) = sources["datasources"]
+    sources = yaml.safe_load((PROVISIONING / "datasources" / "ollama-rag.yml").read_text())
+    source, traces = sources["datasources"]
     assert source["uid"] == DATASOURCE_UID and source["type"] == "prometheus"
     assert source["url"] == "http://prometheus:9090" and source["isDefault"]
+    assert traces["type"] == "jaeger" and not traces.get("isDefault")
     providers = yaml.safe_load((PROVISIONING / "dashboards" / "ollama-rag.yml").read_text())
     (provider,) = providers["providers"]
     assert provider["type"] == "file"

@@ -25,7 +25,7 @@ from typing import Any
 
 from loadtest.compose import checks, report
 from loadtest.compose.engine import CommandFailed, DockerEngine, EngineUnavailable
-from loadtest.compose.images import build_grafana_standin, build_look_alikes
+from loadtest.compose.images import build_look_alikes, build_standins
 from loadtest.compose.stack import ROOT, ComposeStack
 from loadtest.scenarios.plan import COMPOSE_SCENARIOS, Scenario
 from loadtest.stack.sigterm import stop_on_sigterm
@@ -95,6 +95,8 @@ def _prove(run: Run, stack: ComposeStack, workdir: Path) -> list[ScenarioResult]
                          checks.simulator_health_ignores_faults),
                         ("Grafana's stand-in finds its provisioning",
                          checks.grafana_standin_checks),
+                        ("spans reach the trace backend, exemplars name them",
+                         checks.traces_reach_the_backend),
                         ("Locust's image runs", checks.locust_image_runs)):
         run.step(name, lambda check=check: check(stack))
     results: list[ScenarioResult] = []
@@ -141,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                 stack.write_override()
                 if (run.step("look-alike images", lambda: build_look_alikes(say))
                         and run.step("docker compose build", _compose(stack, "build"))
-                        and run.step("Grafana's stand-in image",
-                                     lambda: build_grafana_standin(say))):
+                        and run.step("Grafana's and Jaeger's stand-in images",
+                                     lambda: build_standins(say))):
                     with stack:  # torn down on failure and Ctrl-C too
                         results = _prove(run, stack, workdir)
                         run.step("tear down", stack.down)

@@ -247,7 +247,40 @@ def grafana_standin_checks(stack: ComposeStack) -> str:
     found = response.json()
     expect(response.status_code == 200, f"Grafana's stand-in: {found['problems']}")
     return (f"password set, {found['dashboards']} dashboards where the provider's path says, "
-            "Prometheus reachable from Grafana's network (Grafana itself not run)")
+            "Prometheus and Jaeger reachable from Grafana's network, exemplars linked to "
+            "Jaeger's data source (Grafana itself not run)")
+
+
+def traces_reach_the_backend(stack: ComposeStack) -> str:
+    """Questions asked through the load balancer leave spans in the trace backend (Jaeger's
+    stand-in, answering Jaeger's query API), under the service's name, and the trace ids
+    Prometheus keeps as exemplars open those traces there."""
+    started = time.time()
+    with httpx.Client(base_url=stack.service_url, timeout=30) as client:
+        for question in ("How do traces join metrics?", "What is an exemplar?"):
+            expect(client.post("/api/query", json={"question": question}).status_code == 200,
+                   "a question through the load balancer was not answered")
+
+    def services() -> list[str]:
+        return httpx.get(f"{stack.jaeger_url}/api/services", timeout=5).json()["data"] or []
+
+    wait_for(lambda: "ollama-rag" in services(), 30, "spans of service ollama-rag")
+    joined: list[str] = []
+
+    def exemplars_open_traces() -> bool:
+        found = stack.query_exemplars("ollama_rag_http_request_duration_seconds_bucket",
+                                      started - 5, time.time())
+        for series in found:
+            for exemplar in series.get("exemplars", []):
+                trace_id = exemplar["labels"].get("trace_id", "")
+                answer = httpx.get(f"{stack.jaeger_url}/api/traces/{trace_id}", timeout=5)
+                if answer.status_code == 200 and answer.json()["data"]:
+                    joined.append(trace_id)
+        return bool(joined)
+
+    wait_for(exemplars_open_traces, 60, "an exemplar whose trace the backend holds")
+    return (f"{len(joined)} exemplar(s) of ollama_rag_http_request_duration_seconds open "
+            "their trace in the backend's query API (Jaeger itself not run: its stand-in)")
 
 
 def sidecars_stop_at_once(stack: ComposeStack) -> str:

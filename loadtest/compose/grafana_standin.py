@@ -5,7 +5,8 @@ it can of what Grafana would be given.
 ``python -m loadtest.compose.grafana_standin`` serves ``GET /api/health`` on port 3000: 200
 when every check holds, 503 otherwise, with each check's finding. The checks: an admin
 password is set (not Grafana's default); every provisioned datasource's URL answers from
-this container's network position; every dashboard provider's ``path`` holds the dashboard
+this container's network position; the Prometheus datasource links its exemplars' trace ids
+to a provisioned trace datasource; every dashboard provider's ``path`` holds the dashboard
 JSON (each with a uid and a title); the default home dashboard exists. Grafana itself, its
 rendering and its reading of these files, is not exercised.
 """
@@ -54,6 +55,27 @@ def _datasources() -> list[str]:
     return problems
 
 
+def _exemplar_links() -> list[str]:
+    """Every exemplar link of a Prometheus datasource points at a provisioned trace
+    datasource (by uid), so that clicking an exemplar opens its trace."""
+    files = sorted((provisioning() / "datasources").glob("*.y*ml"))
+    sources = [s for f in files for s in yaml.safe_load(f.read_text()).get("datasources", [])]
+    tracing = {s.get("uid") for s in sources if s["type"] in ("jaeger", "tempo", "zipkin")}
+    problems, links = [], 0
+    for source in (s for s in sources if s["type"] == "prometheus"):
+        for link in source.get("jsonData", {}).get("exemplarTraceIdDestinations", []):
+            links += 1
+            if link.get("datasourceUid") not in tracing:
+                problems.append(f"datasource {source['name']}: exemplar link to "
+                                f"{link.get('datasourceUid')!r}, no trace datasource")
+            if link.get("name") != "trace_id":
+                problems.append(f"datasource {source['name']}: exemplar label "
+                                f"{link.get('name')!r}, the service's is trace_id")
+    if not links:
+        problems.append("no Prometheus datasource links its exemplars to traces")
+    return problems
+
+
 def _dashboards() -> tuple[list[str], int]:
     problems, count = [], 0
     files = sorted((provisioning() / "dashboards").glob("*.y*ml"))
@@ -82,6 +104,7 @@ def checks() -> dict[str, Any]:
     if password:
         problems.append(password)
     problems += _datasources()
+    problems += _exemplar_links()
     dashboard_problems, dashboards = _dashboards()
     problems += dashboard_problems
     return {"database": "ok" if not problems else "failing", "version": "stand-in",

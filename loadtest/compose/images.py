@@ -38,6 +38,7 @@ CACHE = Path(os.environ.get("OLLAMA_RAG_IMAGE_CACHE", "/var/cache/ollama-rag"))
 MIRROR = "http://deb.debian.org/debian"
 SUITE = "bookworm"
 STANDIN_GRAFANA = "ollama-rag-grafana-standin:local"
+STANDIN_JAEGER = "ollama-rag-jaeger-standin:local"
 Say = Callable[[str], None]
 
 
@@ -236,18 +237,27 @@ def build_look_alike(look_alike: LookAlike, say: Say) -> None:
     run(["docker", "image", "rm", base])
 
 
-def build_grafana_standin(say: Say) -> None:
-    """Grafana's stand-in, on the service's image (built by compose first) plus busybox's
-    wget, which compose's Grafana healthcheck calls."""
-    say(f"building {STANDIN_GRAFANA}")
+def _build_standin(tag: str, user: str, ports: str, command: str, say: Say) -> None:
+    """A stand-in on the service's image (built by compose first) plus busybox's wget,
+    which the healthcheck of the service it stands in for calls."""
+    say(f"building {tag}")
     with tempfile.TemporaryDirectory(prefix="ollama-rag-standin-") as tmp:
         context = Path(tmp)
         shutil.copy2(_debian_package("busybox-static") / "bin/busybox", context / "busybox")
         (context / "Dockerfile").write_text(
             "FROM ollama-rag:0.1.0\nUSER root\nCOPY busybox /bin/busybox\n"
-            "RUN ln -s /bin/busybox /usr/local/bin/wget\nUSER 472\nEXPOSE 3000\n"
-            'CMD ["python", "-m", "loadtest.compose.grafana_standin"]\n')
-        run(["docker", "build", "--quiet", "-t", STANDIN_GRAFANA, str(context)], timeout=600)
+            f"RUN ln -s /bin/busybox /usr/local/bin/wget\nUSER {user}\nEXPOSE {ports}\n"
+            f"CMD {command}\n")
+        run(["docker", "build", "--quiet", "-t", tag, str(context)], timeout=600)
+
+
+def build_standins(say: Say) -> None:
+    """Grafana's stand-in (its checks of what Grafana is given) and Jaeger's (the trace
+    receiver, on Jaeger's OTLP/HTTP and query ports)."""
+    _build_standin(STANDIN_GRAFANA, "472", "3000",
+                   '["python", "-m", "loadtest.compose.grafana_standin"]', say)
+    _build_standin(STANDIN_JAEGER, "10001", "4318 16686",
+                   '["python", "-m", "loadtest.stack.trace_receiver"]', say)
 
 
 def build_look_alikes(say: Say) -> None:

@@ -24,7 +24,7 @@ import yaml
 
 from alerts.paths import RULE_FILES
 from loadtest.compose.engine import CommandFailed, run
-from loadtest.compose.images import STANDIN_GRAFANA
+from loadtest.compose.images import STANDIN_GRAFANA, STANDIN_JAEGER
 from loadtest.stack.config import (
     SERVICE_ENV,
     SINK_BASE_URL,
@@ -40,7 +40,7 @@ COMPOSE_FILE = ROOT / "compose.yaml"
 PROJECT = "ollama-rag-verify"
 # compose.yaml's published ports: the load balancer, the simulator, the monitoring.
 PORTS = {"lb": 8000, "upstream-sim": 11435, "prometheus": 9090, "alertmanager": 9093,
-         "alert-sink": 9099, "grafana": 3000}
+         "alert-sink": 9099, "grafana": 3000, "jaeger": 16686}
 
 
 def compose_services() -> dict[str, Any]:
@@ -75,6 +75,7 @@ class ComposeStack(PrometheusQueries):
         self.service_url = f"http://127.0.0.1:{PORTS['lb']}"
         self.sim_url = f"http://127.0.0.1:{PORTS['upstream-sim']}"
         self.grafana_url = f"http://127.0.0.1:{PORTS['grafana']}"
+        self.jaeger_url = f"http://127.0.0.1:{PORTS['jaeger']}"
         self.sink = RemoteSink(f"http://127.0.0.1:{PORTS['alert-sink']}")
         self.control = ControlServer(self)
         self.stopped_replicas: list[tuple[str, str]] = []  # (container id, its target)
@@ -116,6 +117,7 @@ class ComposeStack(PrometheusQueries):
             "alertmanager": {"volumes": [
                 f"{self.workdir}/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"]},
             "grafana": {"image": STANDIN_GRAFANA},
+            "jaeger": {"image": STANDIN_JAEGER},
         }}
         (self.workdir / "override.yaml").write_text(yaml.safe_dump(override, sort_keys=False))
         for path in self.workdir.rglob("*"):

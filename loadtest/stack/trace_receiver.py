@@ -176,7 +176,7 @@ class _Handler(JsonHandler):
             found = [(t, s) for t, s in store.traces().items()
                      if not service or any(span.service == service for span in s)]
             self._reply(200, {"data": [jaeger_trace(t, s) for t, s in found[-limit:]]})
-        elif url.path == "/healthz":
+        elif url.path in ("/", "/healthz"):  # "/": where Jaeger serves its UI
             self._reply(200, {"status": "ok", "spans": store.received})
         else:
             self._reply(404, {"error": f"no endpoint {url.path}"})

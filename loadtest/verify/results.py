@@ -9,7 +9,6 @@ from typing import Any
 from app.catalog import CONTRACT_METRICS
 from loadtest.scenarios.unit_tested import UNIT_TESTED_ONLY
 from loadtest.stack.config import SERVICE_SETTINGS, TRACING_SETTINGS
-from loadtest.verify.trace_checks import EXEMPLAR_METRICS
 
 # The share of alert rules that must be proven live. The rest are listed, each with why, in
 # UNIT_TESTED_ONLY: the 3-day SLO windows and the rule-evaluation alert (3 of 26 rules).

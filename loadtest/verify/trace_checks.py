@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from app.catalog import EXEMPLAR_METRICS as EXEMPLAR_SPECS
 from app.settings import Settings
 from loadtest.scenarios.plan import Scenario
 from loadtest.stack.trace_receiver import SpanRecord, TraceStore
@@ -31,10 +32,7 @@ CHAT_ATTRIBUTES = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
 CLIENT_ATTRIBUTES = ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model",
                      "ollama_rag.breaker.state")
 # The histograms whose buckets carry trace ids.
-EXEMPLAR_METRICS = ("ollama_rag_http_request_duration_seconds_bucket",
-                    "ollama_rag_upstream_request_duration_seconds_bucket",
-                    "ollama_rag_query_time_to_first_token_seconds_bucket",
-                    "ollama_rag_llm_time_to_first_token_seconds_bucket")
+EXEMPLAR_METRICS = tuple(f"{spec.full_name}_bucket" for spec in EXEMPLAR_SPECS)
 # Calls that fail before a byte leaves: the breaker rejected them, or no pooled connection
 # came free.
 NEVER_SENT = ("circuit_open", "overloaded")

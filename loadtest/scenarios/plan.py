@@ -301,17 +301,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "cpu-starved",
-        "The service's process gets no CPU for 300 ms of every second, as a container "
-        "throttled by its CPU limit does (the stack stops and continues it): its event loop "
-        "wakes late, the lag alert opens a ticket, and resolves once the CPU is back.",
-        # Each stop outlasts the 0.1 s lag tick, so every one is seen (200-300 ms late).
+        "The service's process gets no CPU for 300 ms of every second (the stack stops and "
+        "continues it), as a container throttled by its CPU limit: its event loop wakes late "
+        "and the lag alert opens a ticket.",  # each stop outlasts the 0.1 s lag tick
         (Phase("before", 2, USERS),
          Phase("starved", 14, USERS, actions=("throttle_service",)),
          Phase("recovery", 8, USERS, actions=("unthrottle_service",))),
         fault_phase="starved",
         alerts=(ExpectedAlert("OllamaRagEventLoopLagHigh", "ticket"),),
-        moves=(MetricMove(M + "event_loop_lag_seconds",
-                          f"histogram_quantile(0.99, sum by (le) "
+        moves=(MetricMove(M + "event_loop_lag_seconds", f"histogram_quantile(0.99, sum by (le) "
                           f"(rate({M}event_loop_lag_seconds_bucket[5s]))) > 0.1"),
                MetricMove("process_cpu_seconds_total",
                           'sum(rate(process_cpu_seconds_total{job="ollama-rag"}[5s]))')),

@@ -95,6 +95,20 @@ class RouteResolver:
         return route
 
 
+class StatusNotingSend:
+    """``send``, noting the response's status: 500, what the client sees, until the app
+    starts a response."""
+
+    def __init__(self, send: Send) -> None:
+        self.status = 500
+        self._send = send
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self._send(message)
+
+
 class HttpMetricsMiddleware:
     """Counts and times every request; the duration carries the current span's trace id as
     an exemplar when tracing is on."""
@@ -121,19 +135,13 @@ class HttpMetricsMiddleware:
                         self.metrics.http_in_progress.labels(route))
             self._children[(method, route)] = children
         duration, in_progress = children
-        status = 500  # what the client sees if the app dies before answering
-
-        async def send_and_note_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        noting = StatusNotingSend(send)
         in_progress.inc()
         started = time.perf_counter()
         try:
-            await self.app(scope, receive, send_and_note_status)
+            await self.app(scope, receive, noting)
         finally:
+            status = noting.status
             duration.observe(time.perf_counter() - started, self._exemplar())
             counter = self._counters.get((method, route, status))
             if counter is None:

@@ -72,10 +72,10 @@ class _Call:
         self._operation = operation
         self._tracing = client.tracing
         self.span: Span | None = None
-        if operation in GEN_AI_OPERATIONS:  # not the probe: no request waits on it
-            self.span = client.tracing.start_span(
-                f"{GEN_AI_OPERATIONS[operation]} {model}", client.span_attributes(operation,
-                                                                                   model))
+        # Not the probe: no request waits on it.
+        if client.tracing.enabled and operation in GEN_AI_OPERATIONS:
+            self.span = client.tracing.start_span(f"{GEN_AI_OPERATIONS[operation]} {model}",
+                                                  client.span_attributes(operation, model))
         try:
             self._permit: Permit = client.breaker.acquire()  # raises CircuitOpenError
         except BaseException as error:

@@ -20,9 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.trace import SpanKind
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.http_metrics import RouteResolver
+from app.catalog import normalise_method
+from app.http_metrics import RouteResolver, StatusNotingSend
 from app.request_context import RequestRecord, request_record
 from app.tracing import NULL_SCOPE, Tracing, current_ids, mark_failed
 
@@ -41,7 +42,7 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 def _server_attributes(scope: Scope, route: str, headers: dict[str, str]) -> dict[str, Any]:
     attributes: dict[str, Any] = {
-        "http.request.method": scope["method"], "http.route": route,
+        "http.request.method": normalise_method(scope["method"]), "http.route": route,
         "url.path": scope["path"], "url.scheme": scope.get("scheme", "http"),
         "network.protocol.version": scope.get("http_version", "1.1"),
     }
@@ -57,7 +58,7 @@ def access_line(scope: Scope, route: str, status: int, seconds: float,
     line: dict[str, Any] = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "level": "info", "logger": ACCESS_LOGGER,
-        "method": scope["method"], "route": route, "status": status,
+        "method": normalise_method(scope["method"]), "route": route, "status": status,
         "duration_ms": round(seconds * 1000, 3), "cache": record.cache,
         "trace_id": ids[0] if ids else None, "span_id": ids[1] if ids else None,
     }
@@ -79,30 +80,23 @@ class RequestTelemetryMiddleware:
             await self.app(scope, receive, send)
             return
         route = self._route(scope)
-        status = 500  # what the client sees if the app dies before answering
-
-        async def send_and_note_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        noting = StatusNotingSend(send)
         started = time.perf_counter()
         with request_record() as record, self._server_span(scope, route) as span:
             try:
-                await self.app(scope, receive, send_and_note_status)
+                await self.app(scope, receive, noting)
             finally:
                 if span.is_recording():
-                    self._finish_span(span, status, record)
+                    self._finish_span(span, noting.status, record)
                 if self._log and access_log.isEnabledFor(logging.INFO):
-                    access_log.info(access_line(scope, route, status,
+                    access_log.info(access_line(scope, route, noting.status,
                                                 time.perf_counter() - started, record))
 
     def _server_span(self, scope: Scope, route: str) -> AbstractContextManager[Any]:
         if not self._tracing.enabled or route in UNTRACED_ROUTES:
             return NULL_SCOPE
         headers = _headers(scope)
-        return self._tracing.span(f"{scope['method']} {route}",
+        return self._tracing.span(f"{normalise_method(scope['method'])} {route}",
                                   _server_attributes(scope, route, headers), SpanKind.SERVER,
                                   self._tracing.incoming(headers))
 

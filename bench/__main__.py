@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ann, cache, exposition, http, instrumentation
+from bench import ann, cache, exposition, http, instrumentation, tracing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,8 @@ def run_all(quick: bool) -> dict[str, Any]:
         ("exposition_and_miss_path", lambda: exposition.run(requests=120, renders=5,
                                                             misses=10) if quick
          else exposition.run()),
+        ("tracing", lambda: tracing.run(requests=10, misses=5, rounds=2) if quick
+         else tracing.run()),
     ]
     for name, step in steps:
         print(f"[{time.time() - started:6.1f}s] {name}...", file=sys.stderr, flush=True)

@@ -93,5 +93,6 @@ class Player:
                                 fired_alerts(stack, since, until),
                                 check_quiet(stack, scenario, phases, until), log_path)
         if getattr(stack, "traces", None) is not None:  # the local stack's receiver
-            result.traces = check_traces(stack, scenario, since, until).as_dict()  # type: ignore[arg-type]
+            result.traces = check_traces(stack, scenario, phases, since,  # type: ignore[arg-type]
+                                         until).as_dict()
         return result

@@ -70,6 +70,26 @@ def alert_rows(data: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+TRACE_HEADER = ["scenario", "questions traced", "calls sent: Ollama saw their trace",
+                "exemplars joined", "span errors"]
+
+
+def trace_rows(data: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for scenario in data["scenarios"]:
+        found = scenario.get("traces")
+        if not found:
+            continue
+        lost = found.get("exemplars_lost_with_the_process", 0)
+        rows.append([scenario["name"], str(found["traces_checked"]),
+                     f"{found['client_spans_seen_by_ollama']}/"
+                     f"{found['client_spans'] - found.get('client_spans_never_sent', 0)}",
+                     f"{found['exemplars_joined']}" + (f" (+{lost} lost with the stopped "
+                                                       "process)" if lost else ""),
+                     ", ".join(f"{k} {v}" for k, v in found["error_types"].items())])
+    return rows
+
+
 def text_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -86,6 +106,8 @@ def terminal(data: dict[str, Any]) -> str:
     metric_rows = [[s["name"], key.split(":")[0], "yes" if ok else "NO"]
                    for s in data["scenarios"] for key, ok in s["moved"].items()]
     out += [text_table(["scenario", "metric", "moved"], metric_rows), ""]
+    if trace_rows(data):
+        out += [text_table(TRACE_HEADER, trace_rows(data)), ""]
     out.append("original design's metrics moved: " + ", ".join(
         f"{name.removeprefix('ollama_rag_')}={'yes' if ok else 'NO'}"
         for name, ok in data["contract_metrics_moved"].items()))
@@ -144,6 +166,7 @@ border:1px solid #eee}}</style></head><body>
 alert firing; dashed lines: phase boundaries.</p>
 <ul>{failures}</ul>
 <h2>Alerts</h2>{table(ALERT_HEADER, alert_rows(data))}
+<h2>Traces</h2>{table(TRACE_HEADER, trace_rows(data))}
 <h2>Service settings changed from their defaults</h2>
 {table(["setting", "value", "default", "why"], setting_rows)}
 <h2>Original design's queries</h2>{table(["query", "data as written",

@@ -3,7 +3,7 @@ cache outcome and status call for, with their attributes; Ollama (the simulator)
 same trace ids in ``traceparent``; Prometheus's exemplars name traces the receiver holds;
 failures are spans with error status and the service's error code.
 
-    >>> found = check_traces(stack, scenario, since, until)
+    >>> found = check_traces(stack, scenario, phases, since, until)
     >>> found.problems
     []
 """
@@ -37,6 +37,11 @@ EXEMPLAR_METRICS = tuple(f"{spec.full_name}_bucket" for spec in EXEMPLAR_SPECS)
 # came free.
 NEVER_SENT = ("circuit_open", "overloaded")
 SETTLE_SECONDS = 2.0  # spans of requests that ended later may still be in the exporter
+# A stopped service that does not finish in time is killed (loadtest/stack/processes.py):
+# the spans of requests still in flight die with it, though Prometheus may already hold
+# their exemplars. Streams last up to 12 s at the simulated model's pace.
+LONGEST_REQUEST_SECONDS = 15.0
+MIN_TRAFFIC_SECONDS = 5.0  # a shorter window (the recovery stopping at once) may hold none
 MAX_EXAMPLES = 5
 
 
@@ -55,8 +60,10 @@ class TraceFindings:
     error_types: Counter[str] = field(default_factory=Counter)
     client_spans: int = 0
     client_spans_seen_by_ollama: int = 0
+    client_spans_never_sent: int = 0  # rejected by the breaker, or no pooled connection
     exemplars: dict[str, int] = field(default_factory=dict)
     exemplars_joined: int = 0
+    exemplars_lost_with_the_process: int = 0
     problems: list[str] = field(default_factory=list)
 
     def problem(self, text: str) -> None:
@@ -67,7 +74,9 @@ class TraceFindings:
         return {"traces_checked": self.traces_checked, "by_outcome": dict(self.by_outcome),
                 "error_types": dict(self.error_types), "client_spans": self.client_spans,
                 "client_spans_seen_by_ollama": self.client_spans_seen_by_ollama,
+                "client_spans_never_sent": self.client_spans_never_sent,
                 "exemplars": self.exemplars, "exemplars_joined": self.exemplars_joined,
+                "exemplars_lost_with_the_process": self.exemplars_lost_with_the_process,
                 "problems": self.problems}
 
 
@@ -89,7 +98,7 @@ def _expected_children(root: SpanRecord, children: dict[str, SpanRecord]) -> lis
     return [*expected, RETRIEVAL, CHAT]
 
 
-def _check_query_trace(root: SpanRecord, spans: list[SpanRecord],
+def check_query_trace(root: SpanRecord, spans: list[SpanRecord],
                        found: TraceFindings) -> None:
     children = {s.name: s for s in spans if s.parent_id == root.span_id}
     where = f"trace {root.trace_id}"
@@ -124,14 +133,21 @@ def _check_traceparents(spans: list[SpanRecord], seen: set[str], found: TraceFin
     for span in spans:
         if span.kind == "client":
             found.client_spans += 1
-            if span.trace_id in seen:
+            if span.attributes.get("error.type") in NEVER_SENT:
+                found.client_spans_never_sent += 1
+            elif span.trace_id in seen:
                 found.client_spans_seen_by_ollama += 1
-            elif span.attributes.get("error.type") not in NEVER_SENT:
+            else:
                 found.problem(f"trace {span.trace_id}: Ollama never saw the traceparent of "
                               f"{span.name}")
 
 
-def _check_exemplars(stack: TracedStack, since: float, until: float,
+def _stopped_at(scenario: Scenario, phases: dict[str, float]) -> list[float]:
+    return [phases[p.name] for p in scenario.phases
+            if "stop_service" in p.actions and p.name in phases]
+
+
+def _check_exemplars(stack: TracedStack, since: float, until: float, stops: list[float],
                      found: TraceFindings) -> None:
     for metric in EXEMPLAR_METRICS:
         results = stack.query_exemplars(metric, since, until)
@@ -140,14 +156,17 @@ def _check_exemplars(stack: TracedStack, since: float, until: float,
         for exemplar in exemplars:
             labels = exemplar.get("labels", {})
             spans = stack.traces.trace(labels.get("trace_id", ""))
+            at = float(exemplar.get("timestamp", 0))
             if any(s.span_id == labels.get("span_id") for s in spans):
                 found.exemplars_joined += 1
+            elif any(stop - LONGEST_REQUEST_SECONDS <= at <= stop for stop in stops):
+                found.exemplars_lost_with_the_process += 1
             else:
                 found.problem(f"{metric}: exemplar {labels} names no span the receiver holds")
 
 
-def check_traces(stack: TracedStack, scenario: Scenario, since: float,
-                 until: float) -> TraceFindings:
+def check_traces(stack: TracedStack, scenario: Scenario, phases: dict[str, float],
+                 since: float, until: float) -> TraceFindings:
     """Check the traces whose requests ran between ``since`` and ``until``."""
     time.sleep(max(0.0, until + SETTLE_SECONDS - time.time()))
     found = TraceFindings()
@@ -158,10 +177,10 @@ def check_traces(stack: TracedStack, scenario: Scenario, since: float,
         roots = [s for s in spans if s.parent_id is None and s.name == QUERY_ROOT]
         for root in roots:
             found.traces_checked += 1
-            _check_query_trace(root, spans, found)
+            check_query_trace(root, spans, found)
         _check_traceparents(spans, seen, found)
-    _check_exemplars(stack, since, until, found)
-    if found.traces_checked == 0:
+    _check_exemplars(stack, since, until, _stopped_at(scenario, phases), found)
+    if found.traces_checked == 0 and until - since >= MIN_TRAFFIC_SECONDS:
         found.problem("no trace of a question arrived")
     missing = [code for code in scenario.span_errors if not found.error_types[code]]
     if missing:

@@ -1,0 +1,186 @@
+"""6. What tracing costs per request: CPU time with tracing off, on at 100% sampling and on
+at 10%, in alternating rounds, on the exact-hit path (1 server span, 1 child) and on the miss
+path (1 server span, 5 children, two upstream calls to the in-process simulator). Spans are
+exported to a real OTLP/HTTP receiver in another process.
+
+CPU is measured twice: on the request path (the event loop's thread, ``time.thread_time``)
+and for the whole process on the hit path (``time.process_time``: the batch processor's
+export thread included). With tracing off, the hooks left on the request path are timed
+alone: there is no build of the service without them to compare with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import numpy as np
+
+from app.factory import create_app
+from app.schemas import CacheOutcome, QueryAnswer, Usage
+from app.settings import Settings
+from app.tracing import Tracing
+from bench.asgi_driver import post_json
+from loadtest.scenarios.questions import new_question
+from loadtest.sim.faults import FAST_MODEL
+from loadtest.stack.in_process import BackgroundSimulator
+from loadtest.stack.processes import free_port
+
+QUESTION = "What does a circuit breaker do when it is half-open?"
+MODES = {"off": None, "on_100": "1.0", "on_10": "0.1"}
+
+
+@contextmanager
+def receiver() -> Iterator[str]:
+    """The trace receiver in a process of its own, so that its CPU is not counted."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "loadtest.stack.trace_receiver",
+                                "--host", "127.0.0.1", "--otlp-port", str(port),
+                                "--query-port", str(free_port())],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _app(mode: str, endpoint: str, ollama_url: str) -> Any:
+    ratio = MODES[mode]
+    env = {} if ratio is None else {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_TRACES_SAMPLER": "traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": ratio}
+    with environment(env):
+        app = create_app(Settings(ollama_url=ollama_url, load_builtin_corpus=False,
+                                  access_log=False, cache_capacity=100))
+    answer = QueryAnswer(answer="An answer.", sources=[],
+                         cache=CacheOutcome(result="miss", similarity=None),
+                         model="llama3.2", usage=Usage(), timings_ms={})
+    app.state.components.cache.put(QUESTION, answer, np.ones(384, dtype=np.float32))
+    return app
+
+
+async def _cpu(app: Any, requests: int, miss: bool, rng: random.Random) -> tuple[float, float]:
+    """(request-path CPU, process CPU) per request."""
+    thread, process = time.thread_time(), time.process_time()
+    for _ in range(requests):
+        question = new_question(rng) if miss else QUESTION
+        status = await post_json(app, "/api/query", {"question": question})
+        assert status == 200, status
+    return ((time.thread_time() - thread) / requests,
+            (time.process_time() - process) / requests)
+
+
+def _hooks_off(repeats: int) -> dict[str, float]:
+    """The tracing hooks a request runs with tracing off, alone: µs per request."""
+    tracing = Tracing(None)
+
+    def hit() -> None:
+        with tracing.span("cache.exact_lookup") as span:
+            span.set_attribute("ollama_rag.cache.result", "hit")
+        tracing.exemplar()
+        tracing.exemplar()
+
+    def miss() -> None:
+        hit()
+        for name in ("cache.semantic_lookup", "retrieval"):
+            with tracing.span(name) as span:
+                span.is_recording()
+        for _ in range(2):  # the two upstream calls
+            tracing.start_span("call")
+            tracing.traceparent(None)
+            tracing.exemplar()
+
+    found = {}
+    for name, hooks in (("hit", hit), ("miss", miss)):
+        samples = []
+        for _ in range(5):
+            started = time.thread_time()
+            for _ in range(repeats):
+                hooks()
+            samples.append((time.thread_time() - started) / repeats)
+        found[name] = round(statistics.median(samples) * 1e6, 3)
+    return found
+
+
+def _median_us(values: list[float]) -> float:
+    return round(statistics.median(values) * 1e6, 1)
+
+
+def _summary(samples: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
+    off = samples["off"]
+    figures: dict[str, Any] = {}
+    for mode, rounds in samples.items():
+        figures[f"cpu_us_request_path_{mode}"] = _median_us([r[0] for r in rounds])
+        figures[f"cpu_us_process_{mode}"] = _median_us([r[1] for r in rounds])
+        if mode != "off":
+            figures[f"cost_us_request_path_{mode}"] = _median_us(
+                [a[0] - b[0] for a, b in zip(rounds, off, strict=True)])
+            figures[f"cost_us_process_{mode}"] = _median_us(
+                [a[1] - b[1] for a, b in zip(rounds, off, strict=True)])
+    return figures
+
+
+def run(requests: int = 300, misses: int = 60, rounds: int = 12) -> dict[str, Any]:
+    """Paired rounds: each round runs every mode back to back; costs are medians of the
+    per-round differences against tracing off."""
+    sim = BackgroundSimulator(faults=FAST_MODEL)
+    try:
+        with receiver() as endpoint:
+            apps = {mode: _app(mode, endpoint, sim.url) for mode in MODES}
+
+            async def measure() -> dict[str, dict[str, list[tuple[float, float]]]]:
+                rng = random.Random(6)
+                found: dict[str, dict[str, list[tuple[float, float]]]] = {
+                    "hit": {m: [] for m in MODES}, "miss": {m: [] for m in MODES}}
+                for app in apps.values():  # warm-up: connections, caches, code paths
+                    await _cpu(app, 20, True, rng)
+                    await _cpu(app, 50, False, rng)
+                for _ in range(rounds):
+                    for mode, app in apps.items():
+                        found["hit"][mode].append(await _cpu(app, requests, False, rng))
+                        found["miss"][mode].append(await _cpu(app, misses, True, rng))
+                return found
+
+            samples = asyncio.run(measure())
+            for app in apps.values():
+                app.state.components.tracing.shutdown()
+    finally:
+        sim.close()
+    hit, miss = _summary(samples["hit"]), _summary(samples["miss"])
+    # The miss path's process CPU includes the simulator's thread: only its request path
+    # is the service's.
+    miss = {k: v for k, v in miss.items() if "process" not in k}
+    return {"requests_per_round": requests, "misses_per_round": misses, "rounds": rounds,
+            "hit_path": hit, "miss_path": miss, "hooks_with_tracing_off_us": _hooks_off(20_000),
+            "goal_us": {"off": 2, "on_100": 100}}

@@ -1,17 +1,21 @@
 """6. What tracing costs per request: CPU time with tracing off, on at 100% sampling and on
 at 10%, in alternating rounds, on the exact-hit path (1 server span, 1 child) and on the miss
 path (1 server span, 5 children, two upstream calls to the in-process simulator). Spans are
-exported to a real OTLP/HTTP receiver in another process.
+exported to a real OTLP/HTTP receiver in another process. Every app runs with the default
+JSON access log (written to /dev/null), so that the difference is tracing's alone; one more
+app without the access log gives that log's own cost.
 
 CPU is measured twice: on the request path (the event loop's thread, ``time.thread_time``)
 and for the whole process on the hit path (``time.process_time``: the batch processor's
 export thread included). With tracing off, the hooks left on the request path are timed
-alone: there is no build of the service without them to compare with.
+alone: there is no build of the service without them to compare with. What one span costs
+in the OpenTelemetry SDK, sampled and not, is timed alone too: it is what dominates.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import statistics
@@ -26,6 +30,7 @@ import httpx
 import numpy as np
 
 from app.factory import create_app
+from app.request_telemetry import ACCESS_LOGGER
 from app.schemas import CacheOutcome, QueryAnswer, Usage
 from app.settings import Settings
 from app.tracing import Tracing
@@ -36,7 +41,7 @@ from loadtest.stack.in_process import BackgroundSimulator
 from loadtest.stack.processes import free_port
 
 QUESTION = "What does a circuit breaker do when it is half-open?"
-MODES = {"off": None, "on_100": "1.0", "on_10": "0.1"}
+MODES = {"off": None, "on_100": "1.0", "on_10": "0.1", "off_no_access_log": None}
 
 
 @contextmanager
@@ -75,6 +80,24 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = old
 
 
+@contextmanager
+def quiet_access_log() -> Iterator[None]:
+    """The access log as the service writes it (JSON lines, INFO), into /dev/null."""
+    logger = logging.getLogger(ACCESS_LOGGER)
+    with open(os.devnull, "w") as sink:
+        handler = logging.StreamHandler(sink)
+        logger.addHandler(handler)
+        level, propagate = logger.level, logger.propagate
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
+
+
 def _app(mode: str, endpoint: str, ollama_url: str) -> Any:
     ratio = MODES[mode]
     env = {} if ratio is None else {
@@ -82,7 +105,7 @@ def _app(mode: str, endpoint: str, ollama_url: str) -> Any:
         "OTEL_TRACES_SAMPLER_ARG": ratio}
     with environment(env):
         app = create_app(Settings(ollama_url=ollama_url, load_builtin_corpus=False,
-                                  access_log=False, cache_capacity=100))
+                                  access_log=mode != "off_no_access_log", cache_capacity=100))
     answer = QueryAnswer(answer="An answer.", sources=[],
                          cache=CacheOutcome(result="miss", similarity=None),
                          model="llama3.2", usage=Usage(), timings_ms={})
@@ -133,20 +156,44 @@ def _hooks_off(repeats: int) -> dict[str, float]:
     return found
 
 
+def _sdk_span_us(repeats: int, endpoint: str) -> dict[str, float]:
+    """One span started and ended by the SDK, sampled and not (exported after the
+    measurement: the batch processor's delay is longer than it)."""
+    found = {}
+    for name, ratio in (("sampled", "1.0"), ("not_sampled", "0.0")):
+        with environment({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+                          "OTEL_TRACES_SAMPLER": "traceidratio",
+                          "OTEL_TRACES_SAMPLER_ARG": ratio,
+                          "OTEL_BSP_SCHEDULE_DELAY": "600000",
+                          "OTEL_BSP_MAX_QUEUE_SIZE": str(repeats * 10)}):
+            tracing = Tracing.from_environment("bench")
+        samples = []
+        for _ in range(5):
+            started = time.thread_time()
+            for _ in range(repeats):
+                with tracing.span("span") as span:
+                    span.set_attribute("key", "value")
+            samples.append((time.thread_time() - started) / repeats)
+        found[name] = round(statistics.median(samples) * 1e6, 2)
+        tracing.shutdown()
+    return found
+
+
 def _median_us(values: list[float]) -> float:
     return round(statistics.median(values) * 1e6, 1)
 
 
 def _summary(samples: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
+    """Medians per mode, and each mode's paired difference against tracing off."""
     off = samples["off"]
     figures: dict[str, Any] = {}
     for mode, rounds in samples.items():
         figures[f"cpu_us_request_path_{mode}"] = _median_us([r[0] for r in rounds])
         figures[f"cpu_us_process_{mode}"] = _median_us([r[1] for r in rounds])
         if mode != "off":
-            figures[f"cost_us_request_path_{mode}"] = _median_us(
+            figures[f"difference_us_request_path_{mode}"] = _median_us(
                 [a[0] - b[0] for a, b in zip(rounds, off, strict=True)])
-            figures[f"cost_us_process_{mode}"] = _median_us(
+            figures[f"difference_us_process_{mode}"] = _median_us(
                 [a[1] - b[1] for a, b in zip(rounds, off, strict=True)])
     return figures
 
@@ -172,9 +219,11 @@ def run(requests: int = 300, misses: int = 60, rounds: int = 12) -> dict[str, An
                         found["miss"][mode].append(await _cpu(app, misses, True, rng))
                 return found
 
-            samples = asyncio.run(measure())
+            with quiet_access_log():
+                samples = asyncio.run(measure())
             for app in apps.values():
                 app.state.components.tracing.shutdown()
+            sdk = _sdk_span_us(5_000, endpoint)
     finally:
         sim.close()
     hit, miss = _summary(samples["hit"]), _summary(samples["miss"])
@@ -183,4 +232,5 @@ def run(requests: int = 300, misses: int = 60, rounds: int = 12) -> dict[str, An
     miss = {k: v for k, v in miss.items() if "process" not in k}
     return {"requests_per_round": requests, "misses_per_round": misses, "rounds": rounds,
             "hit_path": hit, "miss_path": miss, "hooks_with_tracing_off_us": _hooks_off(20_000),
+            "sdk_span_us": sdk,
             "goal_us": {"off": 2, "on_100": 100}}

@@ -191,8 +191,11 @@ def _summary(samples: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
         figures[f"cpu_us_request_path_{mode}"] = _median_us([r[0] for r in rounds])
         figures[f"cpu_us_process_{mode}"] = _median_us([r[1] for r in rounds])
         if mode != "off":
-            figures[f"difference_us_request_path_{mode}"] = _median_us(
-                [a[0] - b[0] for a, b in zip(rounds, off, strict=True)])
+            differences = sorted(a[0] - b[0] for a, b in zip(rounds, off, strict=True))
+            figures[f"difference_us_request_path_{mode}"] = _median_us(differences)
+            figures[f"difference_us_request_path_{mode}_interquartile"] = [
+                round(differences[len(differences) // 4] * 1e6, 1),
+                round(differences[3 * len(differences) // 4] * 1e6, 1)]
             figures[f"difference_us_process_{mode}"] = _median_us(
                 [a[1] - b[1] for a, b in zip(rounds, off, strict=True)])
     return figures

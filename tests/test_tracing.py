@@ -271,3 +271,18 @@ def test_the_verifiers_trace_check_sees_a_missing_step_and_a_hidden_failure() ->
     found = TraceFindings()
     check_query_trace(refused, [refused], found)
     assert found.problems == []
+
+
+def test_a_stream_that_breaks_after_its_200_is_a_failed_span(
+        traced: ServiceThread, receiver: TraceReceiver, sim: SimulatorThread) -> None:
+    set_faults(sim, mode="garbage", paths=["/api/chat"])
+    with httpx.Client(base_url=traced.url, timeout=10) as client:
+        response = ask(client, "Will this stream break?", "9" * 32, stream=True)
+    assert response.status_code == 200 and '"type":"error"' in response.text.replace(" ", "")
+    wait_until(lambda: any(s.kind == "server" for s in receiver.store.trace("9" * 32)), 10)
+    spans = receiver.store.trace("9" * 32)
+    (root,) = [s for s in spans if s.kind == "server"]
+    assert root.attributes["http.response.status_code"] == 200
+    assert root.status == "error" and root.attributes["error.type"] == "upstream_bad_response"
+    chat = children(spans)["chat llama3.2"]
+    assert chat.status == "error" and chat.attributes["error.type"] == "upstream_bad_response"

@@ -11,10 +11,12 @@ from loadtest.verify.report import ALERT_HEADER, alert_rows, html_table, text_ta
 from loadtest.verify.results import ScenarioResult, scenario_failures
 
 STEP_HEADER = ["stage or check", "seconds", "verdict", "finding"]
-# Said in every report: what the look-alike images and the stand-in cannot tell.
+# Said in every report: what the look-alike images and the stand-ins cannot tell.
 NOT_EXERCISED = (
-    "Grafana itself: a stand-in takes its place and checks its password, provisioning files "
-    "and its reach to Prometheus; the images are look-alikes built from Debian's packages of "
+    "Grafana itself: a stand-in takes its place and checks its password, provisioning files, "
+    "its reach to Prometheus and Jaeger and the exemplar link between them; Jaeger itself: "
+    "the project's trace receiver takes its place (OTLP/HTTP in, Jaeger's query API paths "
+    "out), so Jaeger's storage and UI are not run; the images are look-alikes built from Debian's packages of "
     "the pinned versions (the real images' base layers, entrypoints beyond upstream's "
     "Dockerfiles and Python build are not the ones run here)."
 )

@@ -16,9 +16,9 @@ NOT_EXERCISED = (
     "Grafana itself: a stand-in takes its place and checks its password, provisioning files, "
     "its reach to Prometheus and Jaeger and the exemplar link between them; Jaeger itself: "
     "the project's trace receiver takes its place (OTLP/HTTP in, Jaeger's query API paths "
-    "out), so Jaeger's storage and UI are not run; the images are look-alikes built from Debian's packages of "
-    "the pinned versions (the real images' base layers, entrypoints beyond upstream's "
-    "Dockerfiles and Python build are not the ones run here)."
+    "out), so Jaeger's storage and UI are not run; the images are look-alikes built from "
+    "Debian's packages of the pinned versions (the real images' base layers, entrypoints "
+    "beyond upstream's Dockerfiles and Python build are not the ones run here)."
 )
 
 

@@ -9,5 +9,8 @@
 - ``local``: the whole stack from local binaries, with a control endpoint for the
   scenarios' actions;
 - ``alert_sink``: a webhook receiver that records Alertmanager's notifications;
+- ``trace_receiver``: an OTLP/HTTP trace receiver with a subset of Jaeger's query API (the
+  verifier's, and compose's Jaeger stand-in);
+- ``throttle``: starves a process of CPU, as a container's CPU limit does;
 - ``dns_targets``: compose's sidecar that turns the ``app`` DNS name into discovery targets.
 """

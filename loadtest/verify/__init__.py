@@ -7,6 +7,8 @@ every metric and alert.
   nothing fired where nothing may;
 - ``metric_checks``: metrics moved, dashboard queries and the original design's queries
   return data;
+- ``trace_checks``: every question's span tree, the traceparent Ollama saw, the exemplars
+  Prometheus kept and the traces they name;
 - ``results``: what the checks found, and the verdict over all of it;
 - ``charts`` and ``report``: the key series of each scenario, and the terminal and HTML
   reports.

@@ -7,26 +7,14 @@ more workers, so that each instance's metrics come from one registry.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 import uvicorn
 from pydantic import ValidationError
 
 from app.factory import create_app
-from app.request_telemetry import ACCESS_LOGGER
 from app.settings import Settings
 from app.tracing import TracingConfigError
-
-
-def configure_access_log(settings: Settings) -> None:
-    """The access log's lines are JSON already: written as they are, to stdout."""
-    logger = logging.getLogger(ACCESS_LOGGER)
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO if settings.access_log else logging.WARNING)
-    logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +33,6 @@ def main(argv: list[str] | None = None) -> int:
     except TracingConfigError as exc:
         print(f"invalid configuration: {exc}", file=sys.stderr)
         return 2
-    configure_access_log(settings)
     # Our access log (one JSON line per request, with its trace id) replaces uvicorn's.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
                 workers=1, access_log=False)

@@ -15,7 +15,6 @@ in the OpenTelemetry SDK, sampled and not, is timed alone too: it is what domina
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import random
 import statistics
@@ -23,14 +22,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from typing import Any
 
 import httpx
 import numpy as np
 
 from app.factory import create_app
-from app.request_telemetry import ACCESS_LOGGER
 from app.schemas import CacheOutcome, QueryAnswer, Usage
 from app.settings import Settings
 from app.tracing import Tracing
@@ -82,20 +80,10 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 @contextmanager
 def quiet_access_log() -> Iterator[None]:
-    """The access log as the service writes it (JSON lines, INFO), into /dev/null."""
-    logger = logging.getLogger(ACCESS_LOGGER)
-    with open(os.devnull, "w") as sink:
-        handler = logging.StreamHandler(sink)
-        logger.addHandler(handler)
-        level, propagate = logger.level, logger.propagate
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-        try:
-            yield
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-            logger.propagate = propagate
+    """The access log as the service writes it (a line to stdout, flushed), into
+    /dev/null."""
+    with open(os.devnull, "w") as sink, redirect_stdout(sink):
+        yield
 
 
 def _app(mode: str, endpoint: str, ollama_url: str) -> Any:

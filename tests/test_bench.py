@@ -10,7 +10,8 @@ def test_every_benchmark_produces_its_figures() -> None:
     assert results["instrumentation"]["cpu_us_per_request_metrics_on"] > 0
     assert results["instrumentation"]["metric_calls_only_us_per_request"] > 0
     http = results["http"]
-    assert set(http["servers"]) == {"instrumented", "metrics_off", "bare_fastapi"}
+    assert set(http["servers"]) == {"instrumented", "metrics_off", "access_log_off",
+                                    "bare_fastapi"}
     for figures in http["servers"].values():
         assert figures["requests_per_second"] > 0 and figures["p99_ms"] > 0
         assert figures["wrk_cpu_share"] > 0 and figures["server_cpu_share"] > 0
@@ -24,3 +25,10 @@ def test_every_benchmark_produces_its_figures() -> None:
     assert render["series"] > 100 and render["bytes"] > 1000 and render["p50_ms"] > 0
     miss = results["exposition_and_miss_path"]["miss_path"]
     assert miss["median_ms"] > miss["median_upstream_ms"] > 0
+    tracing = results["tracing"]
+    for path in ("hit_path", "miss_path"):
+        for mode in ("off", "on_100", "on_10", "off_no_access_log"):
+            assert tracing[path][f"cpu_us_request_path_{mode}"] > 0, (path, mode)
+    assert 0 < tracing["hooks_with_tracing_off_us"]["hit"] < tracing[
+        "hooks_with_tracing_off_us"]["miss"]
+    assert tracing["sdk_span_us"]["sampled"] > 0 and tracing["sdk_span_us"]["not_sampled"] > 0

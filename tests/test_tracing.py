@@ -4,7 +4,6 @@ OTLP/HTTP receiver (``loadtest/stack/trace_receiver.py``), all on loopback."""
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -195,9 +194,17 @@ def test_exemplars_name_traces_the_receiver_holds(
     assert " # {" not in plain  # the Prometheus text format has no exemplars
 
 
+def access_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    """The access log's lines the service wrote to stdout."""
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith("{")]
+    return [line for line in lines if line.get("logger") == ACCESS_LOGGER]
+
+
 def test_polled_endpoints_are_logged_not_traced(
-        traced: ServiceThread, receiver: TraceReceiver, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+        traced: ServiceThread, receiver: TraceReceiver,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()  # what start-up wrote
     with httpx.Client(base_url=traced.url, timeout=10) as client:
         for path in ("/healthz", "/readyz", "/metrics"):
             assert client.get(path, headers={"traceparent": f"00-{'7' * 32}-{'1' * 16}-01"}
@@ -205,7 +212,7 @@ def test_polled_endpoints_are_logged_not_traced(
         ask(client, QUESTION, "8" * 32)
     wait_until(lambda: receiver.store.trace("8" * 32), 10)
     assert receiver.store.trace("7" * 32) == []
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == ACCESS_LOGGER]
+    lines = access_lines(capsys)
     assert [line["route"] for line in lines] == ["/healthz", "/readyz", "/metrics",
                                                  "/api/query"]
     query = lines[-1]
@@ -215,15 +222,23 @@ def test_polled_endpoints_are_logged_not_traced(
 
 
 def test_the_access_log_names_the_error_a_client_got(
-        service: ServiceThread, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger=ACCESS_LOGGER)
+        service: ServiceThread, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
     with httpx.Client(base_url=service.url, timeout=10) as client:
         client.post("/api/query", json={"question": ""})
         client.get("/no/such/path")
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == ACCESS_LOGGER]
+    lines = access_lines(capsys)
     assert [(line["route"], line["status"], line["error"]) for line in lines] == [
         ("/api/query", 422, "invalid_request"), ("unmatched", 404, "not_found")]
     assert all(line["trace_id"] is None for line in lines)  # tracing is off
+
+
+def test_the_access_log_can_be_turned_off(
+        make_service: Callable[..., ServiceThread], capsys: pytest.CaptureFixture[str]) -> None:
+    service = make_service(access_log=False)
+    with httpx.Client(base_url=service.url, timeout=10) as client:
+        assert client.post("/api/query", json={"question": QUESTION}).status_code == 200
+    assert access_lines(capsys) == []
 
 
 def test_with_tracing_off_nothing_is_traced_or_propagated(

@@ -210,7 +210,7 @@ def run(requests: int = 300, misses: int = 60, rounds: int = 12) -> dict[str, An
                         found["miss"][mode].append(await _cpu(app, misses, True, rng))
                 return found
 
-            with quiet_access_log():
+            with quiet_access_log():  # already so under `python -m bench`; not when run alone
                 samples = asyncio.run(measure())
             for app in apps.values():
                 app.state.components.tracing.shutdown()

@@ -55,7 +55,7 @@ system-deps:
 catalog: setup
 	@$(BIN)/python -m app.catalog
 
-# The benchmarks (bench/, docs/performance.md), side by side in one run (about 3 minutes).
+# The benchmarks (bench/, docs/performance.md), side by side in one run (about 6 minutes).
 bench: setup system-deps
 	$(BIN)/python -m bench
 

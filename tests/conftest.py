@@ -35,6 +35,9 @@ def make_service(sim: SimulatorThread) -> Iterator[Callable[..., ServiceThread]]
             "breaker_reset_timeout": 0.5,
             "connect_timeout": 1.0,
             "read_timeout": 1.0,
+            # Written after the response, from the service's thread: it would land in
+            # pytest's output between tests. The tests of the access log turn it on.
+            "access_log": False,
         } | overrides))
         service = ServiceThread(create_app(settings))
         started.append(service)

@@ -38,7 +38,7 @@ def traced(make_service: Callable[..., ServiceThread], receiver: TraceReceiver,
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
     monkeypatch.setenv("OTEL_SERVICE_NAME", "ollama-rag-test")
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
-    service = make_service()
+    service = make_service(access_log=True)
     assert service.components.tracing.enabled
     return service
 
@@ -194,11 +194,20 @@ def test_exemplars_name_traces_the_receiver_holds(
     assert " # {" not in plain  # the Prometheus text format has no exemplars
 
 
-def access_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
-    """The access log's lines the service wrote to stdout."""
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
-             if line.startswith("{")]
-    return [line for line in lines if line.get("logger") == ACCESS_LOGGER]
+def access_lines(capsys: pytest.CaptureFixture[str], count: int) -> list[dict[str, object]]:
+    """The access log's ``count`` lines the service wrote to stdout: each is written once
+    its response has been sent, so the last may come a moment after the client has it."""
+    lines: list[dict[str, object]] = []
+
+    def read() -> bool:
+        lines.extend(line for line in (json.loads(text) for text in
+                                       capsys.readouterr().out.splitlines()
+                                       if text.startswith("{"))
+                     if line.get("logger") == ACCESS_LOGGER)
+        return len(lines) >= count
+
+    wait_until(read, 5)
+    return lines
 
 
 def test_polled_endpoints_are_logged_not_traced(
@@ -212,7 +221,7 @@ def test_polled_endpoints_are_logged_not_traced(
         ask(client, QUESTION, "8" * 32)
     wait_until(lambda: receiver.store.trace("8" * 32), 10)
     assert receiver.store.trace("7" * 32) == []
-    lines = access_lines(capsys)
+    lines = access_lines(capsys, 4)
     assert [line["route"] for line in lines] == ["/healthz", "/readyz", "/metrics",
                                                  "/api/query"]
     query = lines[-1]
@@ -222,12 +231,13 @@ def test_polled_endpoints_are_logged_not_traced(
 
 
 def test_the_access_log_names_the_error_a_client_got(
-        service: ServiceThread, capsys: pytest.CaptureFixture[str]) -> None:
+        make_service: Callable[..., ServiceThread], capsys: pytest.CaptureFixture[str]) -> None:
+    service = make_service(access_log=True)
     capsys.readouterr()
     with httpx.Client(base_url=service.url, timeout=10) as client:
         client.post("/api/query", json={"question": ""})
         client.get("/no/such/path")
-    lines = access_lines(capsys)
+    lines = access_lines(capsys, 2)
     assert [(line["route"], line["status"], line["error"]) for line in lines] == [
         ("/api/query", 422, "invalid_request"), ("unmatched", 404, "not_found")]
     assert all(line["trace_id"] is None for line in lines)  # tracing is off
@@ -238,7 +248,9 @@ def test_the_access_log_can_be_turned_off(
     service = make_service(access_log=False)
     with httpx.Client(base_url=service.url, timeout=10) as client:
         assert client.post("/api/query", json={"question": QUESTION}).status_code == 200
-    assert access_lines(capsys) == []
+        client.get("/healthz")  # the query's line would have been written by now
+    assert not [line for line in capsys.readouterr().out.splitlines()
+                if ACCESS_LOGGER in line]
 
 
 def test_with_tracing_off_nothing_is_traced_or_propagated(

@@ -189,24 +189,24 @@ class OllamaClient:
     async def embed(self, texts: list[str]) -> np.ndarray:
         """One row per text, in order."""
         model = self.config.embed_model
-        data, matrix, _ = await self._call_json(
+        (matrix, stats), _ = await self._call_json(
             UpstreamOperation.EMBED, model, "POST", "/api/embed",
-            {"model": model, "input": texts}, parse=lambda d: embeddings_of(d, len(texts)),
-            describe=lambda d, m: {**stats_attributes(chat_stats(d)),
-                                   "gen_ai.embeddings.dimension.count": int(m.shape[1])},
+            {"model": model, "input": texts},
+            parse=lambda d: (embeddings_of(d, len(texts)), chat_stats(d)),
+            describe=lambda p: {**stats_attributes(p[1]),
+                                "gen_ai.embeddings.dimension.count": int(p[0].shape[1])},
         )
-        self.metrics.llm_tokens.labels(model, TokenType.PROMPT).inc(
-            chat_stats(data).prompt_tokens)
+        self.metrics.llm_tokens.labels(model, TokenType.PROMPT).inc(stats.prompt_tokens)
         return matrix
 
     async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
         model = self.config.chat_model
         payload = {"model": model, "messages": messages, "stream": False}
         started = time.perf_counter()
-        data, content, exemplar = await self._call_json(
+        (content, stats), exemplar = await self._call_json(
             UpstreamOperation.CHAT, model, "POST", "/api/chat", payload,
-            parse=message_content, describe=lambda d, _: stats_attributes(chat_stats(d)))
-        stats = chat_stats(data)
+            parse=lambda d: (message_content(d), chat_stats(d)),
+            describe=lambda p: stats_attributes(p[1]))
         self.record_stats(stats)
         # A whole answer's first token came when Ollama started generating.
         waited = max(0.0, time.perf_counter() - started - stats.generation_seconds)
@@ -268,11 +268,11 @@ class OllamaClient:
     async def _call_json(
         self, operation: UpstreamOperation, model: str, method: str, path: str,
         payload: dict[str, Any] | None, parse: Callable[[dict[str, Any]], T],
-        describe: Callable[[dict[str, Any], T], dict[str, Any]] | None = None,
-    ) -> tuple[dict[str, Any], T, dict[str, str] | None]:
+        describe: Callable[[T], dict[str, Any]] | None = None,
+    ) -> tuple[T, dict[str, str] | None]:
         """Send, then parse the JSON answer; a bad answer counts as a failed call.
-        ``describe`` gives the span's attributes from the answer (only when traced). Returns
-        the answer, what ``parse`` made of it, and the call's exemplar."""
+        ``describe`` gives the span's attributes from what ``parse`` made of the answer (only
+        when traced). Returns that, and the call's exemplar."""
         call = self._call(operation, model)
         with call.recording_failures():
             response = await self._http.request(method, path, json=payload,
@@ -282,9 +282,9 @@ class OllamaClient:
             parsed = parse(data)
         if call.span is not None and describe is not None:
             call.note({"gen_ai.response.model": str(data.get("model", model)),
-                       **describe(data, parsed)})
+                       **describe(parsed)})
         call.succeed()
-        return data, parsed, call.exemplar()
+        return parsed, call.exemplar()
 
 
 class ChatStream:

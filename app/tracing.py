@@ -80,18 +80,13 @@ def mark_failed(span: Span, code: str, description: str) -> None:
 
 
 class _NullSpan:
-    """What a span hook yields with tracing off: accepts everything, records nothing."""
+    """What a span hook yields with tracing off: records nothing. Callers set more than one
+    attribute only after ``is_recording()``."""
 
     def is_recording(self) -> bool:
         return False
 
     def set_attribute(self, key: str, value: Any) -> None:
-        pass
-
-    def set_attributes(self, attributes: Attributes) -> None:
-        pass
-
-    def add_event(self, name: str, attributes: Attributes | None = None) -> None:
         pass
 
 

@@ -18,14 +18,14 @@ import asyncio
 import os
 import random
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 
 from app.factory import create_app
@@ -36,7 +36,7 @@ from bench.asgi_driver import post_json
 from loadtest.scenarios.questions import new_question
 from loadtest.sim.faults import FAST_MODEL
 from loadtest.stack.in_process import BackgroundSimulator
-from loadtest.stack.processes import free_port
+from loadtest.stack.processes import ManagedProcess, free_port
 
 QUESTION = "What does a circuit breaker do when it is half-open?"
 MODES = {"off": None, "on_100": "1.0", "on_10": "0.1", "off_no_access_log": None}
@@ -46,26 +46,22 @@ MODES = {"off": None, "on_100": "1.0", "on_10": "0.1", "off_no_access_log": None
 def receiver() -> Iterator[str]:
     """The trace receiver in a process of its own, so that its CPU is not counted."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "loadtest.stack.trace_receiver",
-                                "--host", "127.0.0.1", "--otlp-port", str(port),
-                                "--query-port", str(free_port())],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+    with tempfile.TemporaryDirectory(prefix="ollama-rag-bench-") as tmp:
+        process = ManagedProcess("trace receiver", [
+            sys.executable, "-m", "loadtest.stack.trace_receiver", "--host", "127.0.0.1",
+            "--otlp-port", str(port), "--query-port", str(free_port())],
+            Path(tmp) / "trace-receiver.log")
+        url = f"http://127.0.0.1:{port}"
+        try:
+            process.wait_http_ok(f"{url}/healthz")
+            yield url
+        finally:
+            process.stop()
 
 
 @contextmanager
 def environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in ``os.environ`` for the block (the SDK reads its settings there)."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -112,6 +108,17 @@ async def _cpu(app: Any, requests: int, miss: bool, rng: random.Random) -> tuple
             (time.process_time() - process) / requests)
 
 
+def _us_per_call(call: Callable[[], object], repeats: int) -> float:
+    """CPU µs per call of ``call``: the median of 5 runs of ``repeats`` calls."""
+    samples = []
+    for _ in range(5):
+        started = time.thread_time()
+        for _ in range(repeats):
+            call()
+        samples.append((time.thread_time() - started) / repeats)
+    return round(statistics.median(samples) * 1e6, 3)
+
+
 def _hooks_off(repeats: int) -> dict[str, float]:
     """The tracing hooks a request runs with tracing off, alone: µs per request."""
     tracing = Tracing(None)
@@ -132,16 +139,7 @@ def _hooks_off(repeats: int) -> dict[str, float]:
             tracing.traceparent(None)
             tracing.exemplar()
 
-    found = {}
-    for name, hooks in (("hit", hit), ("miss", miss)):
-        samples = []
-        for _ in range(5):
-            started = time.thread_time()
-            for _ in range(repeats):
-                hooks()
-            samples.append((time.thread_time() - started) / repeats)
-        found[name] = round(statistics.median(samples) * 1e6, 3)
-    return found
+    return {"hit": _us_per_call(hit, repeats), "miss": _us_per_call(miss, repeats)}
 
 
 def _sdk_span_us(repeats: int, endpoint: str) -> dict[str, float]:
@@ -155,14 +153,12 @@ def _sdk_span_us(repeats: int, endpoint: str) -> dict[str, float]:
                           "OTEL_BSP_SCHEDULE_DELAY": "600000",
                           "OTEL_BSP_MAX_QUEUE_SIZE": str(repeats * 10)}):
             tracing = Tracing.from_environment("bench")
-        samples = []
-        for _ in range(5):
-            started = time.thread_time()
-            for _ in range(repeats):
-                with tracing.span("span") as span:
-                    span.set_attribute("key", "value")
-            samples.append((time.thread_time() - started) / repeats)
-        found[name] = round(statistics.median(samples) * 1e6, 2)
+
+        def one_span(tracing: Tracing = tracing) -> None:
+            with tracing.span("span") as span:
+                span.set_attribute("key", "value")
+
+        found[name] = _us_per_call(one_span, repeats)
         tracing.shutdown()
     return found
 

@@ -202,7 +202,7 @@ def test_every_recording_rule_has_a_promql_expr_test() -> None:
 
 @pytest.fixture
 def alertmanager() -> Iterator[tuple[str, AlertSink]]:
-    sink = AlertSink().start_in_background()
+    sink = AlertSink().start()
     with tempfile.TemporaryDirectory(prefix="ollama-rag-am-") as tmp:
         workdir = Path(tmp)
         config = workdir / "alertmanager.yml"

@@ -14,10 +14,9 @@ import json
 import sys
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from typing import Any
 
-from loadtest.stack.json_http import JsonHandler
+from loadtest.stack.json_http import BackgroundServer, JsonHandler
 from loadtest.stack.sigterm import stop_on_sigterm
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -50,12 +49,11 @@ class _Handler(JsonHandler):
         if not self.path.startswith("/hooks/") or len(self.path) <= len("/hooks/"):
             self._reply(404, {"error": "post notifications to /hooks/<receiver>"})
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._reply(413, {"error": "notification too large"})
+        body = self._body(MAX_BODY_BYTES, "notification")
+        if body is None:
             return
         try:
-            payload = json.loads(self.rfile.read(length))
+            payload = json.loads(body)
         except ValueError:
             self._reply(400, {"error": "the body is not JSON"})
             return
@@ -82,28 +80,11 @@ class _Handler(JsonHandler):
             self._reply(404, {"error": f"no such path {self.path}"})
 
 
-class AlertSink(ThreadingHTTPServer):
-    daemon_threads = True
-
+class AlertSink(BackgroundServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
         self.log = NotificationLog()
         self.refused_hooks: set[str] = set()  # receivers that answer 503 for now
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start_in_background(self) -> AlertSink:
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 def main(argv: list[str] | None = None) -> int:

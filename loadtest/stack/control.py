@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import threading
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from loadtest.scenarios.plan import ACTIONS
-from loadtest.stack.json_http import JsonHandler
+from loadtest.stack.json_http import BackgroundServer, JsonHandler
 
 
 class _ControlHandler(JsonHandler):
@@ -28,27 +26,13 @@ class _ControlHandler(JsonHandler):
         self._reply(status, body)
 
 
-class ControlServer(ThreadingHTTPServer):
+class ControlServer(BackgroundServer):
     """Serves ``stack``'s action methods; ``start()`` runs it in a thread.
 
     >>> control = ControlServer(stack).start()
     >>> httpx.post(f"{control.url}/actions/stop_service")
     """
 
-    daemon_threads = True
-
     def __init__(self, stack: Any) -> None:
         super().__init__(("127.0.0.1", 0), _ControlHandler)
         self.stack = stack
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def start(self) -> ControlServer:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()

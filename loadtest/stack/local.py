@@ -97,7 +97,7 @@ class LocalStack(PrometheusQueries):
         self.stop()
 
     def start(self) -> None:
-        self.sink.start_in_background()
+        self.sink.start()
         self.control.start()
         self.trace_receiver.start()
         self._start_python("simulator", ["-m", "loadtest.sim",
@@ -119,8 +119,7 @@ class LocalStack(PrometheusQueries):
         for name in reversed(list(self._processes)):
             self._processes.pop(name).stop()
         for server in (self.sink, self.control, self.trace_receiver):
-            server.shutdown()
-            server.server_close()
+            server.stop()
 
     def _start_python(self, name: str, args: list[str], ready: str,
                       env: dict[str, str] | None = None) -> None:

@@ -16,7 +16,6 @@ import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,7 +25,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from loadtest.stack.json_http import JsonHandler
+from loadtest.stack.json_http import BackgroundServer, JsonHandler
 from loadtest.stack.sigterm import stop_on_sigterm
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -136,11 +135,9 @@ class _Handler(JsonHandler):
         if urlsplit(self.path).path != "/v1/traces":
             self._reply(404, {"error": f"no endpoint {self.path}"})
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._reply(413, {"error": "export request too large"})
+        body = self._body(MAX_BODY_BYTES, "export request")
+        if body is None:
             return
-        body = self.rfile.read(length)
         try:
             if self.headers.get("Content-Encoding", "").lower() == "gzip":
                 body = gzip.decompress(body)
@@ -177,34 +174,20 @@ class _Handler(JsonHandler):
                      if not service or any(span.service == service for span in s)]
             self._reply(200, {"data": [jaeger_trace(t, s) for t, s in found[-limit:]]})
         elif url.path in ("/", "/healthz"):  # "/": where Jaeger serves its UI
-            self._reply(200, {"status": "ok", "spans": store.received})
+            self._reply(200, {"status": "ok", "spans": store.received,
+                              "traces_evicted": store.evicted})
         else:
             self._reply(404, {"error": f"no endpoint {url.path}"})
 
 
-class TraceReceiver(ThreadingHTTPServer):
+class TraceReceiver(BackgroundServer):
     """``TraceReceiver(port=0, store=...).start()`` serves in a thread; ``url`` is its base
     (the service's ``OTEL_EXPORTER_OTLP_ENDPOINT``)."""
-
-    daemon_threads = True
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
                  store: TraceStore | None = None) -> None:
         super().__init__((host, port), _Handler)
         self.store = store or TraceStore()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> TraceReceiver:
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
 
 def main(argv: list[str] | None = None) -> int:

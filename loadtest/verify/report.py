@@ -106,8 +106,9 @@ def terminal(data: dict[str, Any]) -> str:
     metric_rows = [[s["name"], key.split(":")[0], "yes" if ok else "NO"]
                    for s in data["scenarios"] for key, ok in s["moved"].items()]
     out += [text_table(["scenario", "metric", "moved"], metric_rows), ""]
-    if trace_rows(data):
-        out += [text_table(TRACE_HEADER, trace_rows(data)), ""]
+    traces = trace_rows(data)
+    if traces:
+        out += [text_table(TRACE_HEADER, traces), ""]
     out.append("original design's metrics moved: " + ", ".join(
         f"{name.removeprefix('ollama_rag_')}={'yes' if ok else 'NO'}"
         for name, ok in data["contract_metrics_moved"].items()))

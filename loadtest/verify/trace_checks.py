@@ -24,8 +24,9 @@ QUERY_ROOT = "POST /api/query"
 EXACT = "cache.exact_lookup"
 SEMANTIC = "cache.semantic_lookup"
 RETRIEVAL = "retrieval"
-EMBED = f"embeddings {Settings().embed_model}"
-CHAT = f"chat {Settings().chat_model}"
+_DEFAULTS = Settings()  # the models the verifier's service runs with
+EMBED = f"embeddings {_DEFAULTS.embed_model}"
+CHAT = f"chat {_DEFAULTS.chat_model}"
 # What a successful chat span must report of Ollama's answer.
 CHAT_ATTRIBUTES = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
                    "ollama.prompt_eval_duration_seconds", "ollama.eval_duration_seconds")

@@ -13,6 +13,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from app.factory import create_app
+from app.serve import DrainingServer
 from app.settings import Settings
 from app.tracing import TracingConfigError
 
@@ -34,9 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"invalid configuration: {exc}", file=sys.stderr)
         return 2
     # Our access log (one JSON line per request, with its trace id) replaces uvicorn's.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                workers=1, access_log=False)
-    return 0
+    config = uvicorn.Config(app, host=settings.host, port=settings.port,
+                            log_level=settings.log_level, workers=1, access_log=False)
+    server = DrainingServer(config, app.state.components.drain, settings.drain_timeout)
+    server.run()
+    return 0 if server.started else 3  # uvicorn's status for a failed start
 
 
 if __name__ == "__main__":

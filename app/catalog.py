@@ -13,11 +13,9 @@ and labels must not change. Code that sets a label uses the enums below, never a
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
 
-NAMESPACE = "ollama_rag"
+from app.metric_spec import Kind, MetricSpec
 
 # Fixed label values. Nothing a client sends ever becomes a label value.
 BREAKER_NAME = "ollama_client"
@@ -101,16 +99,29 @@ class AnswerMode(StrEnum):
     STREAM = "streamed"
 
 
+class AdmissionLaneName(StrEnum):
+    """``lane``: the kind of upstream call admission control limits separately (a chat and
+    an embedding differ a thousandfold in how long they hold Ollama)."""
+
+    CHAT = "chat"  # whole and streamed answers
+    EMBED = "embed"  # questions and documents
+
+
+class ShedReason(StrEnum):
+    """Why admission control turned a call away."""
+
+    QUEUE_FULL = "queue_full"  # at the limit, and no turn expected within the queue's wait
+    QUEUE_TIMEOUT = "queue_timeout"  # queued, and no slot came free within the wait
+
+
 # Every enum of label values, for the checks that no code spells one out.
 LABEL_VALUE_SETS: tuple[type[StrEnum], ...] = (
     BreakerState, CallStatus, PoolType, HitType, EvictionReason, TokenType, LlmPhase,
-    UpstreamOperation, UpstreamOutcome, AnswerMode,
+    UpstreamOperation, UpstreamOutcome, AnswerMode, AdmissionLaneName, ShedReason,
 )
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 OTHER_METHOD = "OTHER"
 UNMATCHED_ROUTE = "unmatched"
-
-Kind = Literal["counter", "gauge", "histogram", "info"]
 
 # Buckets reach minutes for upstream calls: a cold model load on Ollama exceeds 10 s.
 UPSTREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
@@ -119,40 +130,9 @@ TTFT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
 FAST_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
 SIMILARITY_BUCKETS = tuple(round(0.05 * i, 2) for i in range(1, 21))
 # From a healthy loop's sub-millisecond wake-ups to a loop blocked for seconds.
+# From an immediate admission to the longest queue wait anyone would configure.
+QUEUE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """One metric: its exposed name (without namespace), type, help text and labels."""
-
-    name: str
-    kind: Kind
-    documentation: str
-    labels: tuple[str, ...] = ()
-    buckets: tuple[float, ...] | None = None
-    contract: bool = False  # part of the original design's contract
-    # Its buckets carry the trace id of a sampled request (an OpenMetrics exemplar).
-    exemplars: bool = False
-    # Produced by prometheus_client's standard collectors (process, GC, platform) under the
-    # names every Python exporter uses, without the namespace.
-    standard: bool = False
-
-    @property
-    def full_name(self) -> str:
-        """The family name as it appears on ``/metrics``."""
-        if self.standard:
-            return self.name
-        if self.kind == "info":
-            return f"{NAMESPACE}_{self.name}_info"
-        return f"{NAMESPACE}_{self.name}"
-
-    @property
-    def sample_names(self) -> tuple[str, ...]:
-        """The sample names a query can use (histograms expose three)."""
-        if self.kind == "histogram":
-            return tuple(f"{self.full_name}_{s}" for s in ("bucket", "sum", "count"))
-        return (self.full_name,)
 
 
 def _spec(name: str, kind: Kind, doc: str, *labels: str, **kw: object) -> MetricSpec:
@@ -264,6 +244,34 @@ QUERY_STREAM_FAILURES = _spec(
     "Streamed answers that broke after their 200 status line, by upstream outcome; the "
     "availability SLI counts them as failed requests.", "outcome",
 )
+UPSTREAM_CANCELLED = _spec(
+    "upstream_requests_cancelled_total", "counter",
+    "Upstream calls cancelled because their caller went away (disconnected, or closed its "
+    "stream) before the answer, by operation: the call to Ollama is closed, not left to run.",
+    "operation",
+)
+ADMISSION_LIMIT = _spec(
+    "admission_concurrency_limit", "gauge",
+    "Upstream calls admission control lets run at once, by lane (chat, embed): adapted to "
+    "Ollama's measured latency, between OLLAMA_RAG_ADMISSION_MIN and the lane's ceiling "
+    "(OLLAMA_RAG_ADMISSION_MAX_CHAT, _EMBED).", "lane",
+)
+ADMISSION_IN_FLIGHT = _spec(
+    "admission_in_flight", "gauge", "Upstream calls admitted and under way, by lane.", "lane",
+)
+ADMISSION_QUEUED = _spec(
+    "admission_queued", "gauge", "Upstream calls waiting in admission's queue, by lane.", "lane",
+)
+ADMISSION_QUEUE_WAIT = _spec(
+    "admission_queue_wait_seconds", "histogram",
+    "Time each upstream call waited for admission, by lane (0 for those admitted at once; "
+    "those that waited in vain are included).", "lane", buckets=QUEUE_BUCKETS,
+)
+ADMISSION_SHED = _spec(
+    "admission_shed_total", "counter",
+    "Requests turned away by admission control (503 overloaded, before reaching Ollama or "
+    "the breaker), by lane and reason (queue_full, queue_timeout).", "lane", "reason",
+)
 UPSTREAM_UP = _spec(
     "upstream_up", "gauge",
     "1 if the last periodic health check of Ollama succeeded, 0 if it failed; checked "
@@ -318,7 +326,8 @@ CATALOG: tuple[MetricSpec, ...] = (
     CACHE_HITS, CACHE_MISSES, CACHE_SIZE, CACHE_FILL,
     CACHE_CAPACITY, CACHE_EVICTIONS, CACHE_LOOKUP, CACHE_SIMILARITY,
     HTTP_REQUESTS, HTTP_DURATION, HTTP_IN_PROGRESS,
-    UPSTREAM_IN_FLIGHT, UPSTREAM_DURATION, UPSTREAM_UP,
+    UPSTREAM_IN_FLIGHT, UPSTREAM_DURATION, UPSTREAM_UP, UPSTREAM_CANCELLED,
+    ADMISSION_LIMIT, ADMISSION_IN_FLIGHT, ADMISSION_QUEUED, ADMISSION_QUEUE_WAIT, ADMISSION_SHED,
     QUERY_TTFT, QUERY_STREAM_FAILURES,
     LLM_TOKENS, LLM_TTFT, LLM_PHASE,
     RETRIEVAL_DURATION, DOCUMENT_CHUNKS, BUILD_INFO,

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from app import __version__
+from app.admission import Admission, AdmissionConfig
 from app.breaker import BreakerConfig, CircuitBreaker
 from app.catalog import BREAKER_NAME
+from app.drain import Drain
+from app.gradient_limit import LimitBounds
 from app.metrics import Metrics
 from app.observers import BreakerMetricsObserver, CacheMetricsObserver
 from app.ollama_client import ClientConfig, OllamaClient
@@ -37,6 +40,8 @@ class Components:
     client: OllamaClient
     rag: RagService
     tracing: Tracing
+    admission: Admission
+    drain: Drain
 
 
 def client_config(settings: Settings) -> ClientConfig:
@@ -56,6 +61,21 @@ def breaker_config(settings: Settings) -> BreakerConfig:
         half_open_max_calls=settings.breaker_half_open_max_calls,
         success_threshold=settings.breaker_success_threshold,
     )
+
+
+def admission_config(settings: Settings) -> AdmissionConfig | None:
+    """The lanes start at half their ceiling: room to grow before Ollama's latency is known,
+    without sending it the ceiling at once."""
+    if not settings.admission_control:
+        return None
+
+    def bounds(ceiling: int) -> LimitBounds:
+        floor = settings.admission_min
+        return LimitBounds(initial=max(floor, -(-ceiling // 2)), floor=floor, ceiling=ceiling)
+
+    return AdmissionConfig(chat=bounds(settings.admission_max_chat),
+                           embed=bounds(settings.admission_max_embed),
+                           max_queue_wait=settings.admission_queue_wait)
 
 
 def rag_config(settings: Settings) -> RagConfig:
@@ -78,6 +98,8 @@ def build_components(settings: Settings) -> Components:
     cache = SemanticCache(settings.cache_capacity, settings.cache_similarity_threshold,
                           settings.cache_ttl_seconds,
                           observer=CacheMetricsObserver(metrics) if observe else None)
-    client = OllamaClient(client_config(settings), breaker, metrics, tracing)
+    admission = Admission(admission_config(settings), metrics)
+    client = OllamaClient(client_config(settings), breaker, metrics, tracing, admission)
     rag = RagService(rag_config(settings), client, cache, DocumentStore(), metrics, tracing)
-    return Components(settings, registry, metrics, breaker, cache, client, rag, tracing)
+    return Components(settings, registry, metrics, breaker, cache, client, rag, tracing,
+                      admission, Drain())

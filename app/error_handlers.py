@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import ApiError, CircuitOpenError, UpstreamError
+from app.errors import ApiError, CircuitOpenError, Overloaded, UpstreamError
 from app.request_context import note_error
 from app.schemas import ErrorBody, FieldProblem
 
@@ -83,6 +83,11 @@ async def _breaker_open(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _overloaded(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Overloaded)
+    return error_response(503, Overloaded.code, exc.detail, retry_after_seconds=exc.retry_after)
+
+
 async def _upstream(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, UpstreamError)
     return error_response(exc.http_status, exc.code, exc.message,
@@ -99,5 +104,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(CircuitOpenError, _breaker_open)
+    app.add_exception_handler(Overloaded, _overloaded)
     app.add_exception_handler(UpstreamError, _upstream)
     app.add_exception_handler(Exception, _unexpected)

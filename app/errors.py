@@ -3,6 +3,7 @@
     ServiceError                      the service answers it as JSON, never as a traceback
     ├── ApiError                      the request itself: 4xx (or 503 not ready), as raised
     ├── CircuitOpenError              the breaker rejects calls: 503 with Retry-After
+    ├── Overloaded                    admission control sheds the call: 503 with Retry-After
     └── UpstreamError                 a call to Ollama failed: 502
         ├── UpstreamOverloaded        ... no pooled connection came free in time: 503
         ├── UpstreamTimeout           ... it did not answer in time: 504
@@ -47,6 +48,18 @@ class CircuitOpenError(ServiceError):
 
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"circuit breaker is open; retry after {retry_after:.1f}s")
+        self.retry_after = retry_after
+
+
+class Overloaded(ServiceError):
+    """Admission control turned the call away before it reached Ollama (or the breaker):
+    more calls are in flight than Ollama takes now and the queue is full."""
+
+    code = "overloaded"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
         self.retry_after = retry_after
 
 

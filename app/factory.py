@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from app import __version__
 from app.body_limit import BodyLimitMiddleware
 from app.components import build_components
+from app.disconnect import CancelOnDisconnectMiddleware
+from app.drain import DrainMiddleware
 from app.error_handlers import install_error_handlers
 from app.http_metrics import HttpMetricsMiddleware, RouteResolver, create_route_series
 from app.lifespan import lifespan_of
@@ -28,8 +30,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     routes = RouteResolver(app.router)
     # The last added is the outermost: the server span and the access log cover the
-    # metrics, which count what the body limit refuses.
+    # metrics, which count what the drain and the body limit refuse; a request whose caller
+    # hung up is cancelled inside them all, so that each records it (499).
+    app.add_middleware(CancelOnDisconnectMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(DrainMiddleware, drain=parts.drain)
     if settings.metrics_enabled:
         app.add_middleware(HttpMetricsMiddleware, metrics=parts.metrics, routes=routes,
                            tracing=parts.tracing)

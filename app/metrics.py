@@ -19,6 +19,11 @@ from prometheus_client import (
 )
 
 from app.catalog import (
+    ADMISSION_IN_FLIGHT,
+    ADMISSION_LIMIT,
+    ADMISSION_QUEUE_WAIT,
+    ADMISSION_QUEUED,
+    ADMISSION_SHED,
     BREAKER_NAME,
     BREAKER_TRANSITIONS,
     BUILD_INFO,
@@ -45,25 +50,28 @@ from app.catalog import (
     LLM_TOKENS,
     LLM_TTFT,
     MEMORY_LIMIT,
-    NAMESPACE,
     POOL_REQUESTS,
     POOL_SIZE,
     QUERY_STREAM_FAILURES,
     QUERY_TTFT,
     RETRIEVAL_DURATION,
     STATE_VALUES,
+    UPSTREAM_CANCELLED,
     UPSTREAM_DURATION,
     UPSTREAM_IN_FLIGHT,
     UPSTREAM_UP,
+    AdmissionLaneName,
     AnswerMode,
     BreakerState,
     CallStatus,
     EvictionReason,
     HitType,
-    MetricSpec,
+    ShedReason,
     TokenType,
+    UpstreamOperation,
     UpstreamOutcome,
 )
+from app.metric_spec import NAMESPACE, MetricSpec
 
 
 class NoopMetric:
@@ -89,6 +97,9 @@ class NoopMetric:
 
 
 NOOP = NoopMetric()
+# The calls a request waits on (the probe and the health check have no caller to lose).
+CANCELLABLE_OPERATIONS = (UpstreamOperation.CHAT, UpstreamOperation.CHAT_STREAM,
+                          UpstreamOperation.EMBED)
 
 
 class Metrics:
@@ -121,6 +132,12 @@ class Metrics:
         self.upstream_in_flight: Gauge = self._make(UPSTREAM_IN_FLIGHT)
         self.upstream_duration: Histogram = self._make(UPSTREAM_DURATION)
         self.upstream_up: Gauge = self._make(UPSTREAM_UP)
+        self.upstream_cancelled: Counter = self._make(UPSTREAM_CANCELLED)
+        self.admission_limit: Gauge = self._make(ADMISSION_LIMIT)
+        self.admission_in_flight: Gauge = self._make(ADMISSION_IN_FLIGHT)
+        self.admission_queued: Gauge = self._make(ADMISSION_QUEUED)
+        self.admission_queue_wait: Histogram = self._make(ADMISSION_QUEUE_WAIT)
+        self.admission_shed: Counter = self._make(ADMISSION_SHED)
         self.query_ttft: Histogram = self._make(QUERY_TTFT)
         self.query_stream_failures: Counter = self._make(QUERY_STREAM_FAILURES)
         self.llm_tokens: Counter = self._make(LLM_TOKENS)
@@ -178,4 +195,9 @@ class Metrics:
             if outcome is not UpstreamOutcome.SUCCESS:
                 self.query_stream_failures.labels(outcome)
         self.llm_ttft.labels(chat_model)
+        for operation in CANCELLABLE_OPERATIONS:
+            self.upstream_cancelled.labels(operation)
+        for lane in AdmissionLaneName:
+            for reason in ShedReason:
+                self.admission_shed.labels(lane, reason)
         # upstream_up is left out on purpose: it is unknown until the first check.

@@ -14,14 +14,16 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import NoneType
 from typing import Any, TypeVar
 
 import httpx
 import numpy as np
 from opentelemetry.trace import Span
 
+from app.admission import UNLIMITED, Admission
 from app.breaker import CircuitBreaker, Permit
-from app.catalog import CLIENT_NAME, PoolType, TokenType, UpstreamOperation
+from app.catalog import CLIENT_NAME, AdmissionLaneName, PoolType, TokenType, UpstreamOperation
 from app.catalog import UpstreamOutcome as Outcome
 from app.errors import UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
@@ -39,6 +41,17 @@ from app.ollama_answers import (
 from app.tracing import Tracing, describe_failure, mark_failed
 
 T = TypeVar("T")
+
+# The admission lane of each call a request waits on; the probe goes unadmitted (it is one
+# call, made while no other gets through).
+LANES = {UpstreamOperation.CHAT: AdmissionLaneName.CHAT,
+         UpstreamOperation.CHAT_STREAM: AdmissionLaneName.CHAT,
+         UpstreamOperation.EMBED: AdmissionLaneName.EMBED}
+# Outcomes that tell admission control Ollama is overloaded.
+DROPS = (Outcome.TIMEOUT, Outcome.POOL_TIMEOUT)
+# How a caller that went away shows up in its call: the request's task is cancelled, or the
+# stream's generator closed.
+CANCELLATIONS = (asyncio.CancelledError, GeneratorExit)
 
 
 @dataclass(frozen=True)
@@ -64,8 +77,9 @@ class ChatResult:
 
 
 class _Call:
-    """Bookkeeping of one upstream call: its span, breaker permit, in-flight gauge and
-    duration. The span starts before the breaker is asked, so that a rejection is traced."""
+    """Bookkeeping of one upstream call: its span, admission slot, breaker permit, in-flight
+    gauge and duration. The span starts before admission and the breaker are asked, so that
+    a refusal is traced. Start it with ``await _Call.start(...)``."""
 
     def __init__(self, client: OllamaClient, operation: UpstreamOperation, model: str) -> None:
         self._metrics = client.metrics
@@ -76,17 +90,35 @@ class _Call:
         if client.tracing.enabled and operation in GEN_AI_OPERATIONS:
             self.span = client.tracing.start_span(f"{GEN_AI_OPERATIONS[operation]} {model}",
                                                   client.span_attributes(operation, model))
-        try:
-            self._permit: Permit = client.breaker.acquire()  # raises CircuitOpenError
-        except BaseException as error:
-            if self.span is not None:
-                mark_failed(self.span, *describe_failure(error))
-                self.span.end()
-            raise
-        self.started = time.perf_counter()
-        self._metrics.pool_requests.labels(CLIENT_NAME).inc()
-        self._metrics.upstream_in_flight.labels(CLIENT_NAME).inc()
+        self._slot = UNLIMITED
+        self._permit: Permit  # set by start()
         self._finished = False
+        self.started = 0.0
+
+    @classmethod
+    async def start(cls, client: OllamaClient, operation: UpstreamOperation,
+                    model: str) -> _Call:
+        """Admitted, then let through by the breaker; raises ``Overloaded`` or
+        ``CircuitOpenError`` (the span records either)."""
+        call = cls(client, operation, model)
+        try:
+            lane = LANES.get(operation)
+            if lane is not None:
+                call._slot = await client.admission.admit(lane)
+                if call.span is not None and call._slot.waited:
+                    call.span.set_attribute("ollama_rag.admission.queue_wait_seconds",
+                                            round(call._slot.waited, 6))
+            call._permit = client.breaker.acquire()  # raises CircuitOpenError
+        except BaseException as error:
+            call._slot.release()
+            if call.span is not None:
+                mark_failed(call.span, *describe_failure(error))
+                call.span.end()
+            raise
+        call.started = time.perf_counter()
+        call._metrics.pool_requests.labels(CLIENT_NAME).inc()
+        call._metrics.upstream_in_flight.labels(CLIENT_NAME).inc()
+        return call
 
     @property
     def headers(self) -> dict[str, str]:
@@ -117,12 +149,16 @@ class _Call:
             self.abandon(error)
             raise
 
-    def succeed(self) -> None:
-        self._finish(Outcome.SUCCESS)
+    def succeed(self, latency: float | None = None) -> None:
+        """``latency``: how long Ollama took to start answering (admission's signal of its
+        load); the whole call's duration by default."""
+        seconds = self._finish(Outcome.SUCCESS)
+        self._slot.succeed(seconds if latency is None else latency)
         self._permit.success()
 
     def fail(self, error: UpstreamError) -> None:
         self._finish(error.outcome, error)
+        self._slot.fail(dropped=error.outcome in DROPS)
         if error.breaker_failure is None:
             self._permit.release()
         elif error.breaker_failure:
@@ -131,32 +167,40 @@ class _Call:
             self._permit.success()
 
     def abandon(self, error: BaseException | None = None) -> None:
-        """The caller went away before the outcome was known."""
+        """The caller went away before the outcome was known (``error`` None: it closed
+        the stream): the call to Ollama is closed, and counted as cancelled."""
+        if not self._finished and isinstance(error, CANCELLATIONS | NoneType):
+            self._metrics.upstream_cancelled.labels(self._operation).inc()
         self._finish(None, error or asyncio.CancelledError())
+        self._slot.release()
         self._permit.release()
 
-    def _finish(self, outcome: Outcome | None, error: BaseException | None = None) -> None:
+    def _finish(self, outcome: Outcome | None, error: BaseException | None = None) -> float:
+        """Records the end once; returns the call's duration."""
+        seconds = time.perf_counter() - self.started
         if self._finished:
-            return
+            return seconds
         self._finished = True
         self._metrics.upstream_in_flight.labels(CLIENT_NAME).dec()
         if outcome is not None:
             self._metrics.upstream_duration.labels(self._operation, outcome).observe(
-                time.perf_counter() - self.started, self.exemplar())
+                seconds, self.exemplar())
         if self.span is not None:
             if error is not None:
                 mark_failed(self.span, *describe_failure(error))
             self.span.end()
+        return seconds
 
 
 class OllamaClient:
     def __init__(self, config: ClientConfig, breaker: CircuitBreaker, metrics: Metrics,
-                 tracing: Tracing | None = None, *,
+                 tracing: Tracing | None = None, admission: Admission | None = None, *,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
         self.breaker = breaker
         self.metrics = metrics
         self.tracing = tracing or Tracing(None)
+        self.admission = admission or Admission(None, metrics)
         url = httpx.URL(config.url)
         self._server = {"server.address": url.host,
                         "server.port": url.port or (443 if url.scheme == "https" else 80)}
@@ -176,9 +220,6 @@ class OllamaClient:
     async def aclose(self) -> None:
         await self._http.aclose()
         await self._check_http.aclose()
-
-    def _call(self, operation: UpstreamOperation, model: str) -> _Call:
-        return _Call(self, operation, model)
 
     def span_attributes(self, operation: UpstreamOperation, model: str) -> dict[str, Any]:
         """A traced call's attributes at its start (OpenTelemetry's GenAI conventions)."""
@@ -206,7 +247,8 @@ class OllamaClient:
         (content, stats), exemplar = await self._call_json(
             UpstreamOperation.CHAT, model, "POST", "/api/chat", payload,
             parse=lambda d: (message_content(d), chat_stats(d)),
-            describe=lambda p: stats_attributes(p[1]))
+            describe=lambda p: stats_attributes(p[1]),
+            generating=lambda p: p[1].generation_seconds)
         self.record_stats(stats)
         # A whole answer's first token came when Ollama started generating.
         waited = max(0.0, time.perf_counter() - started - stats.generation_seconds)
@@ -217,7 +259,7 @@ class OllamaClient:
         """Send a streamed chat request and return once Ollama has answered with a status,
         so that a refusal becomes an HTTP error before any byte is streamed."""
         payload = {"model": self.config.chat_model, "messages": messages, "stream": True}
-        call = self._call(UpstreamOperation.CHAT_STREAM, self.config.chat_model)
+        call = await _Call.start(self, UpstreamOperation.CHAT_STREAM, self.config.chat_model)
         with call.recording_failures():
             request = self._http.build_request("POST", "/api/chat", json=payload,
                                                headers=call.headers)
@@ -269,11 +311,13 @@ class OllamaClient:
         self, operation: UpstreamOperation, model: str, method: str, path: str,
         payload: dict[str, Any] | None, parse: Callable[[dict[str, Any]], T],
         describe: Callable[[T], dict[str, Any]] | None = None,
+        generating: Callable[[T], float] | None = None,
     ) -> tuple[T, dict[str, str] | None]:
         """Send, then parse the JSON answer; a bad answer counts as a failed call.
         ``describe`` gives the span's attributes from what ``parse`` made of the answer (only
-        when traced). Returns that, and the call's exemplar."""
-        call = self._call(operation, model)
+        when traced); ``generating``, the seconds Ollama spent generating it, which are not
+        waiting. Returns the parsed answer, and the call's exemplar."""
+        call = await _Call.start(self, operation, model)
         with call.recording_failures():
             response = await self._http.request(method, path, json=payload,
                                                 headers=call.headers)
@@ -283,7 +327,10 @@ class OllamaClient:
         if call.span is not None and describe is not None:
             call.note({"gen_ai.response.model": str(data.get("model", model)),
                        **describe(parsed)})
-        call.succeed()
+        waited = None
+        if generating is not None:
+            waited = max(0.0, time.perf_counter() - call.started - generating(parsed))
+        call.succeed(waited)
         return parsed, call.exemplar()
 
 
@@ -324,7 +371,7 @@ class ChatStream:
                     if self._call.span is not None:
                         self._call.note({"gen_ai.response.model": str(data.get("model", "")),
                                          **stats_attributes(self.stats)})
-                    self._call.succeed()
+                    self._call.succeed(self.time_to_first_token)
                     if piece:
                         yield piece
                     return

@@ -15,7 +15,7 @@ import numpy as np
 
 from app.catalog import AnswerMode, UpstreamOperation
 from app.corpus import BUILTIN_DOCUMENTS
-from app.errors import CircuitOpenError, UpstreamBadResponse, UpstreamError
+from app.errors import CircuitOpenError, Overloaded, UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
 from app.ollama_answers import ChatStats
 from app.ollama_client import ChatStream, OllamaClient
@@ -79,7 +79,7 @@ class Lookup:
 
     hit: CacheHit | None
     embedding: np.ndarray | None
-    embed_error: UpstreamError | CircuitOpenError | None = None
+    embed_error: UpstreamError | CircuitOpenError | Overloaded | None = None
 
     def outcome(self) -> CacheOutcome:
         if self.hit is None:
@@ -155,7 +155,7 @@ class RagService:
 
     async def lookup(self, question: str, timings: Timings) -> Lookup:
         """Exact, then semantic. When the question cannot be embedded (breaker open,
-        upstream down) the lookup degrades to exact match instead of failing."""
+        upstream down, overloaded) the lookup degrades to exact match instead of failing."""
         started = time.perf_counter()
         with self.tracing.span("cache.exact_lookup") as span:
             hit = self.cache.lookup_exact(question)
@@ -166,7 +166,7 @@ class RagService:
             embed_started = time.perf_counter()
             try:
                 result.embedding = (await self.client.embed([question]))[0]
-            except (UpstreamError, CircuitOpenError) as exc:
+            except (UpstreamError, CircuitOpenError, Overloaded) as exc:
                 result.embed_error = exc
             timings.add(UpstreamOperation.EMBED, time.perf_counter() - embed_started)
             if result.embedding is not None:

@@ -29,6 +29,22 @@ class Settings(BaseSettings):
     write_timeout: float = Field(default=10.0, gt=0)
     pool_timeout: float = Field(default=5.0, gt=0)
 
+    # Admission control of the calls to Ollama (app/admission.py). Per lane (chat, embed), a
+    # concurrency limit adapted to Ollama's measured latency, between the floor and the lane's
+    # ceiling; a call beyond it waits only if its turn is expected within admission_queue_wait
+    # seconds, otherwise it is answered 503 overloaded at once. The ceilings together must fit
+    # in the pool, so that an admitted call never waits for a connection.
+    admission_control: bool = True
+    admission_max_chat: int = Field(default=12, ge=1)
+    admission_max_embed: int = Field(default=8, ge=1)
+    admission_min: int = Field(default=1, ge=1)
+    admission_queue_wait: float = Field(default=1.0, ge=0)
+
+    # On SIGTERM: /readyz answers 503 and new work is refused at once, and requests in flight
+    # (streams included) get this long to finish before the process exits. compose's
+    # stop_grace_period is this plus 5 s for the exit itself.
+    drain_timeout: float = Field(default=25.0, ge=0)
+
     # A periodic check that Ollama answers at all, whatever the traffic (outside the breaker).
     health_check_interval: float = Field(default=15.0, gt=0)
     health_check_timeout: float = Field(default=5.0, gt=0)
@@ -82,4 +98,14 @@ class Settings(BaseSettings):
             raise ValueError("chunk_overlap_chars must be smaller than chunk_chars")
         if self.pool_max_keepalive > self.pool_max_connections:
             raise ValueError("pool_max_keepalive must not exceed pool_max_connections")
+        if self.admission_control:
+            ceilings = self.admission_max_chat + self.admission_max_embed
+            if ceilings > self.pool_max_connections:
+                raise ValueError(
+                    f"admission_max_chat + admission_max_embed ({ceilings}) must not exceed "
+                    f"pool_max_connections ({self.pool_max_connections}): every admitted "
+                    "call needs a pooled connection")
+            if self.admission_min > min(self.admission_max_chat, self.admission_max_embed):
+                raise ValueError("admission_min must not exceed admission_max_chat or "
+                                 "admission_max_embed")
         return self

@@ -3,6 +3,7 @@ time measured is the app's own."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -21,18 +22,24 @@ async def post_json(app: ASGIApp, path: str, payload: dict[str, Any]) -> int:
     }
     sent = False
     status = 0
+    answered = asyncio.Event()
 
     async def receive() -> Message:
+        # As a server does: the body, then a disconnect only once the client is gone (here:
+        # once it has its answer).
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
+        await answered.wait()
         return {"type": "http.disconnect"}
 
     async def send(message: Message) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered.set()
 
     await app(scope, receive, send)
     return status

@@ -81,9 +81,11 @@ def test_a_stream_that_breaks_after_its_status_line_is_counted_as_failed(
 
 def test_a_full_pool_is_overload_not_an_upstream_failure(
         sim: SimulatorThread, make_service: Callable[..., ServiceThread]) -> None:
-    """A pool timeout answers 503 overloaded with Retry-After and never trips the breaker."""
+    """A pool timeout answers 503 overloaded with Retry-After and never trips the breaker
+    (with admission control on, admitted calls never wait for the pool: it is off here)."""
     service = make_service(pool_max_connections=1, pool_max_keepalive=1, pool_timeout=0.2,
-                           read_timeout=10.0, breaker_failure_threshold=1)
+                           read_timeout=10.0, breaker_failure_threshold=1,
+                           admission_control=False)
     with httpx.Client(base_url=service.url, timeout=30) as client:
         wait_until(lambda: client.get("/readyz").status_code == 200)
         set_faults(sim, mode="slow", slow_ms=1500, jitter=0, paths=["/api/chat"])

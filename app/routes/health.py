@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.dependencies import PartsDep
+from app.drain import SHUTTING_DOWN
 from app.errors import ApiError
 from app.schemas import Status, error_responses
 
@@ -18,6 +19,8 @@ async def healthz() -> Status:
 
 @router.get("/readyz", response_model=Status, responses=error_responses(503))
 async def readyz(parts: PartsDep) -> Status:
+    if parts.drain.draining:
+        raise ApiError(503, SHUTTING_DOWN, "this instance is shutting down: send no more work")
     if not parts.rag.ready:
         raise ApiError(503, "not_ready",
                        "the built-in corpus is not indexed yet: Ollama has not answered")

@@ -31,6 +31,9 @@ class Faults:
     token_ms: float = 30.0  # between generated tokens
     answer_tokens: float = 250.0  # mean answer length (each question gets 0.4x-1.6x); 0: short
     hang_seconds: float = 120.0  # how long mode "timeout" holds a connection at most
+    # Calls of one model path served at once (Ollama's OLLAMA_NUM_PARALLEL); the rest wait
+    # in a queue, and their latency grows with it. 0: no limit.
+    parallel: float = 0.0
     paths: list[str] = field(default_factory=list)  # API paths the mode applies to; [] = all
 
     def update(self, changes: dict[str, Any]) -> None:

@@ -4,7 +4,6 @@ Content-Length body, JSON answers and chunked NDJSON streams."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -54,18 +53,13 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
     return Request(method, target.split("?", 1)[0], headers, body)
 
 
-async def wait_for_disconnect(reader: asyncio.StreamReader, limit: float,
-                              released: asyncio.Event | None = None) -> None:
-    """Until the client hangs up, ``limit`` seconds pass, or ``released`` is set."""
-    waits = [asyncio.ensure_future(reader.read())]
-    if released is not None:
-        waits.append(asyncio.ensure_future(released.wait()))
+async def watch_for_hangup(reader: asyncio.StreamReader) -> bool:
+    """While an answer is served: True when the client hangs up, False when it sends more
+    (our clients never pipeline, so neither should happen before the answer ends)."""
     try:
-        with contextlib.suppress(ConnectionError):
-            await asyncio.wait(waits, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for wait in waits:
-            wait.cancel()
+        return await reader.read(1) == b""
+    except ConnectionError:
+        return True
 
 
 def _status_line(status: int) -> bytes:

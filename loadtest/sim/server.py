@@ -19,12 +19,14 @@ from dataclasses import asdict
 from typing import Any
 
 from loadtest.sim.faults import Faults
-from loadtest.sim.http1 import Request, read_request, wait_for_disconnect, write_json
+from loadtest.sim.http1 import Request, read_request, watch_for_hangup, write_json
 from loadtest.sim.ollama_api import OllamaApi
 from loadtest.sim.text import DEFAULT_DIMENSIONS
 
 DEFAULT_PORT = 11434  # Ollama's own
 MAX_TRACE_IDS = 200_000
+# The calls that need a model runner: ``parallel`` of each run at once, the rest queue.
+GATED_PATHS = ("/api/chat", "/api/generate", "/api/embed", "/api/embeddings")
 
 
 class _Drop(Exception):
@@ -51,6 +53,10 @@ class UpstreamSimulator:
         # Set when the faults change: hung calls end, as they do when a wedged Ollama is
         # restarted (their connections drop).
         self._hangs_released = asyncio.Event()
+        self._gates: dict[str, asyncio.Condition] = {}
+        self._running: Counter[str] = Counter()
+        self._queued: Counter[str] = Counter()
+        self._reopening: set[asyncio.Task[None]] = set()
         self.port = 0
 
     async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
@@ -103,9 +109,63 @@ class UpstreamSimulator:
         self._in_flight += 1
         self.stats["in_flight_peak"] = max(self.stats["in_flight_peak"], self._in_flight)
         try:
-            await self._serve_with_faults(request, reader, writer)
+            await self._serve_watching(request, reader, writer)
         finally:
             self._in_flight -= 1
+
+    async def _serve_watching(self, request: Request, reader: asyncio.StreamReader,
+                              writer: asyncio.StreamWriter) -> None:
+        """Serve while watching the connection: a caller that hangs up before the answer
+        ends cancels it (``stats["cancelled"]``), as Ollama stops generating for a closed
+        connection."""
+        serving = asyncio.ensure_future(self._serve_gated(request, writer))
+        watching = asyncio.ensure_future(watch_for_hangup(reader))
+        try:
+            await asyncio.wait({serving, watching}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            serving.cancel()
+            raise
+        finally:
+            # Awaited, so that the connection's next request can be read.
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
+        hung_up = not watching.cancelled() and watching.result()
+        if serving.done():
+            if not isinstance(serving.exception(), ConnectionError):
+                serving.result()  # raises _Drop
+                return
+            hung_up = True  # it went while we wrote
+        else:
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
+        if hung_up:
+            self.stats["cancelled"] += 1
+            self.stats[f"cancelled {request.path}"] += 1
+        raise _Drop
+
+    async def _serve_gated(self, request: Request, writer: asyncio.StreamWriter) -> None:
+        """At most ``parallel`` calls of a model path run at once; the rest wait their turn,
+        as in Ollama's queue (OLLAMA_NUM_PARALLEL)."""
+        if request.path not in GATED_PATHS:
+            await self._serve_with_faults(request, writer)
+            return
+        gate = self._gates.setdefault(request.path, asyncio.Condition())
+        path = request.path
+        async with gate:
+            self._queued[path] += 1
+            self.stats["queued_peak"] = max(self.stats["queued_peak"], self._queued[path])
+            try:
+                await gate.wait_for(lambda: not self.faults.parallel
+                                    or self._running[path] < self.faults.parallel)
+            finally:
+                self._queued[path] -= 1
+            self._running[path] += 1
+        try:
+            await self._serve_with_faults(request, writer)
+        finally:
+            async with gate:
+                self._running[request.path] -= 1
+                gate.notify()
 
     def _note_trace(self, request: Request) -> None:
         """Remember the trace id of a W3C ``traceparent`` (version-traceid-spanid-flags)."""
@@ -125,8 +185,7 @@ class UpstreamSimulator:
             return "ok"
         return mode
 
-    async def _serve_with_faults(self, request: Request, reader: asyncio.StreamReader,
-                                 writer: asyncio.StreamWriter) -> None:
+    async def _serve_with_faults(self, request: Request, writer: asyncio.StreamWriter) -> None:
         faults = self.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
@@ -134,8 +193,9 @@ class UpstreamSimulator:
         self.stats[f"mode {mode}"] += 1
         if mode == "down":
             raise _Drop
-        if mode == "timeout":
-            await wait_for_disconnect(reader, faults.hang_seconds, self._hangs_released)
+        if mode == "timeout":  # until the caller hangs up (watched), or the faults change
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hangs_released.wait(), faults.hang_seconds)
             raise _Drop
         if mode == "error":
             await write_json(writer, 500, {"error": "simulated upstream failure"})
@@ -144,6 +204,12 @@ class UpstreamSimulator:
             spread = self._random.uniform(1 - faults.jitter, 1 + faults.jitter)
             await asyncio.sleep(faults.slow_ms * spread / 1000)
         await self.api.serve(request, writer, garbage=(mode == "garbage"))
+
+    async def _reopen_gates(self) -> None:
+        """A larger ``parallel`` lets the waiting calls in."""
+        for gate in self._gates.values():
+            async with gate:
+                gate.notify_all()
 
     def _control(self, request: Request) -> tuple[int, dict[str, Any]]:
         if request.path == "/_sim/faults":
@@ -156,6 +222,9 @@ class UpstreamSimulator:
                         raise ValueError("the body must be a JSON object")
                     self.faults.update(changes)
                     self._hangs_released.set()
+                    task = asyncio.ensure_future(self._reopen_gates())
+                    self._reopening.add(task)
+                    task.add_done_callback(self._reopening.discard)
                     self._hangs_released = asyncio.Event()
                 except ValueError as exc:
                     return 400, {"error": str(exc)}

@@ -1,7 +1,11 @@
-"""An adaptive concurrency limit from measured latency, in the manner of Netflix's
-concurrency-limits ``Gradient2Limit``: the limit follows the ratio of the long-term latency
-to the latest window's, so it shrinks when calls queue up inside Ollama and grows while
-they do not.
+"""An adaptive concurrency limit from measured latency, in the manner of Envoy's adaptive
+concurrency filter and Netflix's concurrency-limits: the limit follows the ratio of the
+upstream's latency without a queue (the reference) to the latest window's, so it shrinks
+when calls queue up inside Ollama and grows while they do not.
+
+The reference is re-measured now and then with the limit halved for a few windows, as Envoy
+pins its concurrency low to measure its minimum latency: a reference learned only from the
+traffic would take a queue that lasts for the new normal (Netflix's Gradient2 drifts so).
 
     >>> limit = GradientLimit(LimitBounds(initial=6, floor=1, ceiling=12))
     >>> limit.on_window(average_latency=1.6, busiest=6)
@@ -15,13 +19,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-# Latency may grow by half over its long-term average before the limit shrinks: an upstream
-# whose calls vary (answers of different lengths) is not mistaken for a queueing one.
-TOLERANCE = 1.5
+# Latency may grow by a quarter over the reference before the limit shrinks: an upstream
+# whose calls vary (prompts of different lengths) is not mistaken for a queueing one.
+TOLERANCE = 1.25
 # Each window moves the limit a fifth of the way to its new estimate.
 SMOOTHING = 0.2
-# The long-term average moves this much towards each window's latency (about 20 windows).
-LONG_WEIGHT = 0.05
+# Every PROBE_EVERY windows, PROBE_WINDOWS windows run at half the limit: the first lets the
+# calls admitted at the full limit finish, the last measures the reference.
+PROBE_EVERY = 30
+PROBE_WINDOWS = 2
 # A timeout (ours, or the pool's) is a drop: the limit is cut this much at once.
 DROP_FACTOR = 0.9
 
@@ -43,29 +49,34 @@ class GradientLimit:
     def __init__(self, bounds: LimitBounds) -> None:
         self.bounds = bounds
         self._estimate = float(bounds.initial)
-        self._long_latency: float | None = None
+        self._reference: float | None = None  # latency without a queue, in seconds
+        self._windows = 0
+
+    @property
+    def probing(self) -> bool:
+        return self._windows % PROBE_EVERY >= PROBE_EVERY - PROBE_WINDOWS
 
     @property
     def limit(self) -> int:
-        return max(self.bounds.floor, min(self.bounds.ceiling, math.floor(self._estimate)))
+        estimate = self._estimate / 2 if self.probing else self._estimate
+        return max(self.bounds.floor, min(self.bounds.ceiling, math.floor(estimate)))
 
     def on_window(self, average_latency: float, busiest: int) -> None:
         """One window of successful calls: their average latency (seconds) and the most
         calls in flight at once during it."""
         if average_latency <= 0:
             return
-        if self._long_latency is None:
-            self._long_latency = average_latency
-        else:
-            self._long_latency += LONG_WEIGHT * (average_latency - self._long_latency)
-        # After a long overload the average is high; come back down faster once it is over.
-        if self._long_latency / average_latency > 2:
-            self._long_latency *= 0.95
-        # A limit that was not reached says nothing about whether it could be higher.
-        if busiest < self._estimate / 2:
+        measuring = self._windows % PROBE_EVERY == PROBE_EVERY - 1
+        self._windows += 1
+        if self._reference is None or measuring:
+            self._reference = average_latency
             return
-        gradient = max(0.5, min(1.0, TOLERANCE * self._long_latency / average_latency))
-        headroom = math.sqrt(self._estimate)  # room to probe for more, as Gradient2's queue
+        self._reference = min(self._reference, average_latency)
+        # A limit that was not reached says nothing about whether it could be higher.
+        if busiest < self._estimate / 2 or self.probing:
+            return
+        gradient = max(0.5, min(1.0, TOLERANCE * self._reference / average_latency))
+        headroom = math.sqrt(self._estimate)  # room to find more, as Envoy's and Gradient2's
         target = self._estimate * gradient + headroom
         self._clamp(self._estimate * (1 - SMOOTHING) + target * SMOOTHING)
 

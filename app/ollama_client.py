@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from types import NoneType
 from typing import Any, TypeVar
 
 import httpx
@@ -169,7 +168,7 @@ class _Call:
     def abandon(self, error: BaseException | None = None) -> None:
         """The caller went away before the outcome was known (``error`` None: it closed
         the stream): the call to Ollama is closed, and counted as cancelled."""
-        if not self._finished and isinstance(error, CANCELLATIONS | NoneType):
+        if not self._finished and (error is None or isinstance(error, CANCELLATIONS)):
             self._metrics.upstream_cancelled.labels(self._operation).inc()
         self._finish(None, error or asyncio.CancelledError())
         self._slot.release()

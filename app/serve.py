@@ -27,6 +27,9 @@ log = logging.getLogger("app")
 
 # What uvicorn's shutdown waits for requests still running after the drain gave up.
 EXIT_GRACE = 1.0
+# What a supervisor should allow beyond the drain timeout before it kills the process:
+# EXIT_GRACE, closing the upstream client, flushing the spans (compose's stop_grace_period).
+EXIT_ALLOWANCE = 5.0
 
 
 class DrainingServer(uvicorn.Server):

@@ -10,8 +10,10 @@ import pytest
 from alerts.durations import duration_seconds
 from alerts.rule_files import alert_rules
 from loadtest.scenarios import walkthrough
+from loadtest.scenarios.compose_plan import COMPOSE_SCENARIOS
 from loadtest.scenarios.compression import phase_seconds, scenario_factor
-from loadtest.scenarios.plan import COMPOSE_SCENARIOS, SCENARIOS, Scenario
+from loadtest.scenarios.model import Scenario
+from loadtest.scenarios.plan import SCENARIOS
 from loadtest.verify.alert_checks import rule_keys
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,13 +15,9 @@ import pytest
 from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
 from alerts.rule_files import alert_rules, rule_groups
-from loadtest.scenarios.plan import (
-    NOT_DELIVERED,
-    REPLICA_DOWN,
-    SCENARIOS,
-    TARGET_ACTIONS,
-    TARGET_CHANGE_SECONDS,
-)
+from loadtest.scenarios.compose_plan import REPLICA_DOWN
+from loadtest.scenarios.model import NOT_DELIVERED, TARGET_ACTIONS, TARGET_CHANGE_SECONDS
+from loadtest.scenarios.plan import SCENARIOS
 from loadtest.scenarios.unit_tested import UNIT_TESTED_ONLY
 from loadtest.stack.config import compressed_rules, factor_for
 from loadtest.stack.local import LocalStack

@@ -27,7 +27,8 @@ from loadtest.compose import checks, report
 from loadtest.compose.engine import CommandFailed, DockerEngine, EngineUnavailable
 from loadtest.compose.images import build_look_alikes, build_standins
 from loadtest.compose.stack import ROOT, ComposeStack
-from loadtest.scenarios.plan import COMPOSE_SCENARIOS, Scenario
+from loadtest.scenarios.compose_plan import COMPOSE_SCENARIOS
+from loadtest.scenarios.model import Scenario
 from loadtest.stack.sigterm import stop_on_sigterm
 from loadtest.verify.alert_checks import wait_until_quiet
 from loadtest.verify.player import Player, Say, progress

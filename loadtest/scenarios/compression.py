@@ -13,7 +13,7 @@ from alerts.rule_files import rule_groups
 from alerts.slo import slo_groups
 
 if TYPE_CHECKING:
-    from loadtest.scenarios.plan import Phase, Scenario
+    from loadtest.scenarios.model import Phase, Scenario
 
 # Time compression for the live run. Every `for` and range duration of a rule group is
 # divided by its group's factor; thresholds and expressions stay as they are. The SLO groups

@@ -4,10 +4,19 @@ come from the SLO table (``alerts/slo.py``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from alerts.slo import AVAILABILITY, LATENCY, WINDOWS, Objective
+from loadtest.scenarios.model import (
+    INHIBITED,
+    TARGET_CHANGE_SECONDS,
+    UNDELIVERABLE,
+    ExpectedAlert,
+    MetricMove,
+    Phase,
+    Scenario,
+)
 from loadtest.sim.faults import FAST_MODEL, Faults
 
 # Applied at the start of every phase, then the phase's own faults on top: the simulator's
@@ -17,93 +26,6 @@ HEALTHY_FAULTS: dict[str, Any] = asdict(Faults())
 # Faults of the model only: Ollama's server still answers /api/version (the health check
 # and the breaker's probe), as when a model fails to load or crashes while Ollama runs.
 MODEL_PATHS = ["/api/chat", "/api/embed"]
-# Prometheus 2.42 applies a change of its scrape or Alertmanager targets on two 5-second
-# tickers (the discovery manager's, then the scrape manager's): up to 10 s, 1.0-5.6 s as
-# measured here. Uncompressible, so a phase that adds or hides a target lasts this long plus
-# the `for` of the alerts it must raise.
-TARGET_CHANGE_SECONDS = 10.0
-# Actions that change what Prometheus discovers.
-TARGET_ACTIONS = ("add_dead_replica", "remove_dead_replica", "hide_target", "restore_target",
-                  "hide_alertmanager", "restore_alertmanager")
-PHASE_MARK = "OLLAMA_RAG_PHASE"  # Locust shapes print it at each phase; the verifier reads it
-ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache",
-           "add_dead_replica", "remove_dead_replica", "fail_watchdog_receiver",
-           "restore_receivers", "hide_alertmanager", "restore_alertmanager",
-           "throttle_service", "unthrottle_service",
-           # compose only (loadtest/compose/stack.py): Docker stops or starts replicas.
-           "stop_replica", "start_replicas")
-# normal: the realistic mix (half repeated, a fifth paraphrased, the rest new; one in ten
-# streamed); new_only: every question new; streamed: the normal questions, every answer
-# streamed (a chat UI).
-MIXES = ("normal", "new_only", "streamed")
-
-
-@dataclass(frozen=True)
-class Phase:
-    name: str
-    seconds: float
-    users: int
-    faults: dict[str, Any] = field(default_factory=dict)  # on top of HEALTHY_FAULTS
-    mix: str = "normal"
-    actions: tuple[str, ...] = ()  # done by the stack's control endpoint at the phase start
-    # Of its seconds, those no compression shortens (discovery, a read timeout): in real time
-    # the rest is multiplied (compression.py).
-    fixed: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.mix not in MIXES or not set(self.actions) <= set(ACTIONS):
-            raise ValueError(f"phase {self.name}: unknown mix or action")
-
-
-# Receivers of alerts that must not be delivered: INHIBITED ones, which Alertmanager must
-# report as suppressed by an inhibition (another alert explains them), and UNDELIVERABLE
-# ones, about the path to Alertmanager itself, which only Prometheus can show.
-INHIBITED = "inhibited"
-UNDELIVERABLE = "undeliverable"
-NOT_DELIVERED = (INHIBITED, UNDELIVERABLE)
-
-
-@dataclass(frozen=True)
-class ExpectedAlert:
-    alertname: str
-    receiver: str  # where Alertmanager must deliver it, or one of NOT_DELIVERED
-    labels: tuple[tuple[str, str], ...] = ()  # to tell apart rules sharing a name
-    # "scenario": resolved before the scenario's checks; "run": by the end of the run (its
-    # windows, compressed, still outlast the scenario); "never": the Watchdog.
-    resolve_by: str = "scenario"
-    after_fixed: bool = False  # its cause waits out the fault phase's fixed part (a timeout)
-
-    @property
-    def key(self) -> str:
-        extra = ",".join(f"{k}={v}" for k, v in self.labels)
-        return f"{self.alertname}{{{extra}}}" if extra else self.alertname
-
-
-@dataclass(frozen=True)
-class MetricMove:
-    """A catalog metric and a query that is above zero at some moment when it moved."""
-
-    metric: str
-    query: str
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    summary: str
-    phases: tuple[Phase, ...]
-    fault_phase: str  # time to detect counts from the start of this phase
-    alerts: tuple[ExpectedAlert, ...] = ()
-    moves: tuple[MetricMove, ...] = ()
-    quiet_phase: str | None = None  # no alert but Watchdog may even be pending in it
-    # Error codes (the service's, as spans' error.type) that the fault must put on spans.
-    span_errors: tuple[str, ...] = ()
-
-    @property
-    def seconds(self) -> float:
-        return sum(p.seconds for p in self.phases)
-
-
 def _rate(metric: str, matchers: str = "") -> str:
     return f"sum(rate({metric}{{{matchers}}}[5s]))"
 
@@ -366,35 +288,3 @@ RECOVERY = Scenario(
     fault_phase="healthy",
 )
 SCENARIOS = (*SCENARIOS, RECOVERY)
-
-
-# Under compose (``make compose-verify``), with three replicas behind the load balancer.
-# Docker drops a stopped replica's name at once; the targets writer keeps it a (down) target,
-# so Prometheus sees it fail at its next scrape, with no discovery delay.
-REPLICA_DOWN = Scenario(
-    "replica-down",
-    "Three replicas behind the load balancer: one stops (a ticket for that instance), then "
-    "a second (most replicas down: a page), then both start again; the load balancer "
-    "serves through the one left.",
-    (Phase("before", 2, USERS),
-     Phase("one-down", 8, USERS, actions=("stop_replica",)),
-     Phase("two-down", 8, USERS, actions=("stop_replica",)),
-     Phase("recovery", TARGET_CHANGE_SECONDS, USERS, actions=("start_replicas",),
-           fixed=TARGET_CHANGE_SECONDS)),
-    fault_phase="one-down",
-    alerts=(ExpectedAlert("OllamaRagInstanceDown", "ticket"),
-            ExpectedAlert("OllamaRagDown", "pager")),
-    moves=(MetricMove("up", 'count(up{job="ollama-rag"} == 0)'),),
-)
-# What compose-verify plays: the verifier's scenarios that need no action but Docker's, then
-# the replicas, then the recovery.
-COMPOSE_SCENARIOS = (*(s for s in SCENARIOS if s.name in ("baseline", "outage", "ollama-gone")),
-                     REPLICA_DOWN, RECOVERY)
-
-
-def scenario(name: str) -> Scenario:
-    for item in (*SCENARIOS, REPLICA_DOWN):
-        if item.name == name:
-            return item
-    known = ", ".join(s.name for s in (*SCENARIOS, REPLICA_DOWN))
-    raise KeyError(f"no scenario {name!r}; known: {known}")

@@ -20,8 +20,10 @@ from typing import Any
 import gevent
 from locust import LoadTestShape
 
+from loadtest.scenarios.compose_plan import scenario
 from loadtest.scenarios.compression import phase_seconds
-from loadtest.scenarios.plan import HEALTHY_FAULTS, PHASE_MARK, Phase, scenario
+from loadtest.scenarios.model import PHASE_MARK, Phase
+from loadtest.scenarios.plan import HEALTHY_FAULTS
 from loadtest.scenarios.users import QuestionMix
 
 log = logging.getLogger("loadtest")

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from alerts.slo import AVAILABILITY, LATENCY, WINDOWS, BurnWindow
-from loadtest.scenarios.plan import LIVE_WINDOWS, RECEIVERS, ExpectedAlert
+from loadtest.scenarios.model import ExpectedAlert
+from loadtest.scenarios.plan import LIVE_WINDOWS, RECEIVERS
 
 
 def _why_unit_tested_only(window: BurnWindow) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from locust import FastHttpUser, between, events, task
 
 from loadtest.scenarios.compression import SPEEDS
-from loadtest.scenarios.plan import MIXES
+from loadtest.scenarios.model import MIXES
 from loadtest.scenarios.questions import PARAPHRASES, QUESTIONS, new_document, new_question
 
 

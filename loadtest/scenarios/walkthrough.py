@@ -10,7 +10,8 @@ from alerts.durations import duration_seconds
 from alerts.rule_files import alert_rules
 from alerts.slo import AVAILABILITY, LATENCY, WINDOWS
 from loadtest.scenarios.compression import phase_seconds
-from loadtest.scenarios.plan import INHIBITED, RECOVERY, SCENARIOS, UNDELIVERABLE, ExpectedAlert
+from loadtest.scenarios.model import INHIBITED, UNDELIVERABLE, ExpectedAlert
+from loadtest.scenarios.plan import RECOVERY, SCENARIOS
 
 # Two evaluations and a scrape at the repository's 15 s intervals, and a 5-minute ratio
 # window that must first cross its threshold.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from loadtest.scenarios.plan import ACTIONS
+from loadtest.scenarios.model import ACTIONS
 from loadtest.stack.json_http import BackgroundServer, JsonHandler
 
 

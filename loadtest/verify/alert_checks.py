@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from alerts.rule_files import alert_rules
-from loadtest.scenarios.plan import INHIBITED, NOT_DELIVERED, ExpectedAlert, Scenario
+from loadtest.scenarios.model import INHIBITED, NOT_DELIVERED, ExpectedAlert, Scenario
 from loadtest.stack.interface import Stack
 from loadtest.verify.results import AlertResult
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from loadtest.scenarios.plan import PHASE_MARK, Scenario
+from loadtest.scenarios.model import PHASE_MARK, Scenario
 from loadtest.stack.interface import Stack
 
 ROOT = Path(__file__).resolve().parents[2]

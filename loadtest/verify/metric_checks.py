@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 from dashboards.paths import JSON_DIR
-from loadtest.scenarios.plan import Scenario
+from loadtest.scenarios.model import Scenario
 from loadtest.stack.interface import Stack
 
 GRAFANA_RATE_INTERVAL = "2s"  # what Grafana picks for a 500ms scrape interval: 4 scrapes

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from loadtest.scenarios.plan import ExpectedAlert, Scenario
+from loadtest.scenarios.model import ExpectedAlert, Scenario
 from loadtest.stack.interface import Stack
 from loadtest.verify.alert_checks import (
     SuppressionWatch,

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from app.catalog import EXEMPLAR_METRICS as EXEMPLAR_SPECS
 from app.settings import Settings
-from loadtest.scenarios.plan import Scenario
+from loadtest.scenarios.model import Scenario
 from loadtest.stack.trace_receiver import SpanRecord, TraceStore
 
 QUERY_ROOT = "POST /api/query"

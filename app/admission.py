@@ -95,6 +95,7 @@ class AdmissionLane:
         self._clock = clock
         self._waiting: deque[_Waiter] = deque()
         self._hold: float | None = None  # average seconds a call holds its slot
+        self._holding: set[Slot] = set()  # the slots in use, for the oldest one's age
         self._window_started = clock()
         self._window_latency = 0.0
         self._window_samples = 0
@@ -110,11 +111,16 @@ class AdmissionLane:
         return len(self._waiting)
 
     def expected_wait(self, position: int) -> float:
-        """Seconds until the ``position``-th caller in the queue gets a slot: slots free up
-        at ``limit`` per average holding time (Little's law)."""
+        """Seconds until the ``position``-th caller in the queue can count on a slot. Calls
+        that started together end together (Ollama runs its calls in batches): the first
+        slot may take a whole holding time to free up, and each ``limit`` callers another."""
         if self._hold is None:
             return 0.0
-        return position * self._hold / self.limit
+        # Calls already running longer than the average say it is out of date (Ollama got
+        # slower): the oldest one's age is then the better guess.
+        oldest = min((slot.admitted_at for slot in self._holding), default=self._clock())
+        hold = max(self._hold, self._clock() - oldest)
+        return math.ceil(position / self.limit) * hold
 
     async def admit(self) -> Slot:
         """A slot now, or after a short wait in the queue; ``Overloaded`` otherwise."""
@@ -164,7 +170,9 @@ class AdmissionLane:
         self.in_flight += 1
         self._window_busiest = max(self._window_busiest, self.in_flight)
         self._publish()
-        return Slot(self, self._clock(), waited)
+        slot = Slot(self, self._clock(), waited)
+        self._holding.add(slot)
+        return slot
 
     def _shed(self, reason: ShedReason, wait: float) -> Overloaded:
         self._metrics.admission_shed.labels(self.name, reason).inc()
@@ -179,6 +187,7 @@ class AdmissionLane:
 
     def _release(self, slot: Slot, latency: float | None, dropped: bool) -> None:
         self.in_flight -= 1
+        self._holding.discard(slot)
         now = self._clock()
         held = now - slot.admitted_at
         self._hold = held if self._hold is None else self._hold + HOLD_WEIGHT * (held - self._hold)

@@ -64,14 +64,14 @@ def breaker_config(settings: Settings) -> BreakerConfig:
 
 
 def admission_config(settings: Settings) -> AdmissionConfig | None:
-    """The lanes start at half their ceiling: room to grow before Ollama's latency is known,
-    without sending it the ceiling at once."""
+    """The lanes start at their ceiling: a service that starts must not turn away the
+    traffic it had before (a restart, a deploy); the limit comes down as Ollama's latency
+    shows a queue."""
     if not settings.admission_control:
         return None
 
     def bounds(ceiling: int) -> LimitBounds:
-        floor = settings.admission_min
-        return LimitBounds(initial=max(floor, -(-ceiling // 2)), floor=floor, ceiling=ceiling)
+        return LimitBounds(initial=ceiling, floor=settings.admission_min, ceiling=ceiling)
 
     return AdmissionConfig(chat=bounds(settings.admission_max_chat),
                            embed=bounds(settings.admission_max_embed),

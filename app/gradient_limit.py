@@ -28,6 +28,9 @@ SMOOTHING = 0.2
 # calls admitted at the full limit finish, the last measures the reference.
 PROBE_EVERY = 30
 PROBE_WINDOWS = 2
+# Windows in a row whose latency is at least twice the reference: the reference is stale
+# (Ollama got slower for every call, or the limit started above its capacity): probe now.
+STALE_AFTER = 3
 # A timeout (ours, or the pool's) is a drop: the limit is cut this much at once.
 DROP_FACTOR = 0.9
 
@@ -51,6 +54,7 @@ class GradientLimit:
         self._estimate = float(bounds.initial)
         self._reference: float | None = None  # latency without a queue, in seconds
         self._windows = 0
+        self._stale = 0
 
     @property
     def probing(self) -> bool:
@@ -76,6 +80,10 @@ class GradientLimit:
         if busiest < self._estimate / 2 or self.probing:
             return
         gradient = max(0.5, min(1.0, TOLERANCE * self._reference / average_latency))
+        self._stale = self._stale + 1 if average_latency >= 2 * self._reference else 0
+        if self._stale >= STALE_AFTER:  # skip to the next probe
+            self._stale = 0
+            self._windows = PROBE_EVERY - PROBE_WINDOWS
         headroom = math.sqrt(self._estimate)  # room to find more, as Envoy's and Gradient2's
         target = self._estimate * gradient + headroom
         self._clamp(self._estimate * (1 - SMOOTHING) + target * SMOOTHING)

@@ -20,7 +20,7 @@ import httpx
 import numpy as np
 from opentelemetry.trace import Span
 
-from app.admission import UNLIMITED, Admission
+from app.admission import UNLIMITED, Admission, Slot
 from app.breaker import CircuitBreaker, Permit
 from app.catalog import CLIENT_NAME, AdmissionLaneName, PoolType, TokenType, UpstreamOperation
 from app.catalog import UpstreamOutcome as Outcome
@@ -95,14 +95,16 @@ class _Call:
         self.started = 0.0
 
     @classmethod
-    async def start(cls, client: OllamaClient, operation: UpstreamOperation,
-                    model: str) -> _Call:
-        """Admitted, then let through by the breaker; raises ``Overloaded`` or
-        ``CircuitOpenError`` (the span records either)."""
+    async def start(cls, client: OllamaClient, operation: UpstreamOperation, model: str,
+                    slot: Slot | None = None) -> _Call:
+        """Admitted (or on the ``slot`` admitted for it beforehand), then let through by the
+        breaker; raises ``Overloaded`` or ``CircuitOpenError`` (the span records either)."""
         call = cls(client, operation, model)
         try:
             lane = LANES.get(operation)
-            if lane is not None:
+            if slot is not None:
+                call._slot = slot
+            elif lane is not None:
                 call._slot = await client.admission.admit(lane)
                 if call.span is not None and call._slot.waited:
                     call.span.set_attribute("ollama_rag.admission.queue_wait_seconds",
@@ -226,12 +228,13 @@ class OllamaClient:
                 "gen_ai.provider.name": "ollama", "gen_ai.request.model": model,
                 **self._server, "ollama_rag.breaker.state": str(self.breaker.state)}
 
-    async def embed(self, texts: list[str]) -> np.ndarray:
-        """One row per text, in order."""
+    async def embed(self, texts: list[str], *, admitted: bool = False) -> np.ndarray:
+        """One row per text, in order. ``admitted``: the call is part of work admission
+        control let in already (a question's, under its chat admission)."""
         model = self.config.embed_model
         (matrix, stats), _ = await self._call_json(
             UpstreamOperation.EMBED, model, "POST", "/api/embed",
-            {"model": model, "input": texts},
+            {"model": model, "input": texts}, slot=UNLIMITED if admitted else None,
             parse=lambda d: (embeddings_of(d, len(texts)), chat_stats(d)),
             describe=lambda p: {**stats_attributes(p[1]),
                                 "gen_ai.embeddings.dimension.count": int(p[0].shape[1])},
@@ -239,12 +242,13 @@ class OllamaClient:
         self.metrics.llm_tokens.labels(model, TokenType.PROMPT).inc(stats.prompt_tokens)
         return matrix
 
-    async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
+    async def chat(self, messages: list[dict[str, str]], slot: Slot | None = None) -> ChatResult:
+        """``slot``: the chat lane's, admitted before the question was embedded."""
         model = self.config.chat_model
         payload = {"model": model, "messages": messages, "stream": False}
         started = time.perf_counter()
         (content, stats), exemplar = await self._call_json(
-            UpstreamOperation.CHAT, model, "POST", "/api/chat", payload,
+            UpstreamOperation.CHAT, model, "POST", "/api/chat", payload, slot=slot,
             parse=lambda d: (message_content(d), chat_stats(d)),
             describe=lambda p: stats_attributes(p[1]),
             generating=lambda p: p[1].generation_seconds)
@@ -254,11 +258,13 @@ class OllamaClient:
         self.metrics.llm_ttft.labels(model).observe(waited, exemplar)
         return ChatResult(content, stats)
 
-    async def open_chat_stream(self, messages: list[dict[str, str]]) -> ChatStream:
+    async def open_chat_stream(self, messages: list[dict[str, str]],
+                               slot: Slot | None = None) -> ChatStream:
         """Send a streamed chat request and return once Ollama has answered with a status,
         so that a refusal becomes an HTTP error before any byte is streamed."""
         payload = {"model": self.config.chat_model, "messages": messages, "stream": True}
-        call = await _Call.start(self, UpstreamOperation.CHAT_STREAM, self.config.chat_model)
+        call = await _Call.start(self, UpstreamOperation.CHAT_STREAM, self.config.chat_model,
+                                 slot)
         with call.recording_failures():
             request = self._http.build_request("POST", "/api/chat", json=payload,
                                                headers=call.headers)
@@ -310,13 +316,13 @@ class OllamaClient:
         self, operation: UpstreamOperation, model: str, method: str, path: str,
         payload: dict[str, Any] | None, parse: Callable[[dict[str, Any]], T],
         describe: Callable[[T], dict[str, Any]] | None = None,
-        generating: Callable[[T], float] | None = None,
+        generating: Callable[[T], float] | None = None, slot: Slot | None = None,
     ) -> tuple[T, dict[str, str] | None]:
         """Send, then parse the JSON answer; a bad answer counts as a failed call.
         ``describe`` gives the span's attributes from what ``parse`` made of the answer (only
         when traced); ``generating``, the seconds Ollama spent generating it, which are not
         waiting. Returns the parsed answer, and the call's exemplar."""
-        call = await _Call.start(self, operation, model)
+        call = await _Call.start(self, operation, model, slot)
         with call.recording_failures():
             response = await self._http.request(method, path, json=payload,
                                                 headers=call.headers)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.catalog import AnswerMode, UpstreamOperation
+from app.admission import Slot
+from app.catalog import AdmissionLaneName, AnswerMode, UpstreamOperation
 from app.corpus import BUILTIN_DOCUMENTS
 from app.errors import CircuitOpenError, Overloaded, UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
@@ -79,7 +80,21 @@ class Lookup:
 
     hit: CacheHit | None
     embedding: np.ndarray | None
-    embed_error: UpstreamError | CircuitOpenError | Overloaded | None = None
+    embed_error: UpstreamError | CircuitOpenError | None = None
+    # A miss holds its chat call's admission from before it is embedded (the embedding runs
+    # under it): a question that Ollama could not answer now is turned away at once, not
+    # after its embedding.
+    chat_slot: Slot | None = None
+
+    def take_chat_slot(self) -> Slot | None:
+        slot, self.chat_slot = self.chat_slot, None
+        return slot
+
+    def release_chat_slot(self) -> None:
+        """Give back an admission no chat call used (a semantic hit, a failed step)."""
+        slot = self.take_chat_slot()
+        if slot is not None:
+            slot.release()
 
     def outcome(self) -> CacheOutcome:
         if self.hit is None:
@@ -154,8 +169,10 @@ class RagService:
                             total_chunks=len(self.store))
 
     async def lookup(self, question: str, timings: Timings) -> Lookup:
-        """Exact, then semantic. When the question cannot be embedded (breaker open,
-        upstream down, overloaded) the lookup degrades to exact match instead of failing."""
+        """Exact, then semantic. A miss first gets its chat call admitted (``Overloaded``
+        otherwise). When the question cannot be embedded (breaker open, upstream down,
+        overloaded) the lookup degrades to exact match instead of failing. The caller
+        releases the chat admission it does not use (``Lookup.release_chat_slot``)."""
         started = time.perf_counter()
         with self.tracing.span("cache.exact_lookup") as span:
             hit = self.cache.lookup_exact(question)
@@ -163,11 +180,15 @@ class RagService:
         lookup_seconds = time.perf_counter() - started
         result = Lookup(hit, None)
         if hit is None:
+            result.chat_slot = await self.client.admission.admit(AdmissionLaneName.CHAT)
             embed_started = time.perf_counter()
             try:
-                result.embedding = (await self.client.embed([question]))[0]
+                result.embedding = (await self.client.embed([question], admitted=True))[0]
             except (UpstreamError, CircuitOpenError, Overloaded) as exc:
                 result.embed_error = exc
+            except BaseException:
+                result.release_chat_slot()
+                raise
             timings.add(UpstreamOperation.EMBED, time.perf_counter() - embed_started)
             if result.embedding is not None:
                 lookup_seconds += self._semantic_lookup(result)
@@ -243,12 +264,15 @@ class RagService:
     async def answer(self, question: str, top_k: int) -> QueryAnswer:
         timings = Timings()
         lookup = await self.lookup(question, timings)
-        if lookup.hit is not None:
-            self._answer_started(AnswerMode.WHOLE, timings.elapsed())
-            return self._cached_answer(lookup.hit, lookup, timings)
-        prepared = await self.prepare(question, top_k, timings, lookup)
-        started = time.perf_counter()
-        result = await self.client.chat(prepared.messages)
+        try:
+            if lookup.hit is not None:
+                self._answer_started(AnswerMode.WHOLE, timings.elapsed())
+                return self._cached_answer(lookup.hit, lookup, timings)
+            prepared = await self.prepare(question, top_k, timings, lookup)
+            started = time.perf_counter()
+            result = await self.client.chat(prepared.messages, lookup.take_chat_slot())
+        finally:
+            lookup.release_chat_slot()
         timings.add("llm", time.perf_counter() - started)
         answer = self._generated_answer(result.content, prepared, _usage(result.stats))
         self._remember(question, answer, prepared)
@@ -265,12 +289,16 @@ class RagService:
         iterator it returns yields NDJSON lines."""
         timings = Timings()
         lookup = await self.lookup(question, timings)
-        if lookup.hit is not None:
-            self._answer_started(AnswerMode.STREAM, timings.elapsed())
-            return _cached_stream(self._cached_answer(lookup.hit, lookup, timings))
-        prepared = await self.prepare(question, top_k, timings, lookup)
-        started = time.perf_counter()
-        stream = await self.client.open_chat_stream(prepared.messages)
+        try:
+            if lookup.hit is not None:
+                self._answer_started(AnswerMode.STREAM, timings.elapsed())
+                return _cached_stream(self._cached_answer(lookup.hit, lookup, timings))
+            prepared = await self.prepare(question, top_k, timings, lookup)
+            started = time.perf_counter()
+            stream = await self.client.open_chat_stream(prepared.messages,
+                                                        lookup.take_chat_slot())
+        finally:
+            lookup.release_chat_slot()
         return self._generated_stream(question, prepared, stream, started)
 
     async def _generated_stream(self, question: str, prepared: PreparedAnswer,

@@ -29,14 +29,15 @@ class Settings(BaseSettings):
     write_timeout: float = Field(default=10.0, gt=0)
     pool_timeout: float = Field(default=5.0, gt=0)
 
-    # Admission control of the calls to Ollama (app/admission.py). Per lane (chat, embed), a
-    # concurrency limit adapted to Ollama's measured latency, between the floor and the lane's
-    # ceiling; a call beyond it waits only if its turn is expected within admission_queue_wait
-    # seconds, otherwise it is answered 503 overloaded at once. The ceilings together must fit
-    # in the pool, so that an admitted call never waits for a connection.
+    # Admission control of the calls to Ollama (app/admission.py). Per lane, a concurrency
+    # limit adapted to Ollama's measured latency, between the floor and the lane's ceiling:
+    # chat (a question's embedding and answer), embed (ingestion). A call beyond it waits only
+    # if its turn is expected within admission_queue_wait seconds, otherwise it is answered
+    # 503 overloaded at once. The ceilings together must fit in the pool, so that an admitted
+    # call never waits for a connection.
     admission_control: bool = True
-    admission_max_chat: int = Field(default=12, ge=1)
-    admission_max_embed: int = Field(default=8, ge=1)
+    admission_max_chat: int = Field(default=16, ge=1)
+    admission_max_embed: int = Field(default=4, ge=1)
     admission_min: int = Field(default=1, ge=1)
     admission_queue_wait: float = Field(default=1.0, ge=0)
 

@@ -19,8 +19,6 @@ import yaml
 from alerts.durations import duration_seconds
 from alerts.paths import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG, RULE_FILES
 from alerts.rule_files import alert_rules
-from app.serve import EXIT_ALLOWANCE
-from app.settings import Settings
 from loadtest.stack import dns_targets
 from loadtest.stack.dns_targets import DEFAULT_GRACE_SECONDS, Targets
 from loadtest.stack.processes import find_binary
@@ -390,17 +388,3 @@ def test_the_grace_period_outlasts_the_instance_alerts() -> None:
         "group_wait"])
     assert longest + group_wait + 60 < DEFAULT_GRACE_SECONDS
 
-
-def test_a_stopped_replica_gets_its_drain_timeout_before_it_is_killed() -> None:
-    """``docker stop`` sends SIGTERM, then SIGKILL after stop_grace_period: the drain
-    timeout plus what the exit itself takes."""
-    app = compose()["services"]["app"]
-    drain = float(app["environment"].get("OLLAMA_RAG_DRAIN_TIMEOUT",
-                                         Settings.model_fields["drain_timeout"].default))
-    assert duration_seconds(app["stop_grace_period"]) == drain + EXIT_ALLOWANCE
-
-
-def test_the_load_balancer_retries_a_draining_replica_elsewhere() -> None:
-    config = (ROOT / "haproxy" / "haproxy.cfg").read_text()
-    assert re.search(r"^\s*retry-on .*\b503\b", config, re.M)
-    assert re.search(r"^\s*option redispatch", config, re.M)

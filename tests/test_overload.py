@@ -8,6 +8,7 @@ import concurrent.futures
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,7 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import yaml
 
+from alerts.durations import duration_seconds
+from app.serve import EXIT_ALLOWANCE
+from app.settings import Settings
 from loadtest.stack.processes import free_port
 from tests.helpers import ask, scrape, set_faults, value, wait_until
 from tests.servers import ServiceThread, SimulatorThread
@@ -96,7 +101,7 @@ def test_sigterm_drains_every_admitted_answer_streams_included(sim: SimulatorThr
     get 503 at once, every admitted answer completes, then the process ends by its signal."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OLLAMA_RAG_OLLAMA_URL": sim.url,
-           "OLLAMA_RAG_ADMISSION_MAX_CHAT": "4", "OLLAMA_RAG_ADMISSION_QUEUE_WAIT": "0",
+           "OLLAMA_RAG_ADMISSION_MAX_CHAT": "2", "OLLAMA_RAG_ADMISSION_QUEUE_WAIT": "0",
            "OLLAMA_RAG_DRAIN_TIMEOUT": "20", "OLLAMA_RAG_ACCESS_LOG": "false"}
     log = (tmp_path / "service.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], env=env,
@@ -104,7 +109,7 @@ def test_sigterm_drains_every_admitted_answer_streams_included(sim: SimulatorThr
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _ready(url), timeout=30)
-        # The chat lane starts at half its ceiling: 2 answers run at once.
+        # The chat lane starts at its ceiling: 2 answers run at once, as many as it admits.
         set_faults(sim, mode="slow", slow_ms=1500, jitter=0, token_ms=30, answer_tokens=40,
                    paths=["/api/chat"])
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
@@ -141,3 +146,18 @@ def _ask(url: str, question: str, stream: bool) -> tuple[int, str]:
     response = httpx.post(f"{url}/api/query", json={"question": question, "stream": stream},
                           timeout=30)
     return response.status_code, response.text
+
+
+def test_a_stopped_replica_gets_its_drain_timeout_before_it_is_killed() -> None:
+    """``docker stop`` sends SIGTERM, then SIGKILL after stop_grace_period: the drain
+    timeout plus what the exit itself takes."""
+    app = yaml.safe_load((ROOT / 'compose.yaml').read_text())["services"]["app"]
+    drain = float(app["environment"].get("OLLAMA_RAG_DRAIN_TIMEOUT",
+                                         Settings.model_fields["drain_timeout"].default))
+    assert duration_seconds(app["stop_grace_period"]) == drain + EXIT_ALLOWANCE
+
+
+def test_the_load_balancer_retries_a_draining_replica_elsewhere() -> None:
+    config = (ROOT / "haproxy" / "haproxy.cfg").read_text()
+    assert re.search(r"^\s*retry-on .*\b503\b", config, re.M)
+    assert re.search(r"^\s*option redispatch", config, re.M)

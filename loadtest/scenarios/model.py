@@ -24,8 +24,10 @@ ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "cl
            "stop_replica", "start_replicas")
 # normal: the realistic mix (half repeated, a fifth paraphrased, the rest new; one in ten
 # streamed); new_only: every question new; streamed: the normal questions, every answer
-# streamed (a chat UI).
-MIXES = ("normal", "new_only", "streamed")
+# streamed (a chat UI); warm: only the few questions the overload mix repeats; overload:
+# those questions a fifth of the time, new ones otherwise, each answer named by what it was
+# (users.py) and Retry-After honoured.
+MIXES = ("normal", "new_only", "streamed", "warm", "overload")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,25 @@ class MetricMove:
 
 
 @dataclass(frozen=True)
+class MetricHold:
+    """A query that must stay at zero (or return nothing) all through the scenario."""
+
+    what: str
+    query: str
+
+
+@dataclass(frozen=True)
+class ClientCheck:
+    """What the callers saw of the requests Locust reported under ``name``."""
+
+    name: str
+    min_requests: int = 1
+    max_requests: int | None = None
+    max_failures: int | None = None
+    p99_below_ms: float | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     summary: str
@@ -88,6 +109,8 @@ class Scenario:
     quiet_phase: str | None = None  # no alert but Watchdog may even be pending in it
     # Error codes (the service's, as spans' error.type) that the fault must put on spans.
     span_errors: tuple[str, ...] = ()
+    holds: tuple[MetricHold, ...] = ()
+    client_checks: tuple[ClientCheck, ...] = ()
 
     @property
     def seconds(self) -> float:

@@ -12,7 +12,9 @@ from loadtest.scenarios.model import (
     INHIBITED,
     TARGET_CHANGE_SECONDS,
     UNDELIVERABLE,
+    ClientCheck,
     ExpectedAlert,
+    MetricHold,
     MetricMove,
     Phase,
     Scenario,
@@ -235,6 +237,39 @@ SCENARIOS: tuple[Scenario, ...] = (
                           f"(rate({M}event_loop_lag_seconds_bucket[5s]))) > 0.1"),
                MetricMove("process_cpu_seconds_total",
                           'sum(rate(process_cpu_seconds_total{job="ollama-rag"}[5s]))')),
+    ),
+    Scenario(
+        "overload",
+        "A slow Ollama (1.5 s a call, 4 calls of each model at once and the rest queued "
+        "inside it, as OLLAMA_NUM_PARALLEL=4) and 120 callers, four in five with new "
+        "questions, each honouring Retry-After: admission control sheds what Ollama cannot "
+        "take in milliseconds, the questions answered before keep their 200, nothing times "
+        "out and the breaker stays closed; the shedding alert opens a ticket.",
+        (Phase("warm-up", 4, USERS, dict(FAST_MODEL), mix="warm"),
+         Phase("overload", 25, 120, {"latency_ms": 1500, "parallel": 4} | FAST_MODEL,
+               mix="overload"),
+         Phase("recovery", 12, USERS)),
+        fault_phase="overload",
+        alerts=(ExpectedAlert("OllamaRagShedding", "ticket"),),
+        moves=(MetricMove(M + "admission_shed_total",
+                          _rate(M + "admission_shed_total", 'reason="queue_full"')),
+               MetricMove(M + "admission_concurrency_limit",
+                          f'max({M}admission_concurrency_limit{{lane="chat"}})'),
+               MetricMove(M + "admission_in_flight", f"max({M}admission_in_flight) >= 2"),
+               MetricMove(M + "admission_queue_wait_seconds",
+                          _rate(M + "admission_queue_wait_seconds_count"))),
+        holds=(MetricHold("the breaker stays closed", f"max({M}circuit_breaker_state)"),
+               MetricHold("no call to Ollama fails",
+                          f'sum(increase({M}circuit_breaker_calls_total{{status="failure"}}'
+                          "[5s]))"),
+               MetricHold("no 504", f'sum(increase({M}http_requests_total{{status="504"}}[5s]))'),
+               MetricHold("nothing waits for the pool",
+                          f"sum(increase({M}upstream_request_duration_seconds_count"
+                          '{outcome="pool_timeout"}[5s]))')),
+        client_checks=(ClientCheck("/api/query (shed)", p99_below_ms=50),
+                       ClientCheck("/api/query (answered)"),
+                       ClientCheck("/api/query (cached)", max_failures=0),
+                       ClientCheck("/api/query (failed)", min_requests=0, max_requests=0)),
     ),
     Scenario(
         "alerting-path",

@@ -40,12 +40,11 @@ def _send(method: str, url: str, body: dict[str, Any] | None = None) -> None:
         log.error("%s %s failed: %s", method, url, exc)
 
 
-def spawn_rate(users: int) -> float:
-    """Users started (or stopped) per second: spread over 8 s, about one answer of a real
-    model, so that users do not ask in lockstep (a burst of misses every answer's length
-    makes a 5-minute ratio compressed into seconds swing); a phase of no users stops them
-    all at once."""
-    return max(1.0, users / 8) if users else 100.0
+def spawn_rate(users: int, current: int = 0) -> float:
+    """Users started per second: spread over 8 s, about one answer of a real model, so that
+    users do not ask in lockstep (a burst of misses every answer's length makes a 5-minute
+    ratio compressed into seconds swing). Users beyond a phase's count stop at once."""
+    return max(1.0, users / 8) if users > current else 100.0
 
 
 def shape_for(name: str) -> type[LoadTestShape]:
@@ -67,7 +66,7 @@ def shape_for(name: str) -> type[LoadTestShape]:
             if self._done:
                 return None
             users = (self._phase or plan.phases[0]).users
-            return users, spawn_rate(users)
+            return users, spawn_rate(users, self.get_current_user_count())
 
         def _drive(self) -> None:
             # Each phase lasts its seconds from the moment its actions are done: an action

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from locust import FastHttpUser, between, events, task
+from locust import FastHttpUser, events, task
 
 from loadtest.scenarios.compression import SPEEDS
 from loadtest.scenarios.model import MIXES
@@ -37,6 +37,28 @@ def _options(parser: Any) -> None:
                              "stopping the service; without it those are logged for you to do")
 
 
+# The questions the overload mix repeats (answered and cached in its warm-up): new ones, so
+# that each is cached as itself, not matched to a paraphrase answered before.
+WARM_QUESTIONS = tuple(new_question(random.Random(seed)) for seed in range(10))
+
+
+def _classify(response: Any, cached: bool) -> tuple[str, str]:
+    """What an answer was under overload, and what is wrong with it ("" if nothing)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    status = response.status_code
+    if cached:
+        result = body.get("cache", {}).get("result") if status == 200 else None
+        return "cached", "" if result == "exact" else f"{status} {body.get('error', result)}"
+    if status == 200:
+        return "answered", ""
+    if status == 503 and body.get("error") == "overloaded":
+        return "shed", ""
+    return "failed", f"{status} {body.get('error', '')}"
+
+
 class RagUser(FastHttpUser):
     """Half repeated questions, a fifth paraphrases, the rest new; one in ten streamed;
     now and then a document.
@@ -44,10 +66,14 @@ class RagUser(FastHttpUser):
     >>> # in a locustfile: from loadtest.scenarios.users import RagUser
     """
 
-    wait_time = between(0.1, 0.3)
-
     def on_start(self) -> None:
         self.rng = random.Random()
+        self.backoff = 0.0
+
+    def wait_time(self) -> float:
+        # A 503's Retry-After is honoured in the overload mix, as a well-behaved client does.
+        pause, self.backoff = self.backoff, 0.0
+        return pause or self.rng.uniform(0.1, 0.3)
 
     def _question(self) -> str:
         if QuestionMix.current == "new_only":
@@ -61,9 +87,30 @@ class RagUser(FastHttpUser):
 
     @task(60)
     def ask(self) -> None:
+        if QuestionMix.current in ("warm", "overload"):
+            self._ask_under_overload()
+            return
         stream = QuestionMix.current == "streamed" or self.rng.random() < 0.1
         self.client.post("/api/query", json={"question": self._question(), "stream": stream},
                          name="/api/query (stream)" if stream else "/api/query")
+
+    def _ask_under_overload(self) -> None:
+        """Ask, and report the answer under what it was: ``(cached)`` a question answered
+        before, which must come back 200 from the cache; ``(answered)``, ``(shed)`` (503
+        overloaded) or ``(failed)`` (anything else) a new one."""
+        warm = QuestionMix.current == "warm"
+        cached = warm or self.rng.random() < 0.2
+        question = self.rng.choice(WARM_QUESTIONS) if cached else new_question(self.rng)
+        with self.client.post("/api/query", json={"question": question},
+                              catch_response=True) as response:
+            kind, problem = _classify(response, cached and not warm)
+            response.request_meta["name"] = f"/api/query ({'warm-up' if warm else kind})"
+            if problem and not warm:
+                response.failure(problem)
+            else:
+                response.success()
+            if response.status_code == 503:
+                self.backoff = float(response.headers.get("Retry-After") or 1)
 
     @task(1)
     def ingest(self) -> None:

@@ -17,6 +17,12 @@ CHARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Failure ratio of calls to Ollama",
      (("failures", "max(instance_breaker:ollama_rag_circuit_breaker_failures:ratio_rate5m)"),)),
     ("Cache hit ratio", (("hits", "max(instance:ollama_rag_semcache_hits:ratio_rate5m)"),)),
+    ("Admission, chat lane: limit, in flight, queued",
+     tuple((label, f'max(ollama_rag_admission_{metric}{{lane="chat"}})')
+           for label, metric in (("limit", "concurrency_limit"), ("in flight", "in_flight"),
+                                 ("queued", "queued")))),
+    ("Requests shed per second",
+     (("shed", "sum(rate(ollama_rag_admission_shed_total[2s]))"),)),
     ("/api/query latency (s)",
      tuple((f"p{p}", LATENCY.format(q=q)) for q, p in ((0.5, 50), (0.95, 95), (0.99, 99)))),
 )

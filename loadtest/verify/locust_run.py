@@ -24,11 +24,16 @@ def locustfile(scenario: Scenario) -> Path:
     return LOCUSTFILES / f"{scenario.name.replace('-', '_')}.py"
 
 
-def _argv(stack: Stack, scenario: Scenario) -> list[str]:
+def csv_prefix(workdir: Path, scenario: Scenario) -> Path:
+    """Where Locust writes its statistics per request name (``<prefix>_stats.csv``...)."""
+    return workdir / f"locust-{scenario.name}"
+
+
+def _argv(stack: Stack, scenario: Scenario, workdir: Path) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(locustfile(scenario)),
             "--headless", "--host", stack.service_url, "--sim-url", stack.sim_url,
             "--control-url", stack.control_url, "--time-scale", "compressed", "--only-summary",
-            "--loglevel", "WARNING"]
+            "--loglevel", "WARNING", "--csv", str(csv_prefix(workdir, scenario))]
 
 
 def _split_output(process: subprocess.Popen[str], log: IO[str],
@@ -83,8 +88,8 @@ def run_locust(stack: Stack, scenario: Scenario, workdir: Path, say: Progress,
     marks: queue.Queue[str] = queue.Queue()
     phases: dict[str, float] = {}
     with open(log_path, "w") as log:
-        process = subprocess.Popen(_argv(stack, scenario), stdout=subprocess.PIPE, stderr=log,
-                                   text=True, cwd=ROOT)
+        process = subprocess.Popen(_argv(stack, scenario, workdir), stdout=subprocess.PIPE,
+                                   stderr=log, text=True, cwd=ROOT)
         reader = _split_output(process, log, marks)
         try:
             _follow(process, scenario, marks, phases, say, stop_when)

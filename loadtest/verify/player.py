@@ -20,7 +20,8 @@ from loadtest.verify.alert_checks import (
     wait_for_deliveries,
     wait_for_resolutions,
 )
-from loadtest.verify.locust_run import run_locust
+from loadtest.verify.client_checks import check_clients, check_holds
+from loadtest.verify.locust_run import csv_prefix, run_locust
 from loadtest.verify.metric_checks import check_moves
 from loadtest.verify.results import AlertResult, ScenarioResult
 from loadtest.verify.trace_checks import check_traces
@@ -91,7 +92,9 @@ class Player:
                                 phases[scenario.fault_phase], since, until, results,
                                 check_moves(stack, scenario, since, until),
                                 fired_alerts(stack, since, until),
-                                check_quiet(stack, scenario, phases, until), log_path)
+                                check_quiet(stack, scenario, phases, until), log_path,
+                                check_holds(stack, scenario, since, until),
+                                check_clients(scenario, csv_prefix(self.workdir, scenario)))
         if getattr(stack, "traces", None) is not None:  # the local stack's receiver
             result.traces = check_traces(stack, scenario, phases, since,  # type: ignore[arg-type]
                                          until).as_dict()

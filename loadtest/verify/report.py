@@ -90,6 +90,18 @@ def trace_rows(data: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+CLIENT_HEADER = ["scenario", "requests named", "count", "failed", "p50 ms", "p99 ms", "max ms",
+                 "verdict"]
+
+
+def client_rows(data: dict[str, Any]) -> list[list[str]]:
+    """What the callers saw, per client check (Locust's figures)."""
+    return [[scenario["name"], row["name"], str(row["requests"]), str(row["failures"]),
+             f"{row['p50_ms']:g}", f"{row['p99_ms']:g}", f"{row['max_ms']:g}",
+             "; ".join(row["problems"]) or "ok"]
+            for scenario in data["scenarios"] for row in scenario.get("clients", [])]
+
+
 def text_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=False)]
     line = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -106,6 +118,13 @@ def terminal(data: dict[str, Any]) -> str:
     metric_rows = [[s["name"], key.split(":")[0], "yes" if ok else "NO"]
                    for s in data["scenarios"] for key, ok in s["moved"].items()]
     out += [text_table(["scenario", "metric", "moved"], metric_rows), ""]
+    held = [[s["name"], key, "yes" if ok else "NO"]
+            for s in data["scenarios"] for key, ok in s.get("held", {}).items()]
+    if held:
+        out += [text_table(["scenario", "held at zero", "held"], held), ""]
+    clients = client_rows(data)
+    if clients:
+        out += [text_table(CLIENT_HEADER, clients), ""]
     traces = trace_rows(data)
     if traces:
         out += [text_table(TRACE_HEADER, traces), ""]
@@ -167,6 +186,7 @@ border:1px solid #eee}}</style></head><body>
 alert firing; dashed lines: phase boundaries.</p>
 <ul>{failures}</ul>
 <h2>Alerts</h2>{table(ALERT_HEADER, alert_rows(data))}
+<h2>What callers saw</h2>{table(CLIENT_HEADER, client_rows(data))}
 <h2>Traces</h2>{table(TRACE_HEADER, trace_rows(data))}
 <h2>Service settings changed from their defaults</h2>
 {table(["setting", "value", "default", "why"], setting_rows)}

@@ -49,6 +49,8 @@ class ScenarioResult:
     also_fired: list[str] = field(default_factory=list)
     quiet_violations: list[str] = field(default_factory=list)
     locust_log: str = ""
+    held: dict[str, bool] = field(default_factory=dict)  # queries that must stay at zero
+    clients: list[dict[str, Any]] = field(default_factory=list)  # client_checks rows
     traces: dict[str, Any] = field(default_factory=dict)  # trace_checks.TraceFindings
 
 
@@ -66,8 +68,8 @@ class RunResult:
 
 
 def scenario_failures(scenarios: list[ScenarioResult]) -> list[str]:
-    """What the scenarios' own checks found wrong: alerts, metrics that did not move, false
-    positives in a quiet phase."""
+    """What the scenarios' own checks found wrong: alerts, metrics that did not move or did
+    not hold, false positives in a quiet phase, what callers saw, traces."""
     failures = [f"{r.scenario}: {r.alert}: {p}" for s in scenarios for r in s.alerts
                 for p in r.problems]
     failures += [f"{s.name}: {m} did not move" for s in scenarios
@@ -76,6 +78,10 @@ def scenario_failures(scenarios: list[ScenarioResult]) -> list[str]:
                  for v in s.quiet_violations]
     failures += [f"{s.name}: traces: {p}" for s in scenarios
                  for p in s.traces.get("problems", [])]
+    failures += [f"{s.name}: did not hold: {h}" for s in scenarios
+                 for h, ok in s.held.items() if not ok]
+    failures += [f"{s.name}: callers: {row['name']}: {p}" for s in scenarios
+                 for row in s.clients for p in row["problems"]]
     return failures
 
 

@@ -37,6 +37,7 @@ EXEMPLAR_METRICS = tuple(f"{spec.full_name}_bucket" for spec in EXEMPLAR_SPECS)
 # Calls that fail before a byte leaves: the breaker rejected them, or no pooled connection
 # came free.
 NEVER_SENT = ("circuit_open", "overloaded")
+CANCELLED = "cancelled"  # a call whose caller went away: it may or may not have left
 SETTLE_SECONDS = 2.0  # spans of requests that ended later may still be in the exporter
 # A stopped service that does not finish in time is killed (loadtest/stack/processes.py):
 # the spans of requests still in flight die with it, though Prometheus may already hold
@@ -89,6 +90,8 @@ def _expected_children(root: SpanRecord, children: dict[str, SpanRecord]) -> lis
     expected = [EXACT]
     if root.attributes.get("ollama_rag.cache.result") == "exact":
         return expected
+    if root.attributes.get("ollama_rag.error") == "overloaded" and EMBED not in children:
+        return expected  # admission control turned the miss away before its embedding
     expected.append(EMBED)
     embed = children.get(EMBED)
     if embed is None or embed.status == "error":
@@ -138,6 +141,8 @@ def _check_traceparents(spans: list[SpanRecord], seen: set[str], found: TraceFin
                 found.client_spans_never_sent += 1
             elif span.trace_id in seen:
                 found.client_spans_seen_by_ollama += 1
+            elif span.attributes.get("error.type") == CANCELLED:
+                found.client_spans_never_sent += 1  # its caller went before a byte left
             else:
                 found.problem(f"trace {span.trace_id}: Ollama never saw the traceparent of "
                               f"{span.name}")

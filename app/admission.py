@@ -115,7 +115,7 @@ class AdmissionLane:
         that started together end together (Ollama runs its calls in batches): the first
         slot may take a whole holding time to free up, and each ``limit`` callers another."""
         if self._hold is None:
-            return 0.0
+            return math.inf  # no call has ended yet: nothing to count on
         # Calls already running longer than the average say it is out of date (Ollama got
         # slower): the oldest one's age is then the better guess.
         oldest = min((slot.admitted_at for slot in self._holding), default=self._clock())
@@ -176,7 +176,7 @@ class AdmissionLane:
 
     def _shed(self, reason: ShedReason, wait: float) -> Overloaded:
         self._metrics.admission_shed.labels(self.name, reason).inc()
-        retry_after = max(1, math.ceil(wait))
+        retry_after = max(1, math.ceil(wait)) if math.isfinite(wait) else 1
         if reason is ShedReason.QUEUE_FULL:
             why = (f"{self.in_flight} calls to Ollama's {self.name} model are in flight, as "
                    "many as it takes now, and the queue is full")

@@ -151,10 +151,12 @@ class _Call:
             raise
 
     def succeed(self, latency: float | None = None) -> None:
-        """``latency``: how long Ollama took to start answering (admission's signal of its
-        load); the whole call's duration by default."""
+        """``latency``: how long Ollama took to start answering; the whole call's duration by
+        default. Admission control hears it counted from the slot's admission: a question's
+        chat admission also covers the wait for its embedding."""
         seconds = self._finish(Outcome.SUCCESS)
-        self._slot.succeed(seconds if latency is None else latency)
+        waited = self.started - self._slot.admitted_at
+        self._slot.succeed(waited + (seconds if latency is None else latency))
         self._permit.success()
 
     def fail(self, error: UpstreamError) -> None:

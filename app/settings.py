@@ -31,12 +31,13 @@ class Settings(BaseSettings):
 
     # Admission control of the calls to Ollama (app/admission.py). Per lane, a concurrency
     # limit adapted to Ollama's measured latency, between the floor and the lane's ceiling:
-    # chat (a question's embedding and answer), embed (ingestion). A call beyond it waits only
-    # if its turn is expected within admission_queue_wait seconds, otherwise it is answered
-    # 503 overloaded at once. The ceilings together must fit in the pool, so that an admitted
-    # call never waits for a connection.
+    # chat (a question's embedding and answer, one connection at a time), embed (ingestion).
+    # A call beyond it waits only if its turn is expected within admission_queue_wait
+    # seconds, otherwise it is answered 503 overloaded at once. Each ceiling fits in the pool,
+    # so that questions never wait for a connection (an ingestion may, while the chat lane is
+    # full, and is answered 503 overloaded after the pool timeout).
     admission_control: bool = True
-    admission_max_chat: int = Field(default=16, ge=1)
+    admission_max_chat: int = Field(default=20, ge=1)
     admission_max_embed: int = Field(default=4, ge=1)
     admission_min: int = Field(default=1, ge=1)
     admission_queue_wait: float = Field(default=1.0, ge=0)
@@ -100,10 +101,10 @@ class Settings(BaseSettings):
         if self.pool_max_keepalive > self.pool_max_connections:
             raise ValueError("pool_max_keepalive must not exceed pool_max_connections")
         if self.admission_control:
-            ceilings = self.admission_max_chat + self.admission_max_embed
-            if ceilings > self.pool_max_connections:
+            ceiling = max(self.admission_max_chat, self.admission_max_embed)
+            if ceiling > self.pool_max_connections:
                 raise ValueError(
-                    f"admission_max_chat + admission_max_embed ({ceilings}) must not exceed "
+                    f"admission_max_chat and admission_max_embed ({ceiling}) must not exceed "
                     f"pool_max_connections ({self.pool_max_connections}): every admitted "
                     "call needs a pooled connection")
             if self.admission_min > min(self.admission_max_chat, self.admission_max_embed):

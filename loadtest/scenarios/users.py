@@ -63,8 +63,15 @@ class RagUser(FastHttpUser):
     """Half repeated questions, a fifth paraphrases, the rest new; one in ten streamed;
     now and then a document.
 
+    A caller waits up to 2 minutes for an answer, longer than the service's read timeout
+    (60 s): one that gave up first would cancel the call (app/disconnect.py) before the
+    service could see Ollama time out.
+
     >>> # in a locustfile: from loadtest.scenarios.users import RagUser
     """
+
+    network_timeout = 120.0
+    connection_timeout = 120.0
 
     def on_start(self) -> None:
         self.rng = random.Random()

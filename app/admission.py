@@ -45,16 +45,24 @@ class AdmissionConfig:
 class Slot:
     """The right to make one upstream call. Report how it ended exactly once."""
 
-    __slots__ = ("_done", "_lane", "admitted_at", "waited")
+    __slots__ = ("_done", "_lane", "admitted_at", "busy", "waited")
 
     def __init__(self, lane: AdmissionLane | None, admitted_at: float, waited: float) -> None:
         self._lane = lane
         self._done = lane is None
         self.admitted_at = admitted_at
         self.waited = waited
+        self.busy = 0.0  # what Ollama reported working for the calls made under it
 
-    def succeed(self, latency: float) -> None:
-        """The call succeeded; ``latency`` is how long Ollama took to start answering."""
+    def note_busy(self, seconds: float) -> None:
+        """A call made under this slot (a question's embedding) and Ollama's time on it."""
+        if self._lane is not None:
+            self.busy += seconds
+
+    def succeed(self, latency: float, busy: float) -> None:
+        """The call succeeded: ``latency`` from admission to Ollama's first token, ``busy``
+        the time Ollama reported working on it until then."""
+        self.note_busy(busy)
         self._end(latency, dropped=False)
 
     def fail(self, *, dropped: bool) -> None:
@@ -98,6 +106,7 @@ class AdmissionLane:
         self._holding: set[Slot] = set()  # the slots in use, for the oldest one's age
         self._window_started = clock()
         self._window_latency = 0.0
+        self._window_busy = 0.0
         self._window_samples = 0
         self._window_busiest = 0
         self._publish()
@@ -194,18 +203,21 @@ class AdmissionLane:
         if dropped:
             self.limiter.on_drop()
         elif latency is not None:
-            self._sample(latency, now)
+            self._sample(latency, slot.busy, now)
         self._wake(now)
         self._publish()
 
-    def _sample(self, latency: float, now: float) -> None:
+    def _sample(self, latency: float, busy: float, now: float) -> None:
         self._window_latency += latency
+        self._window_busy += busy
         self._window_samples += 1
         if self._window_samples >= WINDOW_SAMPLES and now - self._window_started >= WINDOW_SECONDS:
-            self.limiter.on_window(self._window_latency / self._window_samples,
+            samples = self._window_samples
+            self.limiter.on_window(self._window_latency / samples, self._window_busy / samples,
                                    self._window_busiest)
             self._window_started = now
             self._window_latency = 0.0
+            self._window_busy = 0.0
             self._window_samples = 0
             self._window_busiest = self.in_flight
 

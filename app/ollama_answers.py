@@ -40,6 +40,14 @@ class ChatStats:
     done_reason: str | None = None
 
     @property
+    def working_seconds(self) -> float:
+        """The time Ollama reports working on the call: its total less its load_duration
+        (which holds its wait for a busy model, as well as a model load)."""
+        if self.total_seconds is None:
+            return 0.0
+        return max(0.0, self.total_seconds - self.phase_seconds.get(LlmPhase.LOAD, 0.0))
+
+    @property
     def generation_seconds(self) -> float:
         """How long Ollama spent generating (its eval_duration; 0 when not reported): what a
         whole answer's duration holds beyond its time to first token."""

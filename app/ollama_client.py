@@ -9,20 +9,23 @@ Ollama as well as against the simulator.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 import numpy as np
-from opentelemetry.trace import Span
 
-from app.admission import UNLIMITED, Admission, Slot
-from app.breaker import CircuitBreaker, Permit
-from app.catalog import CLIENT_NAME, AdmissionLaneName, PoolType, TokenType, UpstreamOperation
+from app.admission import Admission, Slot
+from app.breaker import CircuitBreaker
+from app.catalog import (
+    CLIENT_NAME,
+    LlmPhase,
+    PoolType,
+    TokenType,
+    UpstreamOperation,
+)
 from app.catalog import UpstreamOutcome as Outcome
 from app.errors import UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
@@ -37,21 +40,10 @@ from app.ollama_answers import (
     parse_json,
     stats_attributes,
 )
-from app.tracing import Tracing, describe_failure, mark_failed
+from app.tracing import Tracing
+from app.upstream_call import UpstreamCall
 
 T = TypeVar("T")
-
-# The admission lane of each call a request waits on; the probe goes unadmitted (it is one
-# call, made while no other gets through).
-LANES = {UpstreamOperation.CHAT: AdmissionLaneName.CHAT,
-         UpstreamOperation.CHAT_STREAM: AdmissionLaneName.CHAT,
-         UpstreamOperation.EMBED: AdmissionLaneName.EMBED}
-# Outcomes that tell admission control Ollama is overloaded.
-DROPS = (Outcome.TIMEOUT, Outcome.POOL_TIMEOUT)
-# How a caller that went away shows up in its call: the request's task is cancelled, or the
-# stream's generator closed.
-CANCELLATIONS = (asyncio.CancelledError, GeneratorExit)
-
 
 @dataclass(frozen=True)
 class ClientConfig:
@@ -73,126 +65,6 @@ class ClientConfig:
 class ChatResult:
     content: str
     stats: ChatStats
-
-
-class _Call:
-    """Bookkeeping of one upstream call: its span, admission slot, breaker permit, in-flight
-    gauge and duration. The span starts before admission and the breaker are asked, so that
-    a refusal is traced. Start it with ``await _Call.start(...)``."""
-
-    def __init__(self, client: OllamaClient, operation: UpstreamOperation, model: str) -> None:
-        self._metrics = client.metrics
-        self._operation = operation
-        self._tracing = client.tracing
-        self.span: Span | None = None
-        # Not the probe: no request waits on it.
-        if client.tracing.enabled and operation in GEN_AI_OPERATIONS:
-            self.span = client.tracing.start_span(f"{GEN_AI_OPERATIONS[operation]} {model}",
-                                                  client.span_attributes(operation, model))
-        self._slot = UNLIMITED
-        self._permit: Permit  # set by start()
-        self._finished = False
-        self.started = 0.0
-
-    @classmethod
-    async def start(cls, client: OllamaClient, operation: UpstreamOperation, model: str,
-                    slot: Slot | None = None) -> _Call:
-        """Admitted (or on the ``slot`` admitted for it beforehand), then let through by the
-        breaker; raises ``Overloaded`` or ``CircuitOpenError`` (the span records either)."""
-        call = cls(client, operation, model)
-        try:
-            lane = LANES.get(operation)
-            if slot is not None:
-                call._slot = slot
-            elif lane is not None:
-                call._slot = await client.admission.admit(lane)
-                if call.span is not None and call._slot.waited:
-                    call.span.set_attribute("ollama_rag.admission.queue_wait_seconds",
-                                            round(call._slot.waited, 6))
-            call._permit = client.breaker.acquire()  # raises CircuitOpenError
-        except BaseException as error:
-            call._slot.release()
-            if call.span is not None:
-                mark_failed(call.span, *describe_failure(error))
-                call.span.end()
-            raise
-        call.started = time.perf_counter()
-        call._metrics.pool_requests.labels(CLIENT_NAME).inc()
-        call._metrics.upstream_in_flight.labels(CLIENT_NAME).inc()
-        return call
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """``traceparent`` for Ollama: its side of the call joins our trace."""
-        return self._tracing.traceparent(self.span)
-
-    def note(self, attributes: dict[str, Any]) -> None:
-        if self.span is not None:
-            self.span.set_attributes(attributes)
-
-    def exemplar(self) -> dict[str, str] | None:
-        return self._tracing.exemplar(self.span) if self.span is not None else None
-
-    @contextmanager
-    def recording_failures(self) -> Iterator[None]:
-        """Whatever the block raises is classified as an upstream failure, recorded and
-        raised; a cancellation (or a caller that went away) gives the permit back."""
-        try:
-            yield
-        except httpx.HTTPError as exc:
-            error = classify_transport_error(exc)
-            self.fail(error)
-            raise error from exc
-        except UpstreamError as error:
-            self.fail(error)
-            raise
-        except BaseException as error:
-            self.abandon(error)
-            raise
-
-    def succeed(self, latency: float | None = None) -> None:
-        """``latency``: how long Ollama took to start answering; the whole call's duration by
-        default. Admission control hears it counted from the slot's admission: a question's
-        chat admission also covers the wait for its embedding."""
-        seconds = self._finish(Outcome.SUCCESS)
-        waited = self.started - self._slot.admitted_at
-        self._slot.succeed(waited + (seconds if latency is None else latency))
-        self._permit.success()
-
-    def fail(self, error: UpstreamError) -> None:
-        self._finish(error.outcome, error)
-        self._slot.fail(dropped=error.outcome in DROPS)
-        if error.breaker_failure is None:
-            self._permit.release()
-        elif error.breaker_failure:
-            self._permit.failure()
-        else:
-            self._permit.success()
-
-    def abandon(self, error: BaseException | None = None) -> None:
-        """The caller went away before the outcome was known (``error`` None: it closed
-        the stream): the call to Ollama is closed, and counted as cancelled."""
-        if not self._finished and (error is None or isinstance(error, CANCELLATIONS)):
-            self._metrics.upstream_cancelled.labels(self._operation).inc()
-        self._finish(None, error or asyncio.CancelledError())
-        self._slot.release()
-        self._permit.release()
-
-    def _finish(self, outcome: Outcome | None, error: BaseException | None = None) -> float:
-        """Records the end once; returns the call's duration."""
-        seconds = time.perf_counter() - self.started
-        if self._finished:
-            return seconds
-        self._finished = True
-        self._metrics.upstream_in_flight.labels(CLIENT_NAME).dec()
-        if outcome is not None:
-            self._metrics.upstream_duration.labels(self._operation, outcome).observe(
-                seconds, self.exemplar())
-        if self.span is not None:
-            if error is not None:
-                mark_failed(self.span, *describe_failure(error))
-            self.span.end()
-        return seconds
 
 
 class OllamaClient:
@@ -230,13 +102,14 @@ class OllamaClient:
                 "gen_ai.provider.name": "ollama", "gen_ai.request.model": model,
                 **self._server, "ollama_rag.breaker.state": str(self.breaker.state)}
 
-    async def embed(self, texts: list[str], *, admitted: bool = False) -> np.ndarray:
-        """One row per text, in order. ``admitted``: the call is part of work admission
-        control let in already (a question's, under its chat admission)."""
+    async def embed(self, texts: list[str], *, part_of: Slot | None = None) -> np.ndarray:
+        """One row per text, in order. ``part_of``: the admission of the work the call is
+        part of (a question's chat admission); otherwise the embed lane admits it."""
         model = self.config.embed_model
         (matrix, stats), _ = await self._call_json(
             UpstreamOperation.EMBED, model, "POST", "/api/embed",
-            {"model": model, "input": texts}, slot=UNLIMITED if admitted else None,
+            {"model": model, "input": texts}, part_of=part_of,
+            busy=lambda p: p[1].working_seconds,
             parse=lambda d: (embeddings_of(d, len(texts)), chat_stats(d)),
             describe=lambda p: {**stats_attributes(p[1]),
                                 "gen_ai.embeddings.dimension.count": int(p[0].shape[1])},
@@ -253,7 +126,8 @@ class OllamaClient:
             UpstreamOperation.CHAT, model, "POST", "/api/chat", payload, slot=slot,
             parse=lambda d: (message_content(d), chat_stats(d)),
             describe=lambda p: stats_attributes(p[1]),
-            generating=lambda p: p[1].generation_seconds)
+            generating=lambda p: p[1].generation_seconds,
+            busy=lambda p: p[1].phase_seconds.get(LlmPhase.PROMPT_EVAL, 0.0))
         self.record_stats(stats)
         # A whole answer's first token came when Ollama started generating.
         waited = max(0.0, time.perf_counter() - started - stats.generation_seconds)
@@ -265,8 +139,8 @@ class OllamaClient:
         """Send a streamed chat request and return once Ollama has answered with a status,
         so that a refusal becomes an HTTP error before any byte is streamed."""
         payload = {"model": self.config.chat_model, "messages": messages, "stream": True}
-        call = await _Call.start(self, UpstreamOperation.CHAT_STREAM, self.config.chat_model,
-                                 slot)
+        call = await UpstreamCall.start(self, UpstreamOperation.CHAT_STREAM,
+                                        self.config.chat_model, slot)
         with call.recording_failures():
             request = self._http.build_request("POST", "/api/chat", json=payload,
                                                headers=call.headers)
@@ -318,13 +192,16 @@ class OllamaClient:
         self, operation: UpstreamOperation, model: str, method: str, path: str,
         payload: dict[str, Any] | None, parse: Callable[[dict[str, Any]], T],
         describe: Callable[[T], dict[str, Any]] | None = None,
-        generating: Callable[[T], float] | None = None, slot: Slot | None = None,
+        generating: Callable[[T], float] | None = None,
+        busy: Callable[[T], float] | None = None, slot: Slot | None = None,
+        part_of: Slot | None = None,
     ) -> tuple[T, dict[str, str] | None]:
         """Send, then parse the JSON answer; a bad answer counts as a failed call.
         ``describe`` gives the span's attributes from what ``parse`` made of the answer (only
         when traced); ``generating``, the seconds Ollama spent generating it, which are not
-        waiting. Returns the parsed answer, and the call's exemplar."""
-        call = await _Call.start(self, operation, model, slot)
+        waiting; ``busy``, the seconds Ollama reports working before its first token.
+        Returns the parsed answer, and the call's exemplar."""
+        call = await UpstreamCall.start(self, operation, model, slot, part_of)
         with call.recording_failures():
             response = await self._http.request(method, path, json=payload,
                                                 headers=call.headers)
@@ -337,7 +214,7 @@ class OllamaClient:
         waited = None
         if generating is not None:
             waited = max(0.0, time.perf_counter() - call.started - generating(parsed))
-        call.succeed(waited)
+        call.succeed(waited, busy(parsed) if busy is not None else 0.0)
         return parsed, call.exemplar()
 
 
@@ -347,7 +224,8 @@ class ChatStream:
     Iterate it once, then ``aclose`` it (also when the client went away).
     """
 
-    def __init__(self, client: OllamaClient, call: _Call, response: httpx.Response) -> None:
+    def __init__(self, client: OllamaClient, call: UpstreamCall,
+                 response: httpx.Response) -> None:
         self._client = client
         self._call = call
         self._response = response
@@ -378,7 +256,8 @@ class ChatStream:
                     if self._call.span is not None:
                         self._call.note({"gen_ai.response.model": str(data.get("model", "")),
                                          **stats_attributes(self.stats)})
-                    self._call.succeed(self.time_to_first_token)
+                    self._call.succeed(self.time_to_first_token,
+                                       self.stats.phase_seconds.get(LlmPhase.PROMPT_EVAL, 0.0))
                     if piece:
                         yield piece
                     return

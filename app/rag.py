@@ -183,7 +183,8 @@ class RagService:
             result.chat_slot = await self.client.admission.admit(AdmissionLaneName.CHAT)
             embed_started = time.perf_counter()
             try:
-                result.embedding = (await self.client.embed([question], admitted=True))[0]
+                result.embedding = (await self.client.embed(
+                    [question], part_of=result.chat_slot))[0]
             except (UpstreamError, CircuitOpenError, Overloaded) as exc:
                 result.embed_error = exc
             except BaseException:

@@ -79,8 +79,8 @@ def run(callers: int, cached: int, latency_ms: float, service_cwd: Path,
         sim_port, port = free_port(), free_port()
         model = [] if paced else ["--fast"]
         sim = ManagedProcess("simulator", [sys.executable, "-m", "loadtest.sim", "--port",
-                                           str(sim_port), *model, "--latency-ms",
-                                           str(latency_ms)], Path(tmp) / "sim.log", cwd=ROOT)
+                                           str(sim_port), *model], Path(tmp) / "sim.log",
+                             cwd=ROOT)
         service = ManagedProcess(
             "service", [sys.executable, "-m", "app", "--port", str(port)],
             Path(tmp) / "service.log", cwd=service_cwd,
@@ -89,6 +89,10 @@ def run(callers: int, cached: int, latency_ms: float, service_cwd: Path,
                  "PYTHONPATH": str(service_cwd), **env})
         try:
             sim.wait_http_ok(f"http://127.0.0.1:{sim_port}/_sim/healthz")
+            # The model works that long on every call (Ollama's server itself answers at once).
+            httpx.put(f"http://127.0.0.1:{sim_port}/_sim/faults", timeout=5, json={
+                "mode": "slow", "slow_ms": latency_ms, "jitter": 0,
+                "paths": ["/api/chat", "/api/embed"]}).raise_for_status()
             service.wait_http_ok(f"http://127.0.0.1:{port}/readyz", timeout=60)
             return asyncio.run(_burst(f"http://127.0.0.1:{port}", callers, cached))
         finally:
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cached", type=int, default=20,
                         help="questions answered once beforehand, asked again in the burst")
     parser.add_argument("--latency-ms", type=float, default=1500,
-                        help="what the simulated Ollama takes per call")
+                        help="what the simulated Ollama's model works on each call")
     parser.add_argument("--paced", action="store_true",
                         help="answers paced like a real model (3-12 s) on top of the "
                              "latency; default: a tiny model's, at once")

@@ -17,17 +17,15 @@ from app.metrics import Metrics
 
 
 def settle(limit: GradientLimit, capacity: int, base: float, windows: int = 300) -> list[int]:
-    """Feed the limit an upstream that runs ``capacity`` calls at once in ``base`` seconds
-    and queues the rest (Ollama with OLLAMA_NUM_PARALLEL), saturated: as many calls in flight
-    as the limit allows. Returns the limit after each window, but for the windows where it
-    is cut to re-measure the latency without a queue."""
+    """Feed the limit an upstream that runs ``capacity`` calls at once, each working ``base``
+    seconds, and queues the rest (Ollama with OLLAMA_NUM_PARALLEL), saturated: as many calls
+    in flight as the limit allows. Returns the limit after each window."""
     seen = []
     for _ in range(windows):
         in_flight = limit.limit
         latency = base * max(1.0, in_flight / capacity)
-        limit.on_window(latency, in_flight)
-        if not limit.probing:
-            seen.append(limit.limit)
+        limit.on_window(latency, busy=base, busiest=in_flight)
+        seen.append(limit.limit)
     return seen
 
 
@@ -36,7 +34,7 @@ def test_the_limit_settles_near_what_the_upstream_runs_at_once(initial: int) -> 
     """From below or above, the limit ends between the upstream's parallelism and twice it
     (a queue that costs the latency tolerance), never at the ceiling."""
     limit = GradientLimit(LimitBounds(initial=initial, floor=1, ceiling=64))
-    seen = settle(limit, capacity=8, base=1.5, windows=600)
+    seen = settle(limit, capacity=8, base=1.5)
     assert all(8 <= value <= 16 for value in seen[-50:]), seen[-50:]
 
 
@@ -46,11 +44,19 @@ def test_an_upstream_without_queueing_lets_the_limit_reach_its_ceiling() -> None
     assert seen[-1] == 12
 
 
+def test_an_upstream_slower_for_every_call_is_not_a_queue() -> None:
+    """Ollama says it worked 11 s on each call: the limit stays where it was."""
+    limit = GradientLimit(LimitBounds(initial=20, floor=1, ceiling=20))
+    for _ in range(100):
+        limit.on_window(11.0, busy=11.0, busiest=20)
+    assert limit.limit == 20
+
+
 def test_a_limit_not_reached_does_not_grow() -> None:
     limit = GradientLimit(LimitBounds(initial=6, floor=1, ceiling=12))
     for _ in range(100):
-        limit.on_window(1.5, busiest=2)
-        assert limit.limit == 6 or limit.probing
+        limit.on_window(1.5, busy=1.5, busiest=2)
+    assert limit.limit == 6
 
 
 def test_timeouts_cut_the_limit_down_to_the_floor() -> None:
@@ -71,7 +77,7 @@ def lane(ceiling: int = 2, wait: float = 0.2) -> tuple[AdmissionLane, Metrics]:
 async def taught(chat: AdmissionLane) -> AdmissionLane:
     """A lane that has seen a call end (at once): it knows how long a slot is held, so it
     can count on a turn in its queue."""
-    (await chat.admit()).succeed(0.01)
+    (await chat.admit()).succeed(0.01, 0.01)
     return chat
 
 
@@ -88,7 +94,7 @@ def test_beyond_the_limit_callers_queue_then_get_a_freed_slot_in_order() -> None
         fourth = asyncio.create_task(chat.admit())
         await asyncio.sleep(0)
         assert (chat.in_flight, chat.queued) == (2, 2)
-        first.succeed(0.1)
+        first.succeed(0.1, 0.1)
         slot = await third
         assert not fourth.done() and chat.queued == 1 and slot.waited >= 0
         second.release()
@@ -103,7 +109,7 @@ def test_a_full_queue_sheds_at_once_and_a_long_wait_sheds_on_time() -> None:
     async def scenario() -> None:
         chat, metrics = lane(ceiling=1, wait=0.2)
         held = await chat.admit()
-        held.succeed(1.0)  # teaches the lane that a call holds its slot ~0 s
+        held.succeed(1.0, 1.0)  # teaches the lane that a call holds its slot ~0 s
         held = await chat.admit()
         queued = asyncio.create_task(chat.admit())
         await asyncio.sleep(0)
@@ -163,7 +169,7 @@ def test_the_expected_wait_keeps_the_queue_short_when_calls_are_long() -> None:
         slots = [await chat.admit(), await chat.admit()]
         clock[0] = 3.0
         for slot in slots:
-            slot.succeed(3.0)
+            slot.succeed(3.0, 3.0)
         slots = [await chat.admit(), await chat.admit()]
         with pytest.raises(Overloaded):
             await chat.admit()

@@ -10,6 +10,7 @@ import random
 import time
 import zlib
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from loadtest.sim.faults import Faults
@@ -28,6 +29,9 @@ from loadtest.sim.text import DEFAULT_DIMENSIONS, compose_answer, count_tokens, 
 SIM_VERSION = "0.5.7-sim"
 Writer = asyncio.StreamWriter
 Handler = Callable[[dict[str, Any], Writer], Awaitable[None]]
+
+# The current request's (queued, slowed) seconds, for the durations it reports.
+_EXTRA: ContextVar[tuple[float, float]] = ContextVar("sim_extra", default=(0.0, 0.0))
 
 
 class OllamaApi:
@@ -48,8 +52,12 @@ class OllamaApi:
             ("GET", "/api/ps"): self._ps,
         }
 
-    async def serve(self, request: Request, writer: Writer, *, garbage: bool) -> None:
-        """Answer the request; with ``garbage`` the answer is malformed."""
+    async def serve(self, request: Request, writer: Writer, *, garbage: bool,
+                    queued: float = 0.0, slowed: float = 0.0) -> None:
+        """Answer the request; with ``garbage`` the answer is malformed. ``queued``: the
+        seconds it waited for the model (reported in load_duration, as Ollama's scheduler
+        wait is); ``slowed``: the seconds a slow model took on top (reported as its work)."""
+        _EXTRA.set((queued, slowed))
         handler = self._handlers.get((request.method, request.path))
         if handler is None:
             known_path = any(path == request.path for _, path in self._handlers)
@@ -98,7 +106,9 @@ class OllamaApi:
 
     def _final_fields(self, model: str, prompt: str, answer: str, prompt_seconds: float,
                       eval_seconds: float) -> dict[str, Any]:
-        load = self._load_seconds(model)
+        queued, slowed = _EXTRA.get()
+        load = self._load_seconds(model) + queued
+        prompt_seconds += slowed
         prompt_tokens = count_tokens(prompt)
         return {
             "done": True,
@@ -165,11 +175,12 @@ class OllamaApi:
         if not isinstance(inputs, list) or not all(isinstance(t, str) for t in inputs):
             await write_json(writer, 400, {"error": "input must be a string or a list of them"})
             return
-        load = self._load_seconds(payload["model"])
+        queued, slowed = _EXTRA.get()
+        load = self._load_seconds(payload["model"]) + queued
         await write_json(writer, 200, {
             "model": payload["model"],
             "embeddings": [embed_text(t, self.dimensions) for t in inputs],
-            "total_duration": int((load + 0.001 * len(inputs)) * 1e9),
+            "total_duration": int((load + slowed + 0.001 * len(inputs)) * 1e9),
             "load_duration": int(load * 1e9),
             "prompt_eval_count": sum(count_tokens(t) for t in inputs),
         })

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections import Counter, deque
 from dataclasses import asdict
 from typing import Any
@@ -149,6 +150,7 @@ class UpstreamSimulator:
         if request.path not in GATED_PATHS:
             await self._serve_with_faults(request, writer)
             return
+        arrived = time.perf_counter()
         gate = self._gates.setdefault(request.path, asyncio.Condition())
         path = request.path
         async with gate:
@@ -161,7 +163,7 @@ class UpstreamSimulator:
                 self._queued[path] -= 1
             self._running[path] += 1
         try:
-            await self._serve_with_faults(request, writer)
+            await self._serve_with_faults(request, writer, time.perf_counter() - arrived)
         finally:
             async with gate:
                 self._running[request.path] -= 1
@@ -185,7 +187,8 @@ class UpstreamSimulator:
             return "ok"
         return mode
 
-    async def _serve_with_faults(self, request: Request, writer: asyncio.StreamWriter) -> None:
+    async def _serve_with_faults(self, request: Request, writer: asyncio.StreamWriter,
+                                 queued: float = 0.0) -> None:
         faults = self.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
@@ -200,10 +203,13 @@ class UpstreamSimulator:
         if mode == "error":
             await write_json(writer, 500, {"error": "simulated upstream failure"})
             return
-        if mode == "slow":
-            spread = self._random.uniform(1 - faults.jitter, 1 + faults.jitter)
-            await asyncio.sleep(faults.slow_ms * spread / 1000)
-        await self.api.serve(request, writer, garbage=(mode == "garbage"))
+        slowed = 0.0
+        if mode == "slow":  # a slow model: its work, which it reports
+            slowed = faults.slow_ms * self._random.uniform(1 - faults.jitter, 1 + faults.jitter)
+            slowed /= 1000
+            await asyncio.sleep(slowed)
+        await self.api.serve(request, writer, garbage=(mode == "garbage"), queued=queued,
+                             slowed=slowed)
 
     async def _reopen_gates(self) -> None:
         """A larger ``parallel`` lets the waiting calls in."""

@@ -2,7 +2,9 @@
 would try it: the service with its default settings, a simulated Ollama that takes
 ``--latency-ms`` per call, ``--callers`` new questions sent at the same moment (and
 ``--cached`` questions it has answered before). Prints what each caller got, how fast, and
-the breaker's state after.
+the breaker's state after; and, from the service's access log, how long the service itself
+took on each (from its first to its last byte: not the time a request waited for the event
+loop before it was read, which a burst of hundreds at once makes long).
 
     python -m loadtest.burst --callers 300 --latency-ms 1500
     python -m loadtest.burst --service-cwd /path/to/other/checkout   # compare two versions
@@ -85,7 +87,7 @@ def run(callers: int, cached: int, latency_ms: float, service_cwd: Path,
             "service", [sys.executable, "-m", "app", "--port", str(port)],
             Path(tmp) / "service.log", cwd=service_cwd,
             env={"OLLAMA_RAG_OLLAMA_URL": f"http://127.0.0.1:{sim_port}",
-                 "OLLAMA_RAG_LOG_LEVEL": "warning", "OLLAMA_RAG_ACCESS_LOG": "false",
+                 "OLLAMA_RAG_LOG_LEVEL": "warning", "OLLAMA_RAG_ACCESS_LOG": "true",
                  "PYTHONPATH": str(service_cwd), **env})
         try:
             sim.wait_http_ok(f"http://127.0.0.1:{sim_port}/_sim/healthz")
@@ -94,10 +96,29 @@ def run(callers: int, cached: int, latency_ms: float, service_cwd: Path,
                 "mode": "slow", "slow_ms": latency_ms, "jitter": 0,
                 "paths": ["/api/chat", "/api/embed"]}).raise_for_status()
             service.wait_http_ok(f"http://127.0.0.1:{port}/readyz", timeout=60)
-            return asyncio.run(_burst(f"http://127.0.0.1:{port}", callers, cached))
+            result = asyncio.run(_burst(f"http://127.0.0.1:{port}", callers, cached))
         finally:
             service.stop()
             sim.stop()
+        result["in_the_service"] = _served(Path(tmp) / "service.log", callers + cached)
+        return result
+
+
+def _served(log: Path, last: int) -> dict[str, Any]:
+    """The last ``last`` questions of the access log: the service's own time on each."""
+    lines = []
+    for text in log.read_text(errors="replace").splitlines():
+        try:
+            line = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(line, dict) and line.get("route") == "/api/query":
+            lines.append(line)
+    by_outcome: dict[str, list[float]] = defaultdict(list)
+    for line in lines[-last:]:
+        outcome = line.get("error") or line.get("cache") or "?"
+        by_outcome[f"{line['status']} {outcome}"].append(line["duration_ms"] / 1000)
+    return {k: _summary(v) for k, v in sorted(by_outcome.items())}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from app.catalog import EXEMPLAR_METRICS as EXEMPLAR_SPECS
+from app.drain import SHUTTING_DOWN
 from app.settings import Settings
 from loadtest.scenarios.model import Scenario
 from loadtest.stack.trace_receiver import SpanRecord, TraceStore
@@ -85,8 +86,8 @@ class TraceFindings:
 def _expected_children(root: SpanRecord, children: dict[str, SpanRecord]) -> list[str]:
     """The children a question's server span must have, from what it says happened."""
     status = int(root.attributes.get("http.response.status_code", 0))
-    if 400 <= status < 500:
-        return []  # refused before any lookup (validation, limits)
+    if 400 <= status < 500 or root.attributes.get("ollama_rag.error") == SHUTTING_DOWN:
+        return []  # refused before any lookup (validation, limits; a drain for a shutdown)
     expected = [EXACT]
     if root.attributes.get("ollama_rag.cache.result") == "exact":
         return expected

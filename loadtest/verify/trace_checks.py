@@ -44,6 +44,9 @@ SETTLE_SECONDS = 2.0  # spans of requests that ended later may still be in the e
 # the spans of requests still in flight die with it, though Prometheus may already hold
 # their exemplars. Streams last up to 12 s at the simulated model's pace.
 LONGEST_REQUEST_SECONDS = 15.0
+# After the SIGTERM it drains, still answering (a drain refusal, a last request), until the
+# stack kills it 5 s later (ManagedProcess.stop): its spans of that time die with it too.
+KILLED_AFTER_SECONDS = 6.0
 MIN_TRAFFIC_SECONDS = 5.0  # a shorter window (the recovery stopping at once) may hold none
 MAX_EXAMPLES = 5
 
@@ -166,7 +169,8 @@ def _check_exemplars(stack: TracedStack, since: float, until: float, stops: list
             at = float(exemplar.get("timestamp", 0))
             if any(s.span_id == labels.get("span_id") for s in spans):
                 found.exemplars_joined += 1
-            elif any(stop - LONGEST_REQUEST_SECONDS <= at <= stop for stop in stops):
+            elif any(stop - LONGEST_REQUEST_SECONDS <= at <= stop + KILLED_AFTER_SECONDS
+                     for stop in stops):
                 found.exemplars_lost_with_the_process += 1
             else:
                 found.problem(f"{metric}: exemplar {labels} names no span the receiver holds")

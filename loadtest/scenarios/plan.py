@@ -241,12 +241,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "overload",
         "A slow Ollama (1.5 s of work a call, 4 calls of each model at once and the rest "
-        "queued inside it, as OLLAMA_NUM_PARALLEL=4) and 80 callers, four in five with new "
+        "queued inside it, as OLLAMA_NUM_PARALLEL=4) and 50 callers, four in five with new "
         "questions, each honouring Retry-After: admission control sheds what Ollama cannot "
         "take in milliseconds, the questions answered before keep their 200, nothing times "
         "out and the breaker stays closed; the shedding alert opens a ticket.",
         (Phase("warm-up", 4, USERS, dict(FAST_MODEL), mix="warm"),
-         Phase("overload", 25, 80, {"mode": "slow", "slow_ms": 1500, "jitter": 0.1,
+         Phase("overload", 35, 50, {"mode": "slow", "slow_ms": 1500, "jitter": 0.1,
                                     "parallel": 4, "paths": MODEL_PATHS} | FAST_MODEL,
                mix="overload"),
          Phase("recovery", 12, USERS)),

@@ -1,5 +1,5 @@
 """Scenario overload: A slow Ollama (1.5 s a call, 4 calls of each model at once and the
-rest queued inside it) and 80 callers, most with new questions, each honouring Retry-After:
+rest queued inside it) and 50 callers, most with new questions, each honouring Retry-After:
 admission control sheds what Ollama cannot take in milliseconds, the questions answered
 before keep their 200, nothing times out and the breaker stays closed.
 

@@ -98,12 +98,11 @@ class AdmissionLane:
         self.name = name
         self.limiter = GradientLimit(bounds)
         self.max_queue_wait = max_queue_wait
-        self.in_flight = 0
         self._metrics = metrics
         self._clock = clock
         self._waiting: deque[_Waiter] = deque()
         self._hold: float | None = None  # average seconds a call holds its slot
-        self._holding: set[Slot] = set()  # the slots in use, for the oldest one's age
+        self._holding: set[Slot] = set()  # the slots in use: how many, and the oldest
         self._window_started = clock()
         self._window_latency = 0.0
         self._window_busy = 0.0
@@ -114,6 +113,10 @@ class AdmissionLane:
     @property
     def limit(self) -> int:
         return self.limiter.limit
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._holding)
 
     @property
     def queued(self) -> int:
@@ -176,11 +179,10 @@ class AdmissionLane:
             self._publish()
 
     def _grant(self, waited: float) -> Slot:
-        self.in_flight += 1
-        self._window_busiest = max(self._window_busiest, self.in_flight)
-        self._publish()
         slot = Slot(self, self._clock(), waited)
         self._holding.add(slot)
+        self._window_busiest = max(self._window_busiest, self.in_flight)
+        self._publish()
         return slot
 
     def _shed(self, reason: ShedReason, wait: float) -> Overloaded:
@@ -195,7 +197,6 @@ class AdmissionLane:
                           retry_after)
 
     def _release(self, slot: Slot, latency: float | None, dropped: bool) -> None:
-        self.in_flight -= 1
         self._holding.discard(slot)
         now = self._clock()
         held = now - slot.admitted_at

@@ -15,7 +15,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.error_handlers import error_response
 
-# Served while draining: the load balancer's and Prometheus's view of the shutdown.
+# Polled by machines (Prometheus, load balancers), not asked by users: served while draining
+# (their view of the shutdown), and never traced (app/request_telemetry.py).
 OPERATIONAL_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
 SHUTTING_DOWN = "shutting_down"
 

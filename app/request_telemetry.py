@@ -23,13 +23,14 @@ from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.catalog import normalise_method
+from app.drain import OPERATIONAL_PATHS
 from app.http_metrics import RouteResolver, StatusNotingSend
 from app.request_context import RequestRecord, request_record
 from app.tracing import NULL_SCOPE, Tracing, current_ids, mark_failed
 
 ACCESS_LOGGER = "ollama_rag.access"  # the lines' "logger" field, for log pipelines
 # Polled by machines every few seconds (Prometheus, load balancers): logged, never traced.
-UNTRACED_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+UNTRACED_ROUTES = OPERATIONAL_PATHS
 
 
 def write_access_line(line: str) -> None:

@@ -114,10 +114,26 @@ class ShedReason(StrEnum):
     QUEUE_TIMEOUT = "queue_timeout"  # queued, and no slot came free within the wait
 
 
+class StoreEngine(StrEnum):
+    """``engine``: what keeps the documents (app/store.py)."""
+
+    SQLITE = "sqlite"  # the default: SQLite on local disk, an in-process vector index
+    CHROMA = "chroma"  # a Chroma server shared by replicas (OLLAMA_RAG_STORE_URL)
+
+
+class StoreOperation(StrEnum):
+    SEARCH = "search"
+    UNCHANGED = "unchanged"  # which documents are stored already, unchanged
+    REPLACE = "replace"
+    COUNT = "count"
+    PING = "ping"  # the periodic check, whatever the traffic
+
+
 # Every enum of label values, for the checks that no code spells one out.
 LABEL_VALUE_SETS: tuple[type[StrEnum], ...] = (
     BreakerState, CallStatus, PoolType, HitType, EvictionReason, TokenType, LlmPhase,
     UpstreamOperation, UpstreamOutcome, AnswerMode, AdmissionLaneName, ShedReason,
+    StoreEngine, StoreOperation,
 )
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 OTHER_METHOD = "OTHER"
@@ -282,6 +298,27 @@ RETRIEVAL_DURATION = _spec(
     "Time to find the closest chunks in the document store.", buckets=FAST_BUCKETS,
 )
 DOCUMENT_CHUNKS = _spec("document_chunks", "gauge", "Chunks held in the document store.")
+STORE_UP = _spec(
+    "store_up", "gauge",
+    "1 if the document store answered its last call or periodic check, 0 if it failed "
+    "(questions and ingestions are answered 503 store_unavailable meanwhile).", "engine",
+)
+STORE_OPERATION_DURATION = _spec(
+    "store_operation_duration_seconds", "histogram",
+    "Time of each call to the document store, failed calls included.", "engine", "operation",
+    buckets=FAST_BUCKETS,
+)
+STORE_ERRORS = _spec(
+    "store_errors_total", "counter",
+    "Calls to the document store that failed (engine down, unreachable, timed out, disk "
+    "error).", "engine", "operation",
+)
+MODEL_AVAILABLE = _spec(
+    "upstream_model_available", "gauge",
+    "1 if Ollama lists the configured model (GET /api/tags, checked with the health check) "
+    "and has not answered it 'not found' since, 0 if it does not have it: run `ollama pull "
+    "<model>`.", "model",
+)
 BUILD_INFO = _spec("build", "info", "Version of the service.", "version")
 EVENT_LOOP_LAG = _spec(
     "event_loop_lag_seconds", "histogram",
@@ -330,7 +367,8 @@ CATALOG: tuple[MetricSpec, ...] = (
     ADMISSION_LIMIT, ADMISSION_IN_FLIGHT, ADMISSION_QUEUED, ADMISSION_QUEUE_WAIT, ADMISSION_SHED,
     QUERY_TTFT, QUERY_STREAM_FAILURES,
     LLM_TOKENS, LLM_TTFT, LLM_PHASE,
-    RETRIEVAL_DURATION, DOCUMENT_CHUNKS, BUILD_INFO,
+    RETRIEVAL_DURATION, DOCUMENT_CHUNKS, STORE_UP, STORE_OPERATION_DURATION, STORE_ERRORS,
+    MODEL_AVAILABLE, BUILD_INFO,
     EVENT_LOOP_LAG, MEMORY_LIMIT, *RUNTIME_STANDARD,
 )  # fmt: skip
 

@@ -24,7 +24,7 @@ from app.rag import RagConfig, RagService
 from app.runtime_metrics import register_runtime_collectors
 from app.semcache import SemanticCache
 from app.settings import Settings
-from app.store import DocumentStore
+from app.store_factory import ObservedStore, open_store
 from app.tracing import Tracing
 
 
@@ -42,6 +42,7 @@ class Components:
     tracing: Tracing
     admission: Admission
     drain: Drain
+    store: ObservedStore
 
 
 def client_config(settings: Settings) -> ClientConfig:
@@ -100,6 +101,7 @@ def build_components(settings: Settings) -> Components:
                           observer=CacheMetricsObserver(metrics) if observe else None)
     admission = Admission(admission_config(settings), metrics)
     client = OllamaClient(client_config(settings), breaker, metrics, tracing, admission)
-    rag = RagService(rag_config(settings), client, cache, DocumentStore(), metrics, tracing)
+    store = open_store(settings, metrics)
+    rag = RagService(rag_config(settings), client, cache, store, metrics, tracing)
     return Components(settings, registry, metrics, breaker, cache, client, rag, tracing,
-                      admission, Drain())
+                      admission, Drain(), store)

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import ApiError, CircuitOpenError, Overloaded, UpstreamError
+from app.errors import ApiError, CircuitOpenError, Overloaded, StoreUnavailable, UpstreamError
 from app.request_context import note_error
 from app.schemas import ErrorBody, FieldProblem
 
@@ -88,6 +88,12 @@ async def _overloaded(_: Request, exc: Exception) -> JSONResponse:
     return error_response(503, Overloaded.code, exc.detail, retry_after_seconds=exc.retry_after)
 
 
+async def _store_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StoreUnavailable)
+    return error_response(503, StoreUnavailable.code, exc.detail,
+                          retry_after_seconds=exc.retry_after)
+
+
 async def _upstream(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, UpstreamError)
     return error_response(exc.http_status, exc.code, exc.message,
@@ -105,5 +111,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(CircuitOpenError, _breaker_open)
     app.add_exception_handler(Overloaded, _overloaded)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(UpstreamError, _upstream)
     app.add_exception_handler(Exception, _unexpected)

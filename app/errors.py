@@ -4,6 +4,7 @@
     ├── ApiError                      the request itself: 4xx (or 503 not ready), as raised
     ├── CircuitOpenError              the breaker rejects calls: 503 with Retry-After
     ├── Overloaded                    admission control sheds the call: 503 with Retry-After
+    ├── StoreUnavailable              the document store cannot be used: 503 with Retry-After
     └── UpstreamError                 a call to Ollama failed: 502
         ├── UpstreamOverloaded        ... no pooled connection came free in time: 503
         ├── UpstreamTimeout           ... it did not answer in time: 504
@@ -11,6 +12,7 @@
         ├── UpstreamServerError       ... it answered 5xx or reported an error
         ├── UpstreamBadResponse       ... its answer is malformed
         └── UpstreamRejectedRequest   ... it refused our request (4xx): Ollama is healthy
+            └── ModelNotFound         ... it does not have the model: 503, pull it
 
 Each upstream error carries the outcome label it is counted under and what the breaker
 makes of it: a failure (True), a sign that Ollama is healthy (False), or nothing at all
@@ -61,6 +63,19 @@ class Overloaded(ServiceError):
         super().__init__(detail)
         self.detail = detail
         self.retry_after = retry_after
+
+
+class StoreUnavailable(ServiceError):
+    """The document store (SQLite on disk, or a Chroma server) failed or cannot be reached:
+    questions and ingestions need it, so they are answered 503 until it is back."""
+
+    code = "store_unavailable"
+    retry_after = 5
+
+    def __init__(self, detail: str, *, engine: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.engine = engine
 
 
 class UpstreamError(ServiceError):
@@ -115,3 +130,16 @@ class UpstreamRejectedRequest(UpstreamError):
     code = "upstream_rejected_request"
     outcome = UpstreamOutcome.CLIENT_ERROR
     breaker_failure = False
+
+
+class ModelNotFound(UpstreamRejectedRequest):
+    """Ollama answered 404 "model ... not found": it runs, but the model was never pulled
+    (the most common first-run mistake). Nothing to retry until someone pulls it."""
+
+    http_status = 503
+    code = "model_not_found"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f'Ollama does not have the model "{model}": run `ollama pull {model}` '
+                         "on the Ollama host")
+        self.model = model

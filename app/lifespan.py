@@ -12,8 +12,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 
 from fastapi import FastAPI
 
+from app.catalog import StoreEngine
 from app.components import Components
-from app.prober import check_upstream_forever, probe_while_half_open
+from app.errors import StoreUnavailable
+from app.prober import check_store_forever, check_upstream_forever, probe_while_half_open
 from app.rag import RagService
 from app.runtime_metrics import measure_loop_lag
 
@@ -31,11 +33,26 @@ async def load_corpus_until_done(rag: RagService) -> None:
             await asyncio.sleep(CORPUS_RETRY_SECONDS)
 
 
+async def open_store(parts: Components) -> None:
+    """A local store that cannot open stops the start (its message says why: a data
+    directory in use, a disk error); a Chroma server that is down is retried by every call,
+    and reported meanwhile (store_up 0, 503 store_unavailable)."""
+    try:
+        await parts.store.open()
+    except StoreUnavailable as exc:
+        if parts.store.engine is StoreEngine.SQLITE:
+            raise
+        log.warning("document store not reachable yet (%s); retrying on each call", exc)
+
+
 def lifespan_of(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         settings = parts.settings
-        tasks = [asyncio.create_task(load_corpus_until_done(parts.rag)),
+        await open_store(parts)
+        tasks = [asyncio.create_task(check_store_forever(parts.store, parts.metrics,
+                                                         settings.store_check_interval)),
+                 asyncio.create_task(load_corpus_until_done(parts.rag)),
                  asyncio.create_task(probe_while_half_open(parts.client)),
                  asyncio.create_task(check_upstream_forever(
                      parts.client, settings.health_check_interval,
@@ -52,6 +69,7 @@ def lifespan_of(parts: Components) -> Callable[[FastAPI], AbstractAsyncContextMa
                 with suppress(asyncio.CancelledError):
                     await task
             await parts.client.aclose()
+            await parts.store.close()
             await asyncio.to_thread(parts.tracing.shutdown)
 
     return lifespan

@@ -50,12 +50,16 @@ from app.catalog import (
     LLM_TOKENS,
     LLM_TTFT,
     MEMORY_LIMIT,
+    MODEL_AVAILABLE,
     POOL_REQUESTS,
     POOL_SIZE,
     QUERY_STREAM_FAILURES,
     QUERY_TTFT,
     RETRIEVAL_DURATION,
     STATE_VALUES,
+    STORE_ERRORS,
+    STORE_OPERATION_DURATION,
+    STORE_UP,
     UPSTREAM_CANCELLED,
     UPSTREAM_DURATION,
     UPSTREAM_IN_FLIGHT,
@@ -67,6 +71,8 @@ from app.catalog import (
     EvictionReason,
     HitType,
     ShedReason,
+    StoreEngine,
+    StoreOperation,
     TokenType,
     UpstreamOperation,
     UpstreamOutcome,
@@ -145,6 +151,10 @@ class Metrics:
         self.llm_phase_duration: Histogram = self._make(LLM_PHASE)
         self.retrieval_duration: Histogram = self._make(RETRIEVAL_DURATION)
         self.document_chunks: Gauge = self._make(DOCUMENT_CHUNKS)
+        self.store_up: Gauge = self._make(STORE_UP)
+        self.store_duration: Histogram = self._make(STORE_OPERATION_DURATION)
+        self.store_errors: Counter = self._make(STORE_ERRORS)
+        self.model_available: Gauge = self._make(MODEL_AVAILABLE)
         self.build_info: Info = self._make(BUILD_INFO)
         self.build_info.info({"version": version})
         self.event_loop_lag: Histogram = self._make(EVENT_LOOP_LAG)
@@ -200,4 +210,8 @@ class Metrics:
         for lane in AdmissionLaneName:
             for reason in ShedReason:
                 self.admission_shed.labels(lane, reason)
-        # upstream_up is left out on purpose: it is unknown until the first check.
+        for operation in StoreOperation:
+            for engine in StoreEngine:
+                self.store_errors.labels(engine, operation)
+        # upstream_up, store_up and model_available are left out on purpose: they are
+        # unknown until the first check.

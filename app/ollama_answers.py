@@ -8,7 +8,9 @@ call (OpenTelemetry's GenAI conventions).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from app.catalog import LlmPhase, UpstreamOperation
 from app.errors import (
+    ModelNotFound,
     UpstreamBadResponse,
     UpstreamConnectionError,
     UpstreamError,
@@ -65,10 +68,20 @@ def classify_transport_error(exc: httpx.HTTPError) -> UpstreamError:
     return UpstreamConnectionError(f"could not reach Ollama ({type(exc).__name__})")
 
 
+# Ollama's words for a model it does not have: 'model "llama3.2" not found, try pulling it
+# first' (older versions quote it with single quotes).
+_MODEL_NOT_FOUND = re.compile(r"""model ["']([^"']+)["'] not found""")
+
+
 def check_status(response: httpx.Response, body: bytes) -> None:
     if response.status_code < 400:
         return
     detail = body[:200].decode("utf-8", "replace")
+    with contextlib.suppress(ValueError, AttributeError):
+        detail = str(json.loads(body).get("error", detail))[:200]
+    missing = _MODEL_NOT_FOUND.search(detail)
+    if response.status_code == 404 and missing is not None:
+        raise ModelNotFound(missing.group(1))
     if response.status_code < 500:
         raise UpstreamRejectedRequest(
             f"Ollama refused the request with {response.status_code}: {detail}"

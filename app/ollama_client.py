@@ -10,7 +10,8 @@ Ollama as well as against the simulator.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,8 +28,9 @@ from app.catalog import (
     UpstreamOperation,
 )
 from app.catalog import UpstreamOutcome as Outcome
-from app.errors import UpstreamBadResponse, UpstreamError
+from app.errors import ModelNotFound, UpstreamBadResponse, UpstreamError
 from app.metrics import Metrics
+from app.model_check import ModelAvailability
 from app.ollama_answers import (
     GEN_AI_OPERATIONS,
     ChatStats,
@@ -76,6 +78,7 @@ class OllamaClient:
         self.metrics = metrics
         self.tracing = tracing or Tracing(None)
         self.admission = admission or Admission(None, metrics)
+        self.models = ModelAvailability(metrics, [config.chat_model, config.embed_model])
         url = httpx.URL(config.url)
         self._server = {"server.address": url.host,
                         "server.port": url.port or (443 if url.scheme == "https" else 80)}
@@ -141,7 +144,7 @@ class OllamaClient:
         payload = {"model": self.config.chat_model, "messages": messages, "stream": True}
         call = await UpstreamCall.start(self, UpstreamOperation.CHAT_STREAM,
                                         self.config.chat_model, slot)
-        with call.recording_failures():
+        with self._noting_models(self.config.chat_model), call.recording_failures():
             request = self._http.build_request("POST", "/api/chat", json=payload,
                                                headers=call.headers)
             response = await self._http.send(request, stream=True)
@@ -170,7 +173,20 @@ class OllamaClient:
             time.perf_counter() - started)
         up = outcome is Outcome.SUCCESS
         self.metrics.upstream_up.labels(CLIENT_NAME).set(1 if up else 0)
+        if up:
+            await self.models.check(self._check_http, timeout)
         return up
+
+    @contextmanager
+    def _noting_models(self, model: str) -> Iterator[None]:
+        """A call that Ollama answered "model not found" says the model is missing at once;
+        one it answered says it is there."""
+        try:
+            yield
+        except ModelNotFound as missing:
+            self.models.note_missing(missing.model)
+            raise
+        self.models.note_present(model)
 
     async def probe(self) -> None:
         """The breaker's half-open probe: a one-word embedding. Cheap, but it needs the model
@@ -202,7 +218,7 @@ class OllamaClient:
         waiting; ``busy``, the seconds Ollama reports working before its first token.
         Returns the parsed answer, and the call's exemplar."""
         call = await UpstreamCall.start(self, operation, model, slot, part_of)
-        with call.recording_failures():
+        with self._noting_models(model), call.recording_failures():
             response = await self._http.request(method, path, json=payload,
                                                 headers=call.headers)
             check_status(response, response.content)

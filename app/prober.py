@@ -6,7 +6,11 @@ user request arrives to be the probe: an idle service would report an open break
 and the first user after the outage would pay for the probe.
 
 The health check asks Ollama for its version every interval, whatever the traffic and
-outside the breaker, so that Ollama dying in a quiet hour is seen before the first user.
+outside the breaker, so that Ollama dying in a quiet hour is seen before the first user; and
+for its models, so that a model never pulled is named before the first question.
+
+The store check does the same for the document store (``store_up``, ``document_chunks``:
+with a shared store, other replicas' ingestions show here too).
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ import contextlib
 import logging
 
 from app.breaker import State
-from app.errors import CircuitOpenError, UpstreamError
+from app.errors import CircuitOpenError, StoreUnavailable, UpstreamError
+from app.metrics import Metrics
 from app.ollama_client import OllamaClient
+from app.store import DocumentStore
 
 log = logging.getLogger("app")
 
@@ -47,4 +53,14 @@ async def check_upstream_forever(client: OllamaClient, interval: float, timeout:
     while True:
         if not await client.health_check(timeout):
             log.warning("Ollama health check failed")
+        await asyncio.sleep(interval)
+
+
+async def check_store_forever(store: DocumentStore, metrics: Metrics, interval: float) -> None:
+    """Run until cancelled; the first check is immediate."""
+    while True:
+        try:
+            metrics.document_chunks.set(await store.count())
+        except StoreUnavailable as exc:
+            log.warning("document store check failed: %s", exc)
         await asyncio.sleep(interval)

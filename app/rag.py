@@ -1,6 +1,6 @@
 """The RAG pipeline: cache lookup, retrieval, generation, and document ingestion.
 
-    >>> rag = RagService(rag_config(Settings()), client, cache, DocumentStore(), metrics)
+    >>> rag = RagService(rag_config(Settings()), client, cache, store, metrics)
     >>> answer = await rag.answer("What does a circuit breaker do?", top_k=4)
 """
 
@@ -17,6 +17,7 @@ from app.admission import Slot
 from app.catalog import AdmissionLaneName, AnswerMode, UpstreamOperation
 from app.corpus import BUILTIN_DOCUMENTS
 from app.errors import CircuitOpenError, Overloaded, UpstreamBadResponse, UpstreamError
+from app.ingestion import ChunkingConfig, Ingestion
 from app.metrics import Metrics
 from app.ollama_answers import ChatStats
 from app.ollama_client import ChatStream, OllamaClient
@@ -33,8 +34,8 @@ from app.schemas import (
     Usage,
     ndjson,
 )
-from app.semcache import CacheHit, SemanticCache
-from app.store import Chunk, DimensionMismatch, DocumentStore, ScoredChunk, chunk_text
+from app.semcache import CacheHit, SemanticCache, unit_vector
+from app.store import DimensionMismatch, DocumentStore, ScoredChunk
 from app.tracing import Tracing
 
 SYSTEM_PROMPT = (
@@ -132,6 +133,9 @@ class RagService:
         self.tracing = tracing or Tracing(None)
         self._corpus_loaded = not config.load_builtin_corpus
         self._corpus_lock = asyncio.Lock()
+        self.ingestion = Ingestion(ChunkingConfig(config.chunk_chars,
+                                                  config.chunk_overlap_chars),
+                                   client, store, metrics, self.tracing)
 
     @property
     def ready(self) -> bool:
@@ -147,26 +151,7 @@ class RagService:
                 self._corpus_loaded = True
 
     async def ingest(self, documents: list[tuple[str, str]]) -> IngestResult:
-        """Chunk and embed ``(source, text)`` pairs; all or nothing."""
-        chunks = [
-            Chunk(source, index, piece)
-            for source, text in documents
-            for index, piece in enumerate(
-                chunk_text(text, self.config.chunk_chars, self.config.chunk_overlap_chars)
-            )
-        ]
-        with self.tracing.span("documents.ingest", {"ollama_rag.ingest.documents":
-                                                    len(documents),
-                                                    "ollama_rag.ingest.chunks": len(chunks)}):
-            if chunks:
-                embeddings = await self.client.embed([c.text for c in chunks])
-                try:
-                    self.store.add(chunks, embeddings)
-                except DimensionMismatch as exc:
-                    raise UpstreamBadResponse(str(exc)) from exc
-        self.metrics.document_chunks.set(len(self.store))
-        return IngestResult(documents=len(documents), chunks=len(chunks),
-                            total_chunks=len(self.store))
+        return await self.ingestion.ingest(documents)
 
     async def lookup(self, question: str, timings: Timings) -> Lookup:
         """Exact, then semantic. A miss first gets its chat call admitted (``Overloaded``
@@ -229,13 +214,13 @@ class RagService:
         with self.tracing.span("retrieval", {"ollama_rag.retrieval.top_k": top_k}) as span:
             started = time.perf_counter()
             try:
-                scored = self.store.search(lookup.embedding, top_k)
+                scored = await self.store.search(unit_vector(lookup.embedding), top_k)
             except DimensionMismatch as exc:
                 raise UpstreamBadResponse(str(exc)) from exc
             elapsed = time.perf_counter() - started
             if span.is_recording():
                 span.set_attributes({"ollama_rag.retrieval.chunks": len(scored),
-                                     "ollama_rag.documents.chunks": len(self.store)})
+                                     "ollama_rag.documents.engine": self.store.engine})
                 if scored:
                     span.set_attribute("ollama_rag.retrieval.best_score",
                                        round(scored[0].score, 4))

@@ -147,7 +147,9 @@ class QueryAnswer(BaseModel):
 
 class IngestResult(BaseModel):
     documents: int
-    chunks: int
+    chunks: int = Field(description="Chunks embedded and stored by this ingest.")
+    unchanged: int = Field(0, description="Documents stored already with the same source and "
+                                          "text: neither embedded again nor stored twice.")
     total_chunks: int = Field(description="Chunks in the document store after this ingest.")
 
 

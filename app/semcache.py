@@ -1,8 +1,9 @@
 """Semantic cache: exact match on normalised text, then cosine similarity over embeddings.
 
-Embeddings live in one preallocated float32 matrix (a row a slot), so a semantic lookup is
-a single matrix-vector product. Entries are evicted least-recently-used at capacity and
-after their time to live.
+Embeddings live in a ``VectorIndex`` keyed by slot (a row a slot): exact while the cache
+is small, an approximate index with exact rescoring once large, so that a lookup stays under
+a millisecond at 1,000,000 entries. Entries are evicted least-recently-used at capacity and
+after their time to live; an evicted entry leaves the index at once and never matches.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from app.catalog import EvictionReason, HitType
+from app.vector_index import VectorIndex
 
 _SPACES = re.compile(r"\s+")
 _TRAILING_PUNCTUATION = re.compile(r"[\s?!.,;:]+$")
@@ -79,9 +81,8 @@ class SemanticCache:
         self._observer = observer
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._matrix: np.ndarray | None = None  # allocated at the first embedding
+        self._index: VectorIndex | None = None  # made at the first embedding
         self._slot_keys: list[str | None] = [None] * capacity
-        self._occupied = np.zeros(capacity, dtype=bool)
         self._free_slots = list(range(capacity - 1, -1, -1))
         # Every entry lives ttl_seconds from its insertion, so insertion order is expiry
         # order: purging pops from the front and never scans the whole cache.
@@ -119,20 +120,15 @@ class SemanticCache:
         """The hit (or None) and the best similarity found, hit or not (None when nothing
         could be compared); the best is also reported to the observer."""
         self._evict_expired()
-        if self._matrix is None or not self._entries:
+        if self._index is None or not self._entries:
             return None, None
         query = unit_vector(embedding)
-        if query.shape[0] != self._matrix.shape[1]:
+        if query.shape[0] != self._index.dimension:
             return None, None  # an embedding from another model cannot be compared
-        similarities = self._matrix @ query
-        # Freed rows keep their old vectors; with no free slot (the usual case once the
-        # cache has filled up) every row belongs to an entry and masking is skipped.
-        if self._free_slots:
-            similarities[~self._occupied] = -np.inf
-        slot = int(np.argmax(similarities))
-        best = float(similarities[slot])
-        if not np.isfinite(best):
+        found = self._index.search(query, 1)
+        if not found:
             return None, None
+        slot, best = found[0]
         if self._observer is not None:
             self._observer.on_similarity(best)
         if best < self.threshold:
@@ -162,13 +158,13 @@ class SemanticCache:
         slot = None
         if embedding is not None:
             vector = unit_vector(embedding)
-            if self._matrix is None:
-                self._matrix = np.zeros((self.capacity, vector.shape[0]), dtype=np.float32)
-            if vector.shape[0] == self._matrix.shape[1]:
+            if self._index is None:
+                self._index = VectorIndex(vector.shape[0],
+                                          initial_capacity=min(self.capacity, 1024))
+            if vector.shape[0] == self._index.dimension:
                 slot = self._free_slots.pop()
-                self._matrix[slot] = vector
+                self._index.add(slot, vector)
                 self._slot_keys[slot] = key
-                self._occupied[slot] = True
         self._entries[key] = _Entry(value, slot)
         self._deadlines[key] = self._clock() + self.ttl_seconds
         self._report_size()
@@ -179,10 +175,9 @@ class SemanticCache:
         self._entries.clear()
         self._deadlines.clear()
         self._slot_keys = [None] * self.capacity
-        self._occupied[:] = False
         self._free_slots = list(range(self.capacity - 1, -1, -1))
-        if self._matrix is not None:
-            self._matrix[:] = 0
+        if self._index is not None:
+            self._index.clear()
         self._report_size()
         return count
 
@@ -199,13 +194,16 @@ class SemanticCache:
             self._evict(expired, EvictionReason.TTL)
 
     def _evict(self, keys: list[str], reason: EvictionReason | None) -> None:
+        freed = []
         for key in keys:
             entry = self._entries.pop(key)
             del self._deadlines[key]
             if entry.slot is not None:
                 self._slot_keys[entry.slot] = None
-                self._occupied[entry.slot] = False
                 self._free_slots.append(entry.slot)
+                freed.append(entry.slot)
+        if freed and self._index is not None:
+            self._index.remove(freed)
         if reason is not None:
             self.evictions[reason] += len(keys)
             if self._observer is not None:

@@ -17,8 +17,8 @@ class Settings(BaseSettings):
 
     # Upstream Ollama. 11434 is Ollama's own default port.
     ollama_url: str = "http://127.0.0.1:11434"
-    chat_model: str = "llama3.2"
-    embed_model: str = "nomic-embed-text"
+    chat_model: str = Field(default="llama3.2", min_length=1)
+    embed_model: str = Field(default="nomic-embed-text", min_length=1)
 
     # Pooled client: limits and timeouts (seconds). The read timeout is long because a cold
     # model load on a real Ollama takes tens of seconds.
@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(default=800, ge=100)
     chunk_overlap_chars: int = Field(default=100, ge=0)
     load_builtin_corpus: bool = True
+
+    # The document store. By default SQLite under data_dir (":memory:" keeps nothing, for
+    # tests), owned by one process. store_url (http://host:8000) puts the documents in a
+    # Chroma server's collection instead, shared by every replica pointed at it.
+    data_dir: str = "data"
+    store_url: str = ""
+    store_collection: str = Field(default="ollama_rag",
+                                  pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
+    store_timeout: float = Field(default=5.0, gt=0)
+    # How often the store is checked whatever the traffic (store_up, document_chunks).
+    store_check_interval: float = Field(default=15.0, gt=0)
 
     # Request limits.
     max_question_chars: int = Field(default=8000, ge=1)

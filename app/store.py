@@ -1,12 +1,39 @@
-"""In-memory document store: chunks and their unit embeddings in one numpy matrix."""
+"""What a document store is: documents cut into chunks, each with its embedding, searched by
+cosine similarity. Two engines implement it: SQLite on local disk, with an in-process vector
+index (``app/local_store.py``, the default), and a Chroma server that replicas share
+(``app/chroma_store.py``, with ``OLLAMA_RAG_STORE_URL``).
+
+    >>> store = open_store(settings)  # app/store_factory.py
+    >>> await store.search(embedding, top_k=4)
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from app.semcache import unit_vector
+
+@dataclass(frozen=True)
+class Document:
+    source: str
+    text: str
+
+    @property
+    def digest(self) -> str:
+        """What makes an ingestion of the same source and text a no-op."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DocumentChunks:
+    """A document ready to be stored: its chunks and one unit embedding per chunk."""
+
+    document: Document
+    chunks: list[Chunk]
+    embeddings: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -46,47 +73,24 @@ class DimensionMismatch(ValueError):
     """New embeddings do not have the dimension of those already stored."""
 
 
-class DocumentStore:
-    def __init__(self) -> None:
-        self._chunks: list[Chunk] = []
-        self._matrix: np.ndarray | None = None
+class DocumentStore(Protocol):
+    """Every method raises ``StoreUnavailable`` when the engine cannot be used."""
 
-    def __len__(self) -> int:
-        return len(self._chunks)
+    engine: str  # the value of the ``engine`` label: "sqlite" or "chroma"
 
-    @property
-    def dimension(self) -> int | None:
-        return None if self._matrix is None else int(self._matrix.shape[1])
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None: ...
+    async def count(self) -> int: ...
 
-    def add(self, chunks: list[Chunk], embeddings: np.ndarray) -> None:
-        if len(chunks) != embeddings.shape[0]:
-            raise ValueError("one embedding per chunk is needed")
-        if not chunks:
-            return
-        rows = np.vstack([unit_vector(row) for row in embeddings])
-        if self._matrix is None:
-            self._matrix = rows
-        elif rows.shape[1] != self._matrix.shape[1]:
-            raise DimensionMismatch(
-                f"embeddings have {rows.shape[1]} dimensions, the store holds "
-                f"{self._matrix.shape[1]}: was the embedding model changed?"
-            )
-        else:
-            self._matrix = np.vstack([self._matrix, rows])
-        self._chunks.extend(chunks)
+    async def unchanged(self, documents: list[Document]) -> set[str]:
+        """The sources among ``documents`` stored already with the same text."""
+        ...
 
-    def search(self, embedding: np.ndarray, top_k: int) -> list[ScoredChunk]:
+    async def replace(self, documents: list[DocumentChunks]) -> None:
+        """Store each document's chunks in place of what its source held before."""
+        ...
+
+    async def search(self, embedding: np.ndarray, top_k: int) -> list[ScoredChunk]:
         """The ``top_k`` chunks closest to the embedding, best first."""
-        if self._matrix is None or top_k < 1:
-            return []
-        query = unit_vector(embedding)
-        if query.shape[0] != self._matrix.shape[1]:
-            raise DimensionMismatch(
-                f"the question's embedding has {query.shape[0]} dimensions, the store holds "
-                f"{self._matrix.shape[1]}"
-            )
-        scores = self._matrix @ query
-        k = min(top_k, len(self._chunks))
-        best = np.argpartition(-scores, k - 1)[:k]
-        best = best[np.argsort(-scores[best])]
-        return [ScoredChunk(self._chunks[i], float(scores[i])) for i in best]
+        ...

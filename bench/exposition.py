@@ -78,7 +78,8 @@ async def _miss_path(app: Any, misses: int) -> dict[str, Any]:
 def run(requests: int = 2000, renders: int = 200, misses: int = 300) -> dict[str, Any]:
     sim = BackgroundSimulator(faults=FAST_MODEL)  # the service's cost, not a model's
     try:
-        settings = Settings(ollama_url=sim.url, breaker_reset_timeout=1.0,
+        settings = Settings(ollama_url=sim.url, data_dir=":memory:",
+                            breaker_reset_timeout=1.0,
                             cache_capacity=max(100, requests // 4))
         app = create_app(settings)
 

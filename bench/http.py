@@ -68,7 +68,7 @@ def _start_servers(workdir: Path, processes: dict[str, ManagedProcess]) -> dict[
         workdir / "sim.log")
     processes["sim"].wait_http_ok(f"http://127.0.0.1:{sim_port}/api/version")
     service_env = {"OLLAMA_RAG_OLLAMA_URL": f"http://127.0.0.1:{sim_port}",
-                   "OLLAMA_RAG_LOG_LEVEL": "warning"}
+                   "OLLAMA_RAG_LOG_LEVEL": "warning", "OLLAMA_RAG_DATA_DIR": ":memory:"}
     servers = {
         "instrumented": (["-m", "app"], service_env),
         "metrics_off": (["-m", "app"], service_env | {"OLLAMA_RAG_METRICS_ENABLED": "false"}),

@@ -19,7 +19,8 @@ QUESTION = "What does a circuit breaker do when it is half-open?"
 
 
 def _app(metrics_enabled: bool) -> Any:
-    app = create_app(Settings(metrics_enabled=metrics_enabled, load_builtin_corpus=False))
+    app = create_app(Settings(metrics_enabled=metrics_enabled, load_builtin_corpus=False,
+                              data_dir=":memory:"))
     answer = QueryAnswer(answer="An answer.", sources=[],
                          cache=CacheOutcome(result="miss", similarity=None),
                          model="llama3.2", usage=Usage(), timings_ms={})

@@ -89,7 +89,8 @@ def _app(mode: str, endpoint: str, ollama_url: str) -> Any:
         "OTEL_TRACES_SAMPLER_ARG": ratio}
     with environment(env):
         app = create_app(Settings(ollama_url=ollama_url, load_builtin_corpus=False,
-                                  access_log=mode != "off_no_access_log", cache_capacity=100))
+                                  data_dir=":memory:", access_log=mode != "off_no_access_log",
+                                  cache_capacity=100))
     answer = QueryAnswer(answer="An answer.", sources=[],
                          cache=CacheOutcome(result="miss", similarity=None),
                          model="llama3.2", usage=Usage(), timings_ms={})

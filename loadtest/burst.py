@@ -88,6 +88,7 @@ def run(callers: int, cached: int, latency_ms: float, service_cwd: Path,
             Path(tmp) / "service.log", cwd=service_cwd,
             env={"OLLAMA_RAG_OLLAMA_URL": f"http://127.0.0.1:{sim_port}",
                  "OLLAMA_RAG_LOG_LEVEL": "warning", "OLLAMA_RAG_ACCESS_LOG": "true",
+                 "OLLAMA_RAG_DATA_DIR": ":memory:",
                  "PYTHONPATH": str(service_cwd), **env})
         try:
             sim.wait_http_ok(f"http://127.0.0.1:{sim_port}/_sim/healthz")

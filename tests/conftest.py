@@ -38,6 +38,8 @@ def make_service(sim: SimulatorThread) -> Iterator[Callable[..., ServiceThread]]
             # Written after the response, from the service's thread: it would land in
             # pytest's output between tests. The tests of the access log turn it on.
             "access_log": False,
+            # Nothing on disk unless a test asks for a data directory of its own.
+            "data_dir": ":memory:",
         } | overrides))
         service = ServiceThread(create_app(settings))
         started.append(service)

@@ -102,7 +102,8 @@ def test_sigterm_drains_every_admitted_answer_streams_included(sim: SimulatorThr
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OLLAMA_RAG_OLLAMA_URL": sim.url,
            "OLLAMA_RAG_ADMISSION_MAX_CHAT": "2", "OLLAMA_RAG_ADMISSION_QUEUE_WAIT": "0",
-           "OLLAMA_RAG_DRAIN_TIMEOUT": "20", "OLLAMA_RAG_ACCESS_LOG": "false"}
+           "OLLAMA_RAG_DRAIN_TIMEOUT": "20", "OLLAMA_RAG_ACCESS_LOG": "false",
+           "OLLAMA_RAG_DATA_DIR": ":memory:"}
     log = (tmp_path / "service.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], env=env,
                                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)

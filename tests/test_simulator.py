@@ -44,7 +44,7 @@ def test_chat_speaks_ollamas_fields(sim: SimulatorThread) -> None:
 
 def test_streamed_chat_is_ndjson_ending_with_done(sim: SimulatorThread) -> None:
     response = httpx.post(f"{sim.url}/api/chat", json={
-        "model": "m", "messages": [{"role": "user", "content": "hi"}]})
+        "model": "llama3.2", "messages": [{"role": "user", "content": "hi"}]})
     lines = [json.loads(line) for line in response.text.splitlines()]
     assert all(not line["done"] for line in lines[:-1])
     assert lines[-1]["done"] is True and lines[-1]["eval_count"] > 0
@@ -52,19 +52,21 @@ def test_streamed_chat_is_ndjson_ending_with_done(sim: SimulatorThread) -> None:
 
 def test_generate_embed_tags_version_ps(sim: SimulatorThread) -> None:
     generated = httpx.post(f"{sim.url}/api/generate",
-                           json={"model": "m", "prompt": "hi", "stream": False}).json()
+                           json={"model": "llama3.2", "prompt": "hi", "stream": False}).json()
     assert generated["response"] and generated["done"] is True
-    embedded = httpx.post(f"{sim.url}/api/embed", json={"model": "e", "input": ["a", "b"]})
+    embedded = httpx.post(f"{sim.url}/api/embed",
+                          json={"model": "nomic-embed-text", "input": ["a", "b"]})
     assert len(embedded.json()["embeddings"]) == 2
     assert httpx.get(f"{sim.url}/api/version").json()["version"]
     tags = httpx.get(f"{sim.url}/api/tags").json()["models"]
-    assert {t["name"] for t in tags} == {"m", "e"}
+    assert {t["name"] for t in tags} == {"llama3.2:latest", "nomic-embed-text:latest"}
     assert httpx.get(f"{sim.url}/api/ps").status_code == 200
 
 
 def test_requests_ollama_would_refuse_are_4xx(sim: SimulatorThread) -> None:
     assert httpx.post(f"{sim.url}/api/chat", json={"messages": []}).status_code == 400
-    assert httpx.post(f"{sim.url}/api/embed", json={"model": "e", "input": 3}).status_code == 400
+    assert httpx.post(f"{sim.url}/api/embed",
+                      json={"model": "nomic-embed-text", "input": 3}).status_code == 400
     assert httpx.post(f"{sim.url}/api/embed", content=b"{").status_code == 400
     assert httpx.get(f"{sim.url}/api/nothing").status_code == 404
     assert httpx.get(f"{sim.url}/api/chat").status_code == 405
@@ -85,7 +87,7 @@ def test_the_fault_api_refuses_bad_values_and_changes_nothing(sim: SimulatorThre
 
 
 def test_each_fault_mode(sim: SimulatorThread) -> None:
-    chat = {"model": "m", "stream": False, "messages": [{"role": "user", "content": "q"}]}
+    chat = {"model": "llama3.2", "stream": False, "messages": [{"role": "user", "content": "q"}]}
     with httpx.Client(base_url=sim.url, timeout=httpx.Timeout(1.0)) as client:
         set_faults(sim, mode="error")
         assert client.post("/api/chat", json=chat).status_code == 500
@@ -141,7 +143,7 @@ def test_the_default_pace_is_a_real_models() -> None:
 
 def test_answers_are_paced_token_by_token(sim: SimulatorThread) -> None:
     set_faults(sim, first_token_ms=200, token_ms=5, answer_tokens=100, jitter=0)
-    chat = {"model": "m", "messages": [{"role": "user", "content": "how long is this?"}]}
+    chat = {"model": "llama3.2", "messages": [{"role": "user", "content": "how long is this?"}]}
     with httpx.Client(base_url=sim.url, timeout=10) as client:
         started = time.perf_counter()
         with client.stream("POST", "/api/chat", json=chat) as response:
@@ -164,7 +166,7 @@ def test_answers_are_paced_token_by_token(sim: SimulatorThread) -> None:
 def test_changing_the_faults_ends_hung_calls(sim: SimulatorThread) -> None:
     """As restarting a wedged Ollama drops its connections."""
     set_faults(sim, mode="timeout", hang_seconds=60)
-    chat = {"model": "m", "messages": [{"role": "user", "content": "q"}], "stream": False}
+    chat = {"model": "llama3.2", "messages": [{"role": "user", "content": "q"}], "stream": False}
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         hung = pool.submit(httpx.post, f"{sim.url}/api/chat", json=chat, timeout=30)
         time.sleep(0.5)

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from app.dependencies import PartsDep
 from app.drain import SHUTTING_DOWN
-from app.errors import ApiError
+from app.errors import ApiError, ModelNotFound, StoreUnavailable
+from app.model_check import pull_advice
 from app.schemas import Status, error_responses
 
 router = APIRouter(tags=["operations"])
@@ -21,6 +22,11 @@ async def healthz() -> Status:
 async def readyz(parts: PartsDep) -> Status:
     if parts.drain.draining:
         raise ApiError(503, SHUTTING_DOWN, "this instance is shutting down: send no more work")
+    missing = sorted(parts.client.models.missing)
+    if missing:
+        raise ApiError(503, ModelNotFound.code, "; ".join(pull_advice(m) for m in missing))
+    if parts.store.up is False:
+        raise ApiError(503, StoreUnavailable.code, parts.store.last_error)
     if not parts.rag.ready:
         raise ApiError(503, "not_ready",
                        "the built-in corpus is not indexed yet: Ollama has not answered")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from loadtest.sim.models import DEFAULT_MODELS
+
 MODES = ("ok", "error", "timeout", "slow", "garbage", "down")
 
 # A tiny model on a fast machine: answers of a few dozen tokens, at once. For the tests, and
@@ -35,6 +37,8 @@ class Faults:
     # in a queue, and their latency grows with it. 0: no limit.
     parallel: float = 0.0
     paths: list[str] = field(default_factory=list)  # API paths the mode applies to; [] = all
+    # The models pulled: /api/tags lists them, any other model is answered 404 "not found".
+    models: list[str] = field(default_factory=lambda: list(DEFAULT_MODELS))
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update, all or nothing."""
@@ -49,8 +53,11 @@ class Faults:
         if not isinstance(paths, list) or not all(
                 isinstance(p, str) and p.startswith("/api/") for p in paths):
             raise ValueError("paths must be a list of API paths such as /api/chat")
+        models = merged["models"]
+        if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
+            raise ValueError("models must be a list of model names such as llama3.2:latest")
         for name in known:
-            if name in ("mode", "paths"):
+            if name in ("mode", "paths", "models"):
                 continue
             value = merged[name]
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:

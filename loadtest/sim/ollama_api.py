@@ -1,18 +1,20 @@
 """Ollama's API on the simulator, with Ollama's field names and units: ``/api/chat``
-(streamed and not), ``/api/generate``, ``/api/embed``, ``/api/tags``, ``/api/version`` and
-``/api/ps``. Durations are nanoseconds, token counts ``prompt_eval_count`` and
-``eval_count``, as Ollama reports them."""
+(streamed and not), ``/api/generate``, ``/api/embed``, the legacy ``/api/embeddings``,
+``/api/tags``, ``/api/show``, ``/api/version`` and ``/api/ps``. Durations are nanoseconds,
+token counts ``prompt_eval_count`` and ``eval_count``, as Ollama reports them; a model the
+simulator does not have (``Faults.models``) gets Ollama's 404. The official ``ollama`` Python
+client parses every answer (tests/test_simulator_client.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 import time
-import zlib
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
+from loadtest.sim import models as catalog
 from loadtest.sim.faults import Faults
 from loadtest.sim.http1 import (
     Request,
@@ -47,6 +49,8 @@ class OllamaApi:
             ("POST", "/api/chat"): self._chat,
             ("POST", "/api/generate"): self._generate,
             ("POST", "/api/embed"): self._embed,
+            ("POST", "/api/embeddings"): self._embeddings,
+            ("POST", "/api/show"): self._show,
             ("GET", "/api/tags"): self._tags,
             ("GET", "/api/version"): self._version,
             ("GET", "/api/ps"): self._ps,
@@ -73,6 +77,10 @@ class OllamaApi:
                                          or not isinstance(payload.get("model"), str)
                                          or not payload["model"]):
             await write_json(writer, 400, {"error": "model is required"})
+            return
+        if request.method == "POST" and not catalog.has_model(self.faults.models,
+                                                              payload["model"]):
+            await write_json(writer, 404, catalog.not_found(payload["model"]))
             return
         if garbage:
             await self._garbage(payload, writer)
@@ -185,17 +193,25 @@ class OllamaApi:
             "prompt_eval_count": sum(count_tokens(t) for t in inputs),
         })
 
+    async def _embeddings(self, payload: dict[str, Any], writer: Writer) -> None:
+        """The legacy call: one ``prompt``, one ``embedding``."""
+        prompt = payload.get("prompt")
+        if not isinstance(prompt, str):
+            await write_json(writer, 400, {"error": "prompt must be a string"})
+            return
+        self._load_seconds(payload["model"])
+        await write_json(writer, 200, {"embedding": embed_text(prompt, self.dimensions)})
+
+    async def _show(self, payload: dict[str, Any], writer: Writer) -> None:
+        await write_json(writer, 200, catalog.show(payload["model"], now(), self.dimensions))
+
     async def _tags(self, _: dict[str, Any], writer: Writer) -> None:
-        models = [{"name": name, "model": name, "modified_at": now(), "size": 0,
-                   "digest": f"{zlib.crc32(name.encode()):08x}",
-                   "details": {"format": "gguf", "family": "simulated"}}
-                  for name in sorted(self._loaded_models)]
-        await write_json(writer, 200, {"models": models})
+        await write_json(writer, 200, {"models": [catalog.tag(name, now())
+                                                  for name in self.faults.models]})
 
     async def _version(self, _: dict[str, Any], writer: Writer) -> None:
         await write_json(writer, 200, {"version": SIM_VERSION})
 
     async def _ps(self, _: dict[str, Any], writer: Writer) -> None:
-        models = [{"name": name, "model": name, "size": 0, "expires_at": now()}
-                  for name in sorted(self._loaded_models)]
+        models = [catalog.running(name, now()) for name in sorted(self._loaded_models)]
         await write_json(writer, 200, {"models": models})

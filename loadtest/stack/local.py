@@ -168,6 +168,7 @@ class LocalStack(PrometheusQueries):
                 ready=f"{self.service_url}/readyz",
                 env={**SERVICE_ENV, **tracing_env(self.trace_receiver.url),
                      "OLLAMA_RAG_OLLAMA_URL": self.sim_url,
+                     "OLLAMA_RAG_DATA_DIR": str(self.workdir / "data"),
                      "OLLAMA_RAG_ADMIN_TOKEN": self.admin_token})
 
     def throttle_service(self) -> None:

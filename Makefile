@@ -7,7 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose wrk haproxy busybox-static
 
-.PHONY: verify compose-verify test bench lint setup python-venv system-deps catalog dashboards rules clean
+CHROMA_VERSION := 1.5.9
+CHROMA := .chroma/bin/chroma
+
+.PHONY: verify compose-verify test bench lint setup chroma python-venv system-deps catalog dashboards rules clean
 
 # The live proof: every scenario, every alert, against local binaries (about 4 minutes).
 verify: setup system-deps
@@ -18,7 +21,7 @@ verify: setup system-deps
 compose-verify: setup system-deps
 	$(BIN)/python -m loadtest.compose
 
-test: setup system-deps lint
+test: setup system-deps chroma lint
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -32,6 +35,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
+
+# A real Chroma server for the tests of the shared document store (its own virtual
+# environment: the server package and the service's client package share a module name).
+chroma: $(CHROMA)
+
+$(CHROMA):
+	$(PYTHON) -m venv .chroma
+	.chroma/bin/pip install --quiet "chromadb==$(CHROMA_VERSION)"
 
 python-venv:
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -68,4 +79,4 @@ dashboards: setup
 	$(BIN)/python -m dashboards
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .chroma .pytest_cache .ruff_cache .hypothesis

@@ -71,7 +71,7 @@ class LocalStore:
         await self._run(lambda: self._connection().execute("SELECT 1").fetchone())
 
     async def count(self) -> int:
-        return len(self._index) if self._index is not None else 0
+        return await self._run(lambda: self._connection() and len(self._index or ()))
 
     async def unchanged(self, documents: list[Document]) -> set[str]:
         return await self._run(lambda: self._unchanged(documents))
@@ -92,8 +92,11 @@ class LocalStore:
                                    engine=self.engine) from exc
 
     def _connection(self) -> sqlite3.Connection:
+        """The open database; opened here if the app's start did not (an app driven
+        without its lifespan, as the benchmarks drive it)."""
         if self._db is None:
-            raise StoreUnavailable("the local document store is not open", engine=self.engine)
+            self._open()
+        assert self._db is not None
         return self._db
 
     def _open(self) -> None:

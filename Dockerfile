@@ -11,9 +11,11 @@ COPY loadtest ./loadtest
 COPY dashboards ./dashboards
 COPY alerts ./alerts
 # Runtime dependencies only (no dev extra).
-RUN pip install . && useradd --system --uid 10001 --no-create-home ollama-rag
+# /data: the local document store's directory (used when OLLAMA_RAG_STORE_URL is empty).
+RUN pip install . && useradd --system --uid 10001 --no-create-home ollama-rag \
+    && mkdir /data && chown 10001 /data
 USER 10001
-ENV OLLAMA_RAG_HOST=0.0.0.0 OLLAMA_RAG_PORT=8000
+ENV OLLAMA_RAG_HOST=0.0.0.0 OLLAMA_RAG_PORT=8000 OLLAMA_RAG_DATA_DIR=/data
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]

@@ -79,7 +79,10 @@ def _checks_at_scale(run: Run, stack: ComposeStack, replicas: int) -> bool:
                          lambda: checks.load_balancer_spreads(stack, replicas))
             and (replicas == 1 or run.step(
                 "the load balancer routes around a stopping replica",
-                lambda: checks.load_balancer_routes_around_a_stopped_replica(stack))))
+                lambda: checks.load_balancer_routes_around_a_stopped_replica(stack)))
+            and (replicas == 1 or run.step(
+                "replicas share the document store, which survives restarts",
+                lambda: checks.documents_are_shared_and_kept(stack))))
 
 
 def _prove(run: Run, stack: ComposeStack, workdir: Path) -> list[ScenarioResult]:

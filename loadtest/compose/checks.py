@@ -307,3 +307,44 @@ def nothing_left() -> str:
             left[kind] = listed
     expect(not left, f"left behind: {left}")
     return "no container, volume or network of the project"
+
+
+# Asked inside a replica's container, of that replica alone: the sources of its answer.
+_ASK_HERE = ("import json, urllib.request; r = urllib.request.Request("
+             "'http://127.0.0.1:8000/api/query', data=json.dumps({'question': %r, "
+             "'top_k': 20}).encode(), headers={'Content-Type': 'application/json'}); "
+             "print(' '.join(s['source'] for s in json.load(urllib.request.urlopen(r, "
+             "timeout=30))['sources']))")
+SHARED_SOURCE = "compose/shared-store.md"
+
+
+def _sources_in(container: str, question: str) -> list[str]:
+    return run(["docker", "exec", container, "python", "-c", _ASK_HERE % question],
+               timeout=60).stdout.split()
+
+
+def documents_are_shared_and_kept(stack: ComposeStack) -> str:
+    """A document ingested through the load balancer is found by every replica, asked
+    directly; after Chroma and every replica restart, it is still there, once."""
+    text = ("The shared store check: a document that every replica must find, before and "
+            "after a restart of the store and of the replicas.")
+    body = {"documents": [{"source": SHARED_SOURCE, "text": text}]}
+    stored = httpx.post(f"{stack.service_url}/api/documents", json=body, timeout=30).json()
+    expect(stored.get("chunks") == 1 or stored.get("unchanged") == 1,
+           f"ingestion through the load balancer: {stored}")
+    replicas = stack.containers("app")
+    for index, container in enumerate(replicas):
+        found = _sources_in(container, f"What must every replica find? ({index})")
+        expect(SHARED_SOURCE in found, f"replica {index + 1} did not find it: {found}")
+    run(["docker", "restart", *stack.containers("chroma"), *replicas], timeout=180)
+    stack.wait_healthy()
+    again = httpx.post(f"{stack.service_url}/api/documents", json=body, timeout=30).json()
+    expect(again.get("unchanged") == 1 and again.get("chunks") == 0
+           and again.get("total_chunks") == stored.get("total_chunks"),
+           f"after the restarts, the same ingestion gave {again} (before: {stored})")
+    found = _sources_in(replicas[-1], "What must every replica find, after a restart?")
+    expect(SHARED_SOURCE in found, f"after the restarts, not found: {found}")
+    wait_for(lambda: not stack.query('ALERTS{alertname=~"OllamaRag(Instance)?Down"}'), 90,
+             "the restarted replicas' alerts resolved")
+    return (f"ingested once, found by all {len(replicas)} replicas; after restarting Chroma "
+            f"and every replica: still there, {again['total_chunks']} chunks, not duplicated")

@@ -10,6 +10,9 @@ same versions: no image registry is reachable here.
 - ``prom/prometheus:v2.42.0``, ``prom/alertmanager:v0.25.0``: Debian's binaries on an image
   of busybox, glibc and a nobody user, with the ENTRYPOINT, CMD, USER, WORKDIR and VOLUME of
   upstream's Dockerfiles.
+- ``chromadb/chroma:1.5.9``: Chroma's own package (PyPI's ``chromadb``, whose ``chroma run``
+  is the same Rust server) on the python look-alike, laid out as upstream's image
+  (``ENTRYPOINT ["chroma"]``, ``CMD ["run", "/config.yaml"]``, data in ``/data``, bash).
 - Grafana's stand-in (``grafana_standin.py``), which compose-verify's override swaps in: no
   Grafana binary is reachable.
 
@@ -39,6 +42,11 @@ MIRROR = "http://deb.debian.org/debian"
 SUITE = "bookworm"
 STANDIN_GRAFANA = "ollama-rag-grafana-standin:local"
 STANDIN_JAEGER = "ollama-rag-jaeger-standin:local"
+CHROMA_TAG = "chromadb/chroma:1.5.9"
+CHROMA_PACKAGE = "chromadb==1.5.9"
+# Upstream's docker_single_node.yaml: what the image serves without a command.
+CHROMA_CONFIG = 'port: 8000\nlisten_address: "0.0.0.0"\npersist_path: "/data"\n'
+
 Say = Callable[[str], None]
 
 
@@ -95,7 +103,7 @@ def project_requirements() -> list[str]:
     locust = re.search(r'pip install "(locust[^"]+)"', (ROOT / "Dockerfile").read_text())
     assert locust, "the Dockerfile's loadtest stage installs Locust"
     return [*project["project"]["dependencies"], *project["build-system"]["requires"],
-            locust.group(1)]
+            locust.group(1), CHROMA_PACKAGE]
 
 
 def _wheelhouse(target: Path) -> None:
@@ -260,7 +268,23 @@ def build_standins(say: Say) -> None:
                    '["python", "-m", "loadtest.stack.trace_receiver"]', say)
 
 
+def build_chroma(say: Say) -> None:
+    """Chroma's look-alike, on the python look-alike (whose wheelhouse holds chromadb)."""
+    config = CHROMA_CONFIG.replace("\n", "\\n")  # printf's escapes, on one line
+    dockerfile = (f"FROM python:3.11.11-slim-bookworm\nRUN pip install '{CHROMA_PACKAGE}' "
+                  f"&& printf '{config}' > /config.yaml && mkdir /data\n"
+                  "ENV ANONYMIZED_TELEMETRY=False\nEXPOSE 8000\nVOLUME [\"/data\"]\n"
+                  'ENTRYPOINT ["chroma"]\nCMD ["run", "/config.yaml"]\n')
+    recipe = hashlib.sha256((dockerfile + _recipe(LOOK_ALIKES[0])).encode()).hexdigest()[:16]
+    if _current(CHROMA_TAG, recipe):
+        return
+    say(f"building the look-alike of {CHROMA_TAG}")
+    run(["docker", "build", "--quiet", "-t", CHROMA_TAG, "-"],
+        input=f"{dockerfile}LABEL {LABEL}={recipe}\n", timeout=900)
+
+
 def build_look_alikes(say: Say) -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     for look_alike in LOOK_ALIKES:
         build_look_alike(look_alike, say)
+    build_chroma(say)

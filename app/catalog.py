@@ -123,10 +123,10 @@ class StoreEngine(StrEnum):
 
 class StoreOperation(StrEnum):
     SEARCH = "search"
-    UNCHANGED = "unchanged"  # which documents are stored already, unchanged
-    REPLACE = "replace"
-    COUNT = "count"
-    PING = "ping"  # the periodic check, whatever the traffic
+    LOOKUP = "lookup"  # which documents are stored already, unchanged
+    WRITE = "write"
+    SIZE = "size"
+    CHECK = "check"  # opening, and the periodic check whatever the traffic
 
 
 # Every enum of label values, for the checks that no code spells one out.
@@ -298,27 +298,16 @@ RETRIEVAL_DURATION = _spec(
     "Time to find the closest chunks in the document store.", buckets=FAST_BUCKETS,
 )
 DOCUMENT_CHUNKS = _spec("document_chunks", "gauge", "Chunks held in the document store.")
-STORE_UP = _spec(
-    "store_up", "gauge",
-    "1 if the document store answered its last call or periodic check, 0 if it failed "
-    "(questions and ingestions are answered 503 store_unavailable meanwhile).", "engine",
-)
+STORE_UP = _spec("store_up", "gauge", "1 if the document store answered its last call or "
+                 "check, 0 if it failed (503 store_unavailable meanwhile).", "engine")
 STORE_OPERATION_DURATION = _spec(
-    "store_operation_duration_seconds", "histogram",
-    "Time of each call to the document store, failed calls included.", "engine", "operation",
-    buckets=FAST_BUCKETS,
-)
-STORE_ERRORS = _spec(
-    "store_errors_total", "counter",
-    "Calls to the document store that failed (engine down, unreachable, timed out, disk "
-    "error).", "engine", "operation",
-)
+    "store_operation_duration_seconds", "histogram", "Time of each call to the document "
+    "store, failed calls included.", "engine", "operation", buckets=FAST_BUCKETS)
+STORE_ERRORS = _spec("store_errors_total", "counter", "Calls to the document store that "
+                     "failed (down, unreachable, timed out, disk error).", "engine", "operation")
 MODEL_AVAILABLE = _spec(
-    "upstream_model_available", "gauge",
-    "1 if Ollama lists the configured model (GET /api/tags, checked with the health check) "
-    "and has not answered it 'not found' since, 0 if it does not have it: run `ollama pull "
-    "<model>`.", "model",
-)
+    "upstream_model_available", "gauge", "1 if Ollama has the configured model (GET "
+    "/api/tags, and no call answered 'not found' since), 0 if not: `ollama pull` it.", "model")
 BUILD_INFO = _spec("build", "info", "Version of the service.", "version")
 EVENT_LOOP_LAG = _spec(
     "event_loop_lag_seconds", "histogram",

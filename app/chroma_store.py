@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
+from app.catalog import StoreEngine
 from app.errors import StoreUnavailable
 from app.store import Chunk, DimensionMismatch, Document, DocumentChunks, ScoredChunk
 
@@ -32,7 +33,7 @@ def chunk_id(source: str, position: int) -> str:
 
 
 class ChromaStore:
-    engine = "chroma"
+    engine = StoreEngine.CHROMA
 
     def __init__(self, url: str, *, collection: str, timeout: float) -> None:
         parts = urlsplit(url)

@@ -23,6 +23,7 @@ from typing import IO, TypeVar
 
 import numpy as np
 
+from app.catalog import StoreEngine
 from app.errors import StoreUnavailable
 from app.store import (
     Chunk,
@@ -46,7 +47,7 @@ CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks (source);
 
 
 class LocalStore:
-    engine = "sqlite"
+    engine = StoreEngine.SQLITE
 
     def __init__(self, data_dir: str) -> None:
         self.data_dir = data_dir

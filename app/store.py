@@ -15,6 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
+from app.catalog import StoreEngine
+
 
 @dataclass(frozen=True)
 class Document:
@@ -76,7 +78,7 @@ class DimensionMismatch(ValueError):
 class DocumentStore(Protocol):
     """Every method raises ``StoreUnavailable`` when the engine cannot be used."""
 
-    engine: str  # the value of the ``engine`` label: "sqlite" or "chroma"
+    engine: StoreEngine  # the value of the ``engine`` label
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...

@@ -46,23 +46,23 @@ class ObservedStore:
         self.last_error = ""
 
     async def open(self) -> None:
-        await self._observe(StoreOperation.PING, self.inner.open)
+        await self._observe(StoreOperation.CHECK, self.inner.open)
 
     async def close(self) -> None:
         await self.inner.close()
 
     async def ping(self) -> None:
-        await self._observe(StoreOperation.PING, self.inner.ping)
+        await self._observe(StoreOperation.CHECK, self.inner.ping)
 
     async def count(self) -> int:
-        return await self._observe(StoreOperation.COUNT, self.inner.count)
+        return await self._observe(StoreOperation.SIZE, self.inner.count)
 
     async def unchanged(self, documents: list[Document]) -> set[str]:
-        return await self._observe(StoreOperation.UNCHANGED,
+        return await self._observe(StoreOperation.LOOKUP,
                                    lambda: self.inner.unchanged(documents))
 
     async def replace(self, documents: list[DocumentChunks]) -> None:
-        await self._observe(StoreOperation.REPLACE, lambda: self.inner.replace(documents))
+        await self._observe(StoreOperation.WRITE, lambda: self.inner.replace(documents))
 
     async def search(self, embedding: np.ndarray, top_k: int) -> list[ScoredChunk]:
         return await self._observe(StoreOperation.SEARCH,

@@ -94,6 +94,21 @@ def _health_row(board: db.Dashboard) -> db.Dashboard:
                    '(ALERTS{alertstate="firing",job=~"$job|prometheus|alertmanager|",'
                    'instance=~"$instance|"})', ""))[0]
                 .format(pm.PromQueryFormat.TABLE).instant()], width=24, height=6)
+    ).with_panel(
+        finish(stat.Panel(), 17, "Models in Ollama",
+               "Whether Ollama has each configured model (GET /api/tags with the health "
+               "check, and any call answered 'model not found'); missing: run `ollama pull "
+               "<model>` on the Ollama host.", "none",
+               targets((f"min by (model) ({sel('ollama_rag_upstream_model_available')})",
+                        "{{model}}")), width=12, height=4)
+        .mappings(value_text({0: ("missing: ollama pull", "red"), 1: ("pulled", "green")}))
+    ).with_panel(
+        finish(stat.Panel(), 18, "Document store",
+               "Whether the document store answered its last call or check (SQLite on disk, "
+               "or the shared Chroma server); down: questions and ingestions get 503.",
+               "none", targets((f"min by (engine) ({sel('ollama_rag_store_up')})",
+                                "{{engine}}")), width=12, height=4)
+        .mappings(value_text({0: ("down", "red"), 1: ("up", "green")}))
     )
 
 

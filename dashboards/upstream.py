@@ -21,7 +21,7 @@ TOKENS_PER_SECOND = "instance_model:ollama_rag_llm_generation_tokens_per_second:
 
 
 def build() -> db.Dashboard:
-    return _ollama_rows(_pool_and_latency(dashboard(UID, TITLE, DESCRIPTION)))
+    return _store_rows(_ollama_rows(_pool_and_latency(dashboard(UID, TITLE, DESCRIPTION))))
 
 
 def _pool_and_latency(board: db.Dashboard) -> db.Dashboard:
@@ -110,7 +110,11 @@ def _ollama_rows(board: db.Dashboard) -> db.Dashboard:
                "Calls to Ollama per second by operation and outcome.", "ops",
                targets((f"sum by (operation, outcome) ({rate(UPSTREAM + '_count')})",
                         "{{operation}} {{outcome}}")))
-    ).with_panel(
+    )
+
+
+def _store_rows(board: db.Dashboard) -> db.Dashboard:
+    return board.with_panel(
         finish(timeseries.Panel(), 8, "Retrieval latency",
                "p95 of the time to find the closest chunks in the document store.", "s",
                targets(("histogram_quantile(0.95, sum by (le) "
@@ -118,7 +122,22 @@ def _ollama_rows(board: db.Dashboard) -> db.Dashboard:
                width=6)
     ).with_panel(
         finish(timeseries.Panel(), 9, "Document chunks",
-               "Chunks held in each instance's document store.", "short",
+               "Chunks held in the document store, as each instance sees it (with a shared "
+               "Chroma server, every replica shows the same collection).", "short",
                targets((f"sum by (instance) ({sel('ollama_rag_document_chunks')})",
                         "{{instance}}")), width=6)
+    ).with_panel(
+        finish(timeseries.Panel(), 13, "Document store call latency",
+               "p99 of each kind of call to the document store (search, ingestion, checks), "
+               "by engine: SQLite on local disk or the shared Chroma server.", "s",
+               targets(("histogram_quantile(0.99, sum by (engine, operation, le) "
+                        f"({rate('ollama_rag_store_operation_duration_seconds_bucket')}))",
+                        "p99 {{engine}} {{operation}}")))
+    ).with_panel(
+        finish(timeseries.Panel(), 14, "Document store errors",
+               "Failed calls to the document store per second (down, unreachable, timed "
+               "out, disk errors), by engine and operation: each is a 503 store_unavailable.",
+               "ops", targets((f"sum by (engine, operation) "
+                               f"({rate('ollama_rag_store_errors_total')})",
+                               "{{engine}} {{operation}}")))
     )

@@ -13,7 +13,7 @@ CHROMA := .chroma/bin/chroma
 .PHONY: verify compose-verify test bench lint setup chroma python-venv system-deps catalog dashboards rules clean
 
 # The live proof: every scenario, every alert, against local binaries (about 4 minutes).
-verify: setup system-deps
+verify: setup system-deps chroma
 	$(BIN)/python -m loadtest.verify
 
 # The Docker stack as users run it, on a Docker engine: look-alike images, `compose.yaml` up

@@ -4,17 +4,11 @@ each on its own event loop in a background thread."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import socket
-import subprocess
 import threading
-import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -22,8 +16,8 @@ from app.components import Components
 from loadtest.sim.faults import FAST_MODEL
 from loadtest.stack.in_process import BackgroundSimulator
 from loadtest.stack.loop_thread import LoopThread
+from loadtest.stack.processes import ManagedProcess, free_port, start_chroma
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 class SimulatorThread(BackgroundSimulator):
@@ -66,43 +60,21 @@ class ServiceThread:
         self._thread.close()
 
 
-CHROMA = Path(os.environ.get("OLLAMA_RAG_CHROMA", ROOT / ".chroma" / "bin" / "chroma"))
-
-
 class ChromaServer:
-    """A real Chroma server (``chroma run``, from the chromadb package that ``make test``
-    installs in .chroma/) on a free loopback port, its data under ``path``."""
+    """A real Chroma server (``chroma run``) on a free loopback port, its data under
+    ``path``; ``stop``/``start`` restart it on the same port and data."""
 
     def __init__(self, path: Path) -> None:
-        if not CHROMA.exists():
-            raise RuntimeError(f"no Chroma server at {CHROMA}: run `make chroma` (or set "
-                               "OLLAMA_RAG_CHROMA to a `chroma` executable)")
         self.path = path
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: ManagedProcess | None = None
         self.start()
 
     def start(self) -> None:
-        log = (self.path.parent / "chroma.log").open("ab")
-        self.process = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1",
-             "--port", str(self.port)], stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise RuntimeError(f"Chroma did not start; see {self.path.parent / 'chroma.log'}")
+        self.process = start_chroma(self.path, self.path.parent / "chroma.log", self.port)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
+        if self.process is not None:
+            self.process.stop(timeout=20)
         self.process = None

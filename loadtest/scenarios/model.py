@@ -19,7 +19,7 @@ PHASE_MARK = "OLLAMA_RAG_PHASE"  # Locust shapes print it at each phase; the ver
 ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache",
            "add_dead_replica", "remove_dead_replica", "fail_watchdog_receiver",
            "restore_receivers", "hide_alertmanager", "restore_alertmanager",
-           "throttle_service", "unthrottle_service",
+           "throttle_service", "unthrottle_service", "stop_store", "start_store",
            # compose only (loadtest/compose/stack.py): Docker stops or starts replicas.
            "stop_replica", "start_replicas")
 # normal: the realistic mix (half repeated, a fifth paraphrased, the rest new; one in ten

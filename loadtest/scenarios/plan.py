@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from alerts.slo import AVAILABILITY, LATENCY, WINDOWS, Objective
+from app.settings import Settings
 from loadtest.scenarios.model import (
     INHIBITED,
     TARGET_CHANGE_SECONDS,
@@ -143,6 +144,45 @@ SCENARIOS: tuple[Scenario, ...] = (
         fault_phase="gone",
         alerts=(ExpectedAlert("OllamaUnreachable", "pager"),),
         moves=(MetricMove(M + "upstream_up", f"max(1 - {M}upstream_up)"),),
+    ),
+    Scenario(
+        "model-missing",
+        "Ollama runs but the chat model was never pulled (a new machine, a new volume): "
+        "the health check finds it missing from /api/tags, /readyz names it, questions get "
+        "503 model_not_found with the `ollama pull` command, the breaker stays closed, and "
+        "the page says what to pull; pulling it ends all that.",
+        (Phase("before", 2, USERS),
+         Phase("missing", 8, USERS, {"models": [f"{Settings().embed_model}:latest"]}),
+         Phase("pulled", 6, USERS)),
+        fault_phase="missing",
+        span_errors=("model_not_found",),
+        alerts=(ExpectedAlert("OllamaModelMissing", "pager"),),
+        moves=(MetricMove(M + "upstream_model_available",
+                          f"max(1 - {M}upstream_model_available)"),
+               MetricMove(M + "http_requests_total",
+                          _rate(M + "http_requests_total", 'status="503"'))),
+        holds=(MetricHold("the breaker stays closed", f"max({M}circuit_breaker_state)"),
+               MetricHold("no call to Ollama counts as a failure",
+                          f'sum(increase({M}circuit_breaker_calls_total{{status="failure"}}'
+                          "[5s]))")),
+    ),
+    Scenario(
+        "store-down",
+        "The document store (the Chroma server the replicas share) stops: questions that "
+        "miss the cache and ingestions get 503 store_unavailable at once, cached answers "
+        "still come, /readyz says so and the store page fires; Chroma restarts on its "
+        "data and the service reconnects by itself.",
+        (Phase("before", 2, USERS),
+         Phase("down", 8, USERS, actions=("stop_store",)),
+         Phase("recovery", 6, USERS, actions=("start_store",))),
+        fault_phase="down",
+        span_errors=("store_unavailable",),
+        alerts=(ExpectedAlert("DocumentStoreUnavailable", "pager"),),
+        moves=(MetricMove(M + "store_up", f"max(1 - {M}store_up)"),
+               MetricMove(M + "store_errors_total", _rate(M + "store_errors_total")),
+               MetricMove(M + "store_operation_duration_seconds",
+                          _rate(M + "store_operation_duration_seconds_count"))),
+        holds=(MetricHold("the breaker stays closed", f"max({M}circuit_breaker_state)"),),
     ),
     Scenario(
         "hung-upstream",

@@ -29,9 +29,11 @@ from loadtest.stack.control import ControlServer
 from loadtest.stack.processes import (
     ManagedProcess,
     alertmanager_binary,
+    chroma_binary,
     free_port,
     prometheus_binary,
     start_alertmanager,
+    start_chroma,
     start_prometheus,
 )
 from loadtest.stack.prometheus_api import PrometheusQueries
@@ -44,12 +46,14 @@ class LocalStack(PrometheusQueries):
         # Fail before starting anything when a binary is missing.
         prometheus_binary()
         alertmanager_binary()
+        chroma_binary()
         self.workdir = workdir
         self.sim_port = free_port()
         self.service_port = free_port()
         self.prometheus_port = free_port()
         self.alertmanager_port = free_port()
         self.admin_token = secrets.token_urlsafe(16)
+        self.chroma_port = free_port()
         self.dead_replica_port = free_port()  # a replica whose process is gone: nothing listens
         self._targets: list[str] = []
         self.sink = AlertSink()
@@ -103,6 +107,7 @@ class LocalStack(PrometheusQueries):
         self._start_python("simulator", ["-m", "loadtest.sim",
                                          "--port", str(self.sim_port)],
                            ready=f"{self.sim_url}/api/version")
+        self.start_store()
         self.start_service()
         self._write_configs()
         self._processes["alertmanager"] = start_alertmanager(
@@ -159,6 +164,19 @@ class LocalStack(PrometheusQueries):
         if process is not None:
             process.stop()
 
+    def stop_store(self) -> None:
+        with self._lock:
+            process = self._processes.pop("chroma", None)
+        if process is not None:
+            process.stop(timeout=20)
+
+    def start_store(self) -> None:
+        """Chroma, on the same port and data as before a stop."""
+        with self._lock:
+            if "chroma" not in self._processes:
+                self._processes["chroma"] = start_chroma(
+                    self.workdir / "chroma", self.workdir / "chroma.log", self.chroma_port)
+
     def start_service(self) -> None:
         with self._lock:
             if "service" in self._processes:
@@ -168,7 +186,8 @@ class LocalStack(PrometheusQueries):
                 ready=f"{self.service_url}/readyz",
                 env={**SERVICE_ENV, **tracing_env(self.trace_receiver.url),
                      "OLLAMA_RAG_OLLAMA_URL": self.sim_url,
-                     "OLLAMA_RAG_DATA_DIR": str(self.workdir / "data"),
+                     # The documents in a Chroma server, as compose.yaml keeps them.
+                     "OLLAMA_RAG_STORE_URL": f"http://127.0.0.1:{self.chroma_port}",
                      "OLLAMA_RAG_ADMIN_TOKEN": self.admin_token})
 
     def throttle_service(self) -> None:

@@ -132,3 +132,25 @@ def start_prometheus(config: Path, workdir: Path, port: int,
     process = ManagedProcess("prometheus", argv, workdir / "prometheus.log")
     process.wait_http_ok(f"http://127.0.0.1:{port}/-/ready")
     return process
+
+
+# Chroma's server, from the chromadb package that `make chroma` installs in .chroma/ (its own
+# virtual environment: the server package and the service's client share a module name).
+CHROMA = Path(os.environ.get("OLLAMA_RAG_CHROMA",
+                             Path(__file__).resolve().parents[2] / ".chroma" / "bin" / "chroma"))
+
+
+def chroma_binary() -> str:
+    if not CHROMA.exists():
+        raise FileNotFoundError(f"no Chroma server at {CHROMA}: run `make chroma` (or set "
+                                "OLLAMA_RAG_CHROMA to a `chroma` executable)")
+    return str(CHROMA)
+
+
+def start_chroma(path: Path, log: Path, port: int) -> ManagedProcess:
+    """A Chroma server on loopback, its collection kept under ``path`` across restarts."""
+    argv = [chroma_binary(), "run", "--path", str(path), "--host", "127.0.0.1",
+            "--port", str(port)]
+    process = ManagedProcess("chroma", argv, log, env={"ANONYMIZED_TELEMETRY": "False"})
+    process.wait_http_ok(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=60)
+    return process

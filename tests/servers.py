@@ -19,7 +19,6 @@ from loadtest.stack.loop_thread import LoopThread
 from loadtest.stack.processes import ManagedProcess, free_port, start_chroma
 
 
-
 class SimulatorThread(BackgroundSimulator):
     """The simulator for a test, paced as a fast model unless told otherwise: the tests
     need answers in milliseconds (``test_simulator`` checks the realistic pace)."""

@@ -66,7 +66,7 @@ def test_documents_on_disk_survive_a_restart_and_are_ingested_once(
 def test_a_data_directory_has_one_owner(make_service: Callable[..., ServiceThread],
                                         tmp_path: Path) -> None:
     make_service(data_dir=str(tmp_path))
-    with pytest.raises(StoreUnavailable, match="in use by another process.*STORE_URL"):
+    with pytest.raises(StoreUnavailable, match=r"in use by another process.*STORE_URL"):
         asyncio.run(LocalStore(str(tmp_path)).open())
 
 

@@ -127,15 +127,14 @@ class VectorIndex:
             scores = self._vectors @ query
             scores[~self._live] = -np.inf
             k = min(k, self._count)
-            best = np.argpartition(-scores, k - 1)[:k]
+            keys = np.argpartition(-scores, k - 1)[:k]
+            scores = scores[keys]
         else:
             _, found = self._ivf.search(query.reshape(1, -1), max(k, CANDIDATES))
-            best = found[0][found[0] >= 0]
-            scores = np.full(len(self._live), -np.inf, dtype=np.float32)
-            scores[best] = self._vectors[best] @ query
-        ranked = sorted(((int(key), float(scores[key])) for key in best),
-                        key=lambda pair: -pair[1])
-        return [pair for pair in ranked[:k] if np.isfinite(pair[1])]
+            keys = found[0][found[0] >= 0]
+            scores = self._vectors[keys] @ query  # exact, from the float32 vectors
+        order = np.argsort(-scores)[:k]
+        return [(int(keys[i]), float(scores[i])) for i in order if np.isfinite(scores[i])]
 
     def wait_for_build(self, timeout: float | None = None) -> None:
         """Let a running rebuild finish and take it (benchmarks and tests)."""

@@ -15,7 +15,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from bench import ann, cache, exposition, http, instrumentation, tracing
+from bench import cache, exposition, healthz, http, index, instrumentation, tracing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +38,11 @@ def run_all(quick: bool) -> dict[str, Any]:
         ("http", lambda: http.run(seconds=1, rounds=1) if quick else http.run()),
         ("semantic_cache", lambda: cache.run(sizes=(100, 1000), lookups=20) if quick
          else cache.run()),
-        ("approximate_index", lambda: ann.run(entries=2000, lookups=20) if quick
-         else ann.run()),
+        ("vector_index", lambda: index.run(entries=3000, lookups=20, brute_lookups=5)
+         if quick else index.run()),
+        ("healthz_under_misses", lambda: healthz.run(chunks=2000, misses=20, before=None)
+         if quick
+         else healthz.run()),
         ("exposition_and_miss_path", lambda: exposition.run(requests=120, renders=5,
                                                             misses=10) if quick
          else exposition.run()),

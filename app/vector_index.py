@@ -172,7 +172,9 @@ class VectorIndex:
             sample = keys[np.random.default_rng(0).permutation(len(keys))[: 40 * ivf.nlist]]
             ivf.train(vectors[sample])
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
-            ivf.add_with_ids(vectors[keys], keys)
+            for start in range(0, len(keys), 100_000):  # a bounded copy at a time
+                part = keys[start:start + 100_000]
+                ivf.add_with_ids(vectors[part], part)
             build.result = ivf
         except BaseException as exc:  # kept for the owner thread, which raises it
             build.error = exc

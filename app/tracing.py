@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from app.errors import ApiError, CircuitOpenError, Overloaded, UpstreamError
+from app.errors import ApiError, CircuitOpenError, Overloaded, StoreUnavailable, UpstreamError
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
@@ -67,7 +67,7 @@ def describe_failure(error: BaseException) -> tuple[str, str]:
         return error.code, error.detail
     if isinstance(error, UpstreamError):
         return error.code, error.message
-    if isinstance(error, CircuitOpenError | Overloaded):
+    if isinstance(error, CircuitOpenError | Overloaded | StoreUnavailable):
         return error.code, str(error)
     if isinstance(error, asyncio.CancelledError | GeneratorExit):
         return "cancelled", "the caller went away before the answer"

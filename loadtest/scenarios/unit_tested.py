@@ -23,12 +23,6 @@ UNIT_TESTED_ONLY: dict[str, str] = {
     "PrometheusRuleEvaluationFailures": (
         "only a broken rule makes an evaluation fail, and the run loads the repository's "
         "rules, which promtool checks; proven by alerts/tests/meta.test.yml"),
-    "DocumentStoreUnavailable": (
-        "the run's service keeps its documents as a new user's does, in SQLite on the "
-        "verifier's own disk, which cannot be made to fail without failing the machine; "
-        "tests/test_store.py stops a real Chroma server under a running service (503 "
-        "store_unavailable, store_up 0, /readyz 503, back when it is) and "
-        "alerts/tests/dependencies.test.yml proves the rule"),
     "OllamaRagMemoryNearLimit": (
         "it needs resident memory over half its limit (a container's or the machine's) and "
         "an hour of growth towards it; compression shortens the hour but not the 4-hour "

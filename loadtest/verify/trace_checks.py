@@ -103,6 +103,9 @@ def _expected_children(root: SpanRecord, children: dict[str, SpanRecord]) -> lis
     expected.append(SEMANTIC)
     if root.attributes.get("ollama_rag.cache.result") == "semantic":
         return expected
+    retrieval = children.get(RETRIEVAL)
+    if retrieval is not None and retrieval.status == "error":
+        return [*expected, RETRIEVAL]  # the document store failed: no answer was asked for
     return [*expected, RETRIEVAL, CHAT]
 
 

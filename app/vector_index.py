@@ -8,7 +8,7 @@ Below ``ann_min`` live vectors a search is one matrix-vector product (exact; 10,
 float32 is ~0.2 ms). Beyond, an IVF index (``nlist`` ~ sqrt(n) cells, 8-bit scalar
 quantised, ``nprobe`` cells visited) proposes candidates and their similarity is recomputed
 exactly from the float32 vectors kept here, so scores are exact and a removed vector never
-matches. The IVF index is rebuilt, each time the live count doubles, in a background thread
+matches. The IVF index is rebuilt, each time the live count grows by half, in a background thread
 while the current one keeps answering: nothing waits for a training. Not thread-safe: one
 owner thread calls it (the event loop for the cache, a worker for the store).
 """
@@ -25,6 +25,9 @@ import numpy as np
 ANN_MIN = 10_000  # live vectors from which the approximate index is built
 NPROBE = 16  # cells visited per search: recall 1.0 on near duplicates at 1,000,000 (bench)
 CANDIDATES = 8  # at least this many candidates are rescored exactly
+# Rebuilt when the live count has grown by half since the last build: the cells' lists grow
+# with every vector added after it, and a search scans nprobe of them.
+GROWTH = 1.5
 
 
 def _empty_ivf(dimension: int, count: int) -> faiss.IndexIVFScalarQuantizer:
@@ -158,7 +161,7 @@ class VectorIndex:
         if self._build is not None or self._count < self._next_build:
             return
         keys = np.flatnonzero(self._live).astype(np.int64)
-        self._next_build = 2 * len(keys)
+        self._next_build = int(GROWTH * len(keys))
         build = _Build()
         build.thread = threading.Thread(target=self._build_ivf, args=(build, keys, self._vectors),
                                         name="vector-index-build", daemon=True)

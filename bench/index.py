@@ -54,7 +54,7 @@ def cache_lookups(entries: int, lookups: int, brute_lookups: int) -> dict[str, A
         cache.put(f"question {i}", i, matrix[i])
     fill_seconds = time.perf_counter() - started
     assert cache._index is not None
-    cache._index.wait_for_build()  # the last rebuild, running since the last doubling
+    cache._index.wait_for_build()  # the last rebuild, started by the last growth by half
     queries = _queries(matrix, lookups, rng)
     timings, hits = [], []
     for query in queries:

@@ -23,7 +23,7 @@ import faiss  # type: ignore[import-untyped]
 import numpy as np
 
 ANN_MIN = 10_000  # live vectors from which the approximate index is built
-NPROBE = 16  # cells visited per search: recall 1.0 on near duplicates at 1,000,000 (bench)
+NPROBE = 16  # cells visited per search: the trade-off measured in docs/performance.md, 3b
 CANDIDATES = 8  # at least this many candidates are rescored exactly
 # Rebuilt when the live count has grown by half since the last build: the cells' lists grow
 # with every vector added after it, and a search scans nprobe of them.

@@ -38,7 +38,7 @@ def run_all(quick: bool) -> dict[str, Any]:
         ("http", lambda: http.run(seconds=1, rounds=1) if quick else http.run()),
         ("semantic_cache", lambda: cache.run(sizes=(100, 1000), lookups=20) if quick
          else cache.run()),
-        ("vector_index", lambda: index.run(entries=3000, lookups=20, brute_lookups=5)
+        ("vector_index", lambda: index.run(entries=12_000, lookups=20, brute_lookups=5)
          if quick else index.run()),
         ("healthz_under_misses", lambda: healthz.run(chunks=2000, misses=20, before=None)
          if quick

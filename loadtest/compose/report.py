@@ -17,8 +17,11 @@ NOT_EXERCISED = (
     "its reach to Prometheus and Jaeger and the exemplar link between them; Jaeger itself: "
     "the project's trace receiver takes its place (OTLP/HTTP in, Jaeger's query API paths "
     "out), so Jaeger's storage and UI are not run; the images are look-alikes built from "
-    "Debian's packages of the pinned versions (the real images' base layers, entrypoints "
-    "beyond upstream's Dockerfiles and Python build are not the ones run here)."
+    "Debian's packages of the pinned versions, Chroma's from its PyPI package of the pinned "
+    "version (the same Rust server; the real images' base layers, entrypoints beyond "
+    "upstream's Dockerfiles and Python build are not the ones run here; that chromadb/chroma "
+    "1.5.9 serves /config.yaml on port 8000 with its data in /data is upstream's layout as "
+    "documented, not checked against the real image)."
 )
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from loadtest.compose import grafana_standin, report
-from loadtest.compose.images import LOOK_ALIKES, project_requirements
+from loadtest.compose.images import CHROMA_PACKAGE, CHROMA_TAG, LOOK_ALIKES, project_requirements
 from loadtest.compose.stack import PORTS, compose_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,8 +24,11 @@ def test_the_look_alikes_are_the_images_compose_and_the_dockerfile_pin() -> None
     # Grafana and Jaeger are replaced by stand-ins, and a real Ollama is a profile nobody
     # runs here.
     services = compose_services()
-    assert {a.tag for a in LOOK_ALIKES} == (pinned | {base.group(1)}) - {
+    built = {a.tag for a in LOOK_ALIKES} | {CHROMA_TAG}  # Chroma's: from its own package
+    assert built == (pinned | {base.group(1)}) - {
         services[name]["image"] for name in ("grafana", "jaeger", "ollama")}
+    assert CHROMA_TAG.split(":")[1] == CHROMA_PACKAGE.split("==")[1] == services[
+        "chroma"]["image"].split(":")[1]
 
 
 def test_the_wheelhouse_covers_every_pip_install_of_the_dockerfile() -> None:

@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     # The document store. By default SQLite under data_dir (":memory:" keeps nothing, for
     # tests), owned by one process. store_url (http://host:8000) puts the documents in a
     # Chroma server's collection instead, shared by every replica pointed at it.
-    data_dir: str = "data"
-    store_url: str = ""
+    data_dir: str = Field(default="data", min_length=1)
+    store_url: str = Field(default="", pattern=r"^(https?://[^/:\s]+(:\d+)?/?)?$")
     store_collection: str = Field(default="ollama_rag",
                                   pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
     store_timeout: float = Field(default=5.0, gt=0)

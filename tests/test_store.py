@@ -10,9 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from app.errors import StoreUnavailable
 from app.local_store import LocalStore
+from app.settings import Settings
 from tests.helpers import ask, scrape, value, wait_until
 from tests.servers import ChromaServer, ServiceThread, SimulatorThread
 
@@ -122,3 +124,10 @@ def test_a_store_that_is_down_is_a_503_a_metric_and_not_ready(
         chroma.start()
         wait_until(lambda: client.get("/readyz").status_code == 200, 20)
         assert ask(client, "A question once the store is back").status_code == 200
+
+
+def test_a_store_address_that_is_not_a_url_is_refused_at_start() -> None:
+    for wrong in ("chroma:8000", "http://", "ftp://chroma:8000", "http://chroma:8000/x"):
+        with pytest.raises(ValidationError, match="store_url"):
+            Settings(store_url=wrong)
+    assert Settings(store_url="http://chroma:8000").store_url == "http://chroma:8000"

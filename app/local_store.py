@@ -72,7 +72,7 @@ class LocalStore:
         await self._run(lambda: self._connection().execute("SELECT 1").fetchone())
 
     async def count(self) -> int:
-        return await self._run(lambda: self._connection() and len(self._index or ()))
+        return await self._run(self._size)
 
     async def unchanged(self, documents: list[Document]) -> set[str]:
         return await self._run(lambda: self._unchanged(documents))
@@ -99,6 +99,10 @@ class LocalStore:
             self._open()
         assert self._db is not None
         return self._db
+
+    def _size(self) -> int:
+        self._connection()  # opens the store if need be: a count is a check too
+        return len(self._index) if self._index is not None else 0
 
     def _open(self) -> None:
         if self._db is not None:

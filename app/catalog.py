@@ -126,7 +126,7 @@ class StoreOperation(StrEnum):
     LOOKUP = "lookup"  # which documents are stored already, unchanged
     WRITE = "write"
     SIZE = "size"
-    CHECK = "check"  # opening, and the periodic check whatever the traffic
+    CHECK = "check"  # opening the store (the periodic check counts: SIZE)
 
 
 # Every enum of label values, for the checks that no code spells one out.

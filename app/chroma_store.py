@@ -52,10 +52,6 @@ class ChromaStore:
     async def close(self) -> None:
         self._collection = None
 
-    async def ping(self) -> None:
-        collection = await self._connection()
-        await self._call(collection.count())
-
     async def count(self) -> int:
         collection = await self._connection()
         return int(await self._call(collection.count()))

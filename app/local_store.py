@@ -68,9 +68,6 @@ class LocalStore:
         await self._run(self._close)
         self._worker.shutdown(wait=True)
 
-    async def ping(self) -> None:
-        await self._run(lambda: self._connection().execute("SELECT 1").fetchone())
-
     async def count(self) -> int:
         return await self._run(self._size)
 

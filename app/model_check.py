@@ -53,8 +53,7 @@ class ModelAvailability:
             return
         for model in self.models:
             if model in names or tagged(model) in names:
-                self.note_present(model)
-                self.metrics.model_available.labels(model).set(1)
+                self._set(model, available=True)  # also the first report of a model there
             else:
                 self.note_missing(model)
 

@@ -8,8 +8,7 @@ counted, and ``store_up`` following what the last call found.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import numpy as np
@@ -51,9 +50,6 @@ class ObservedStore:
     async def close(self) -> None:
         await self.inner.close()
 
-    async def ping(self) -> None:
-        await self._observe(StoreOperation.CHECK, self.inner.ping)
-
     async def count(self) -> int:
         return await self._observe(StoreOperation.SIZE, self.inner.count)
 
@@ -69,14 +65,9 @@ class ObservedStore:
                                    lambda: self.inner.search(embedding, top_k))
 
     async def _observe(self, operation: StoreOperation, call: Callable[[], Awaitable[T]]) -> T:
-        async with self._measured(operation):
-            return await call()
-
-    @asynccontextmanager
-    async def _measured(self, operation: StoreOperation) -> AsyncIterator[None]:
         started = time.perf_counter()
         try:
-            yield
+            result = await call()
         except StoreUnavailable as exc:
             self.up, self.last_error = False, exc.detail
             self.metrics.store_errors.labels(self.engine, operation).inc()
@@ -85,6 +76,7 @@ class ObservedStore:
         else:
             self.up = True
             self.metrics.store_up.labels(self.engine).set(1)
+            return result
         finally:
             self.metrics.store_duration.labels(self.engine, operation).observe(
                 time.perf_counter() - started)

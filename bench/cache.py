@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from app.semcache import SemanticCache
+from bench.stats import percentiles_ms
 
 DIMENSIONS = 384
 
@@ -45,11 +46,8 @@ def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), lookups: int = 300) -
             started = time.perf_counter()
             cache.lookup_semantic(query)
             timings.append(time.perf_counter() - started)
-        timings.sort()
         results.append({
-            "entries": size,
-            "p50_ms": round(timings[len(timings) // 2] * 1000, 3),
-            "p99_ms": round(timings[int(len(timings) * 0.99) - 1] * 1000, 3),
+            "entries": size, **percentiles_ms(timings),
             "bytes_per_entry": round(_bytes_per_entry(size)),
         })
         del cache

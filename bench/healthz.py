@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bench.stats import percentiles_ms
 from loadtest.stack.processes import ManagedProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,13 +79,12 @@ async def _measure(url: str, chunks: int, misses: int) -> dict[str, Any]:
             max_connections=WORKERS + 2)) as client:
         stored, seconds = await _ingest(client, chunks)
         probes, statuses = await _misses(client, url, misses)
-    probes.sort()
+    spread = percentiles_ms(probes, digits=2)
     return {"chunks": stored, "ingest_chunks_per_second": round(stored / seconds),
             "answers_by_status": {str(k): v for k, v in sorted(statuses.items())},
             "healthz_probes": len(probes),
-            "healthz_p50_ms": round(probes[len(probes) // 2] * 1000, 2),
-            "healthz_p99_ms": round(probes[max(0, int(len(probes) * 0.99) - 1)] * 1000, 2),
-            "healthz_max_ms": round(probes[-1] * 1000, 2)}
+            "healthz_p50_ms": spread["p50_ms"], "healthz_p99_ms": spread["p99_ms"],
+            "healthz_max_ms": round(max(probes) * 1000, 2)}
 
 
 def _one(workdir: Path, code: Path, chunks: int, misses: int) -> dict[str, Any]:

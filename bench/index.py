@@ -15,6 +15,7 @@ import numpy as np
 from app.local_store import LocalStore
 from app.semcache import SemanticCache
 from app.store import Chunk, Document, DocumentChunks
+from bench.stats import percentiles_ms
 
 DIMENSIONS = 384
 THRESHOLD = 0.9  # the service's default
@@ -23,12 +24,6 @@ BATCH = 10_000  # chunks per stored document when filling the store
 
 def _unit(rows: np.ndarray) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
-
-
-def _percentiles(timings: list[float]) -> dict[str, float]:
-    timings = sorted(timings)
-    return {"p50_ms": round(timings[len(timings) // 2] * 1000, 3),
-            "p99_ms": round(timings[max(0, int(len(timings) * 0.99) - 1)] * 1000, 3)}
 
 
 def _top4(scores: np.ndarray) -> np.ndarray:
@@ -73,7 +68,7 @@ def cache_lookups(entries: int, lookups: int, brute_lookups: int) -> dict[str, A
         assert best >= 0
     return {"entries": entries, "fill_seconds": round(fill_seconds, 1),
             "approximate": cache._index.approximate, "lookups": lookups,
-            "index": _percentiles(timings), "brute_force": _percentiles(brute),
+            "index": percentiles_ms(timings), "brute_force": percentiles_ms(brute),
             "hits_by_brute_force": int(np.sum(exact_best >= THRESHOLD)),
             "decision_agreement": round(float(agree), 4)}
 
@@ -118,14 +113,12 @@ async def _retrieval(chunks: int, lookups: int, brute_lookups: int) -> dict[str,
     brute = []
     for query in queries[:brute_lookups]:  # today's retrieval: every chunk scored
         started = time.perf_counter()
-        scores = matrix @ query
-        best = np.argpartition(-scores, 3)[:4]
-        best[np.argsort(-scores[best])]
+        _top4((matrix @ query)[None, :])
         brute.append(time.perf_counter() - started)
     return {"chunks": chunks, "ingest_seconds": round(ingest_seconds, 1),
             "ingest_chunks_per_second": round(chunks / ingest_seconds),
             "reopen_seconds": round(reopen_seconds, 1), "lookups": lookups,
-            "index": _percentiles(timings), "brute_force": _percentiles(brute),
+            "index": percentiles_ms(timings), "brute_force": percentiles_ms(brute),
             "nearest_found": round(float(recall_1), 4), "recall_at_4": round(float(recall), 4)}
 
 

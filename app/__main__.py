@@ -7,7 +7,6 @@ more workers, so that each instance's metrics come from one registry.
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 
 import uvicorn
@@ -39,10 +38,6 @@ def main(argv: list[str] | None = None) -> int:
     config = uvicorn.Config(app, host=settings.host, port=settings.port,
                             log_level=settings.log_level, workers=1, access_log=False)
     server = DrainingServer(config, app.state.components.drain, settings.drain_timeout)
-    # What was built to start (modules, the app) lives as long as the process: the garbage
-    # collector's full passes need not walk it again, and stop the requests much less long.
-    gc.collect()
-    gc.freeze()
     server.run()
     return 0 if server.started else 3  # uvicorn's status for a failed start
 

@@ -14,6 +14,7 @@ signal ends the drain at once.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import socket
 import time
@@ -32,6 +33,15 @@ EXIT_GRACE = 1.0
 EXIT_ALLOWANCE = 5.0
 
 
+def freeze_start_up_objects() -> None:
+    """What was built to start (modules, the app, the store's client and its modules, loaded
+    by the lifespan) lives as long as the process: the garbage collector's full passes need
+    not walk it again, and stop the requests much less long (a full pass over the ~150,000
+    objects of a started service took ~30 ms on the loop, during the requests)."""
+    gc.collect()
+    gc.freeze()
+
+
 class DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, drain: Drain, timeout: float) -> None:
         config.timeout_graceful_shutdown = EXIT_GRACE
@@ -44,6 +54,11 @@ class DrainingServer(uvicorn.Server):
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            freeze_start_up_objects()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._loop is None or self._draining is not None or self.should_exit:

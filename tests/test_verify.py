@@ -16,6 +16,7 @@ from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
 from alerts.rule_files import alert_rules, rule_groups
 from loadtest.scenarios.compose_plan import REPLICA_DOWN
+from loadtest.scenarios.compression import RECORD_FACTORS
 from loadtest.scenarios.model import NOT_DELIVERED, TARGET_ACTIONS, TARGET_CHANGE_SECONDS
 from loadtest.scenarios.plan import SCENARIOS
 from loadtest.scenarios.unit_tested import UNIT_TESTED_ONLY
@@ -82,8 +83,8 @@ def test_the_original_design_queries_are_quoted_verbatim() -> None:
 def test_compression_divides_every_duration_by_its_groups_factor() -> None:
     compressed = rule_groups(read=compressed_rules)
     for before, after in zip(rule_groups(), compressed, strict=True):
-        factor = factor_for(before["name"])
         for rule_before, rule_after in zip(before["rules"], after["rules"], strict=True):
+            factor = factor_for(before["name"], rule_before.get("record"))
             ranges_before = re.findall(r"\[(\w+)\]", rule_before["expr"])
             ranges_after = re.findall(r"\[(\w+)\]", rule_after["expr"])
             assert [duration_seconds(r) / factor for r in ranges_before] == pytest.approx(
@@ -94,6 +95,11 @@ def test_compression_divides_every_duration_by_its_groups_factor() -> None:
             if "for" in rule_before:
                 assert duration_seconds(rule_before["for"]) / factor == pytest.approx(
                     duration_seconds(rule_after["for"]), abs=0.001)
+
+
+def test_every_record_with_its_own_factor_exists() -> None:
+    records = {rule.get("record") for group in rule_groups() for rule in group["rules"]}
+    assert set(RECORD_FACTORS) <= records
 
 
 def test_compressed_rules_load_in_promtool(tmp_path: Path) -> None:

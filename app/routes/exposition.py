@@ -3,6 +3,8 @@ the scraper asks for it."""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, choose_encoder
 from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST as OPENMETRICS
@@ -29,4 +31,8 @@ async def metrics(request: Request, parts: PartsDep) -> Response:
     if settings.metrics_token is not None:
         check_bearer(request, settings.metrics_token, "/metrics")
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
-    return Response(encoder(parts.registry), media_type=content_type)
+    # Rendered in a worker thread: on the loop, a render (4 ms on a quiet machine, 13-19 ms
+    # on a busy one) held up every request that arrived meanwhile. The metrics' own locks
+    # make reading them from another thread safe.
+    body = await asyncio.to_thread(encoder, parts.registry)
+    return Response(body, media_type=content_type)

@@ -60,7 +60,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         # The warm-up fills the cold cache (its low hit ratio may raise LowCacheHitRate
         # there: 10 compressed minutes are 5 s); the steady phase must be silent. Twice the
         # usual users: at a real model's pace, 8 users make too few lookups for a 5-minute
-        # ratio compressed into 2.5 s to be steady.
+        # ratio compressed into 10 s (compression.py) to be steady.
         (Phase("warm-up", 25, 2 * USERS), Phase("steady", 20, 2 * USERS)),
         fault_phase="steady",
         quiet_phase="steady",

@@ -117,7 +117,11 @@ class RagUser(FastHttpUser):
             else:
                 response.success()
             if response.status_code == 503:
-                self.backoff = float(response.headers.get("Retry-After") or 1)
+                # Jittered, as a well-behaved client's backoff is: callers shed together
+                # that all came back at the same millisecond would be a herd real callers
+                # are not (each arrives when its own user asks).
+                retry_after = float(response.headers.get("Retry-After") or 1)
+                self.backoff = retry_after * self.rng.uniform(1.0, 1.5)
 
     @task(1)
     def ingest(self) -> None:

@@ -70,11 +70,12 @@ def compressed_alertmanager_config(sink_url: str) -> str:
 
 
 def compressed_rules(path: Path) -> str:
-    """A rule file with every group's durations divided by the group's factor."""
+    """A rule file with every group's durations divided by the group's factor (or its
+    record's, where one has its own)."""
     document = yaml.safe_load(path.read_text())
     for group in document["groups"]:
-        factor = factor_for(group["name"])
         for rule in group["rules"]:
+            factor = factor_for(group["name"], rule.get("record"))
             rule["expr"] = _RANGE.sub(
                 lambda m, f=factor: f"[{compress_duration(m.group(1), f)}]", rule["expr"])
             if "for" in rule:

@@ -149,9 +149,20 @@ def load_balancer_spreads(stack: ComposeStack, replicas: int) -> str:
     with httpx.Client(base_url=stack.service_url, timeout=10) as client:
         statuses = [client.get("/readyz").status_code for _ in range(30 * replicas)]
     expect(set(statuses) == {200}, f"statuses through the load balancer: {set(statuses)}")
-    query = ('count(increase(ollama_rag_http_requests_total{route="/readyz"}[1m]) > 0)')
-    wait_for(lambda: bool(r := stack.query(query)) and int(float(r[0]["value"][1])) == replicas,
-             30, f"/readyz requests counted on all {replicas} replicas")
+    # By replica, not by series: a replica that also answered /readyz 503 within the minute
+    # (Ollama gone, the scenario before) has a series for each status.
+    query = ('sum by (instance) '
+             '(increase(ollama_rag_http_requests_total{route="/readyz"}[1m])) > 0')
+    counted: list[str] = []
+
+    def all_counted() -> bool:
+        counted[:] = sorted(r["metric"]["instance"] for r in stack.query(query))
+        return len(counted) == replicas
+
+    try:
+        wait_for(all_counted, 30, f"/readyz requests counted on all {replicas} replicas")
+    except CheckFailed as exc:
+        raise CheckFailed(f"{exc}; counted on: {', '.join(counted) or 'none'}") from None
     return f"{len(statuses)} requests to 127.0.0.1:8000, all 200, served by all {replicas}"
 
 

@@ -7,10 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose wrk haproxy busybox-static
 
-CHROMA_VERSION := 1.5.9
-CHROMA := .chroma/bin/chroma
-
-.PHONY: verify compose-verify test bench lint setup chroma python-venv system-deps catalog dashboards rules clean
+.PHONY: verify compose-verify test bench lint setup lock chroma python-venv system-deps catalog dashboards rules clean
 
 # The live proof: every scenario, every alert, against local binaries (about 4 minutes).
 verify: setup system-deps chroma
@@ -29,20 +26,37 @@ lint: setup
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Exactly what requirements/dev.txt locks (hashes checked), then the project itself, built
+# by the locked setuptools: nothing is resolved at install time.
+$(VENV)/.installed: requirements/dev.txt pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Re-resolve the locks in requirements/ from pyproject.toml (and requirements/*.in), on
+# purpose: the newest releases that the declared ranges admit, for Python 3.11 on any
+# platform, with hashes. The service's and Locust's locks take dev.txt's versions, so that
+# the image runs what the tests ran. Then `make setup` installs the new lock.
+LOCK := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
+lock: setup
+	$(LOCK) --upgrade pyproject.toml --extra dev --extra bench requirements/build.in \
+	  -o requirements/dev.txt
+	$(LOCK) pyproject.toml requirements/build.in -c requirements/dev.txt \
+	  -o requirements/service.txt
+	$(LOCK) pyproject.toml --extra loadtest requirements/build.in -c requirements/dev.txt \
+	  -o requirements/loadtest.txt
+	$(LOCK) --upgrade requirements/chroma.in -o requirements/chroma.txt
 
 # A real Chroma server for the tests of the shared document store (its own virtual
 # environment: the server package and the service's client package share a module name).
-chroma: $(CHROMA)
+chroma: .chroma/.installed
 
-$(CHROMA):
+.chroma/.installed: requirements/chroma.txt
 	$(PYTHON) -m venv .chroma
-	.chroma/bin/pip install --quiet "chromadb==$(CHROMA_VERSION)"
+	.chroma/bin/pip install --quiet --require-hashes --no-deps -r requirements/chroma.txt
+	touch $@
 
 python-venv:
 	@if [ "$$(id -u)" = 0 ]; then \

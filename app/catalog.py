@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 
-from app.metric_spec import Kind, MetricSpec
+from app.metric_spec import Kind, MetricSpec, markdown_table
 
 # Fixed label values. Nothing a client sends ever becomes a label value.
 BREAKER_NAME = "ollama_client"
@@ -129,11 +129,21 @@ class StoreOperation(StrEnum):
     CHECK = "check"  # opening the store (the periodic check counts: SIZE)
 
 
+class QueryOutcome(StrEnum):
+    """``outcome`` of an ``/api/query`` request, as its caller saw it."""
+
+    CACHED = "cached"  # answered from the cache (exact or semantic)
+    ANSWERED = "answered"  # answered by the model
+    SHED = "shed"  # 503 overloaded: admission control turned it away
+    REFUSED = "refused"  # a 4xx: the request could not be served as sent
+    FAILED = "failed"  # any other error, a stream broken after its 200 included
+
+
 # Every enum of label values, for the checks that no code spells one out.
 LABEL_VALUE_SETS: tuple[type[StrEnum], ...] = (
     BreakerState, CallStatus, PoolType, HitType, EvictionReason, TokenType, LlmPhase,
     UpstreamOperation, UpstreamOutcome, AnswerMode, AdmissionLaneName, ShedReason,
-    StoreEngine, StoreOperation,
+    StoreEngine, StoreOperation, QueryOutcome,
 )
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 OTHER_METHOD = "OTHER"
@@ -255,6 +265,13 @@ QUERY_TTFT = _spec(
     "model's generation time (Ollama's eval_duration). The latency SLI.", "mode",
     buckets=HTTP_BUCKETS, exemplars=True,
 )
+QUERY_DURATION = _spec(
+    "query_duration_seconds", "histogram",
+    "Duration of each /api/query request until its last byte, by outcome (cached, answered, "
+    "shed, refused, failed): the latency of a cache hit or of a shed answer on its own, "
+    "which the route's histogram mixes with minutes-long answers.", "outcome",
+    buckets=HTTP_BUCKETS,
+)
 QUERY_STREAM_FAILURES = _spec(
     "query_stream_failures_total", "counter",
     "Streamed answers that broke after their 200 status line, by upstream outcome; the "
@@ -354,7 +371,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     HTTP_REQUESTS, HTTP_DURATION, HTTP_IN_PROGRESS,
     UPSTREAM_IN_FLIGHT, UPSTREAM_DURATION, UPSTREAM_UP, UPSTREAM_CANCELLED,
     ADMISSION_LIMIT, ADMISSION_IN_FLIGHT, ADMISSION_QUEUED, ADMISSION_QUEUE_WAIT, ADMISSION_SHED,
-    QUERY_TTFT, QUERY_STREAM_FAILURES,
+    QUERY_TTFT, QUERY_DURATION, QUERY_STREAM_FAILURES,
     LLM_TOKENS, LLM_TTFT, LLM_PHASE,
     RETRIEVAL_DURATION, DOCUMENT_CHUNKS, STORE_UP, STORE_OPERATION_DURATION, STORE_ERRORS,
     MODEL_AVAILABLE, BUILD_INFO,
@@ -378,20 +395,5 @@ def normalise_method(method: str) -> str:
     return method if method in HTTP_METHODS else OTHER_METHOD
 
 
-def catalog_markdown() -> str:
-    """The README's metric table, generated from the catalog."""
-    lines = [
-        "| metric | type | labels | contract | description |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for spec in CATALOG:
-        labels = ", ".join(f"`{label}`" for label in spec.labels) or "none"
-        contract = "yes" if spec.contract else ""
-        lines.append(
-            f"| `{spec.full_name}` | {spec.kind} | {labels} | {contract} | {spec.documentation} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 if __name__ == "__main__":
-    sys.stdout.write(catalog_markdown())
+    sys.stdout.write(markdown_table(CATALOG))

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from typing import Any
 
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.catalog import UNMATCHED_ROUTE, normalise_method
+from app.catalog import UNMATCHED_ROUTE, HitType, QueryOutcome, normalise_method
+from app.errors import Overloaded
 from app.metrics import Metrics
+from app.request_context import RequestRecord, current_record, request_record
 from app.tracing import Tracing
 
 
@@ -109,6 +112,20 @@ class StatusNotingSend:
         await self._send(message)
 
 
+QUERY_ROUTE = "/api/query"
+
+
+def query_outcome(status: int, record: RequestRecord) -> QueryOutcome:
+    """What the caller of ``/api/query`` got, from its status and what the pipeline noted."""
+    if record.error == Overloaded.code:
+        return QueryOutcome.SHED
+    if 400 <= status < 500:
+        return QueryOutcome.REFUSED
+    if status >= 500 or record.error is not None:
+        return QueryOutcome.FAILED
+    return QueryOutcome.CACHED if record.cache in set(HitType) else QueryOutcome.ANSWERED
+
+
 class HttpMetricsMiddleware:
     """Counts and times every request; the duration carries the current span's trace id as
     an exemplar when tracing is on."""
@@ -138,11 +155,19 @@ class HttpMetricsMiddleware:
         noting = StatusNotingSend(send)
         in_progress.inc()
         started = time.perf_counter()
+        # The record that the pipeline notes the cache's answer on: the request telemetry's
+        # when it runs (outside this one), else one of its own.
+        record = current_record()
         try:
-            await self.app(scope, receive, noting)
+            with request_record() if record is None else nullcontext(record) as record:
+                await self.app(scope, receive, noting)
         finally:
             status = noting.status
-            duration.observe(time.perf_counter() - started, self._exemplar())
+            elapsed = time.perf_counter() - started
+            duration.observe(elapsed, self._exemplar())
+            if route == QUERY_ROUTE:
+                self.metrics.query_duration.labels(query_outcome(status, record)).observe(
+                    elapsed)
             counter = self._counters.get((method, route, status))
             if counter is None:
                 counter = self.metrics.http_requests.labels(method, route, str(status))

@@ -113,8 +113,8 @@ class LocalStore:
         rows = self._db.execute("SELECT id, embedding FROM chunks").fetchall()
         if rows:
             vectors = np.vstack([np.frombuffer(blob, dtype=np.float32) for _, blob in rows])
-            self._index = VectorIndex(vectors.shape[1], initial_capacity=len(rows))
-            self._index.add_many(np.array([key for key, _ in rows], dtype=np.int64), vectors)
+            self._index = VectorIndex(vectors.shape[1])
+            self._index.add_many([key for key, _ in rows], vectors)
 
     def _close(self) -> None:
         if self._db is not None:
@@ -159,9 +159,10 @@ class LocalStore:
         if added and self._index is None:
             self._index = VectorIndex(added[0][1].shape[0])
         if self._index is not None:
-            self._index.remove(removed)
-            for key, vector in added:
-                self._index.add(key, vector)
+            self._index.remove(removed)  # first: the new chunks take the slots they free
+            if added:
+                self._index.add_many([key for key, _ in added],
+                                     np.vstack([vector for _, vector in added]))
 
     def _check_dimension(self, dimension: int) -> None:
         if self._index is not None and len(self._index) and dimension != self._index.dimension:

@@ -45,3 +45,18 @@ class MetricSpec:
         if self.kind == "histogram":
             return tuple(f"{self.full_name}_{s}" for s in ("bucket", "sum", "count"))
         return (self.full_name,)
+
+
+def markdown_table(specs: tuple[MetricSpec, ...]) -> str:
+    """The README's metric table (``python -m app.catalog`` prints the catalog's)."""
+    lines = [
+        "| metric | type | labels | contract | description |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for spec in specs:
+        labels = ", ".join(f"`{label}`" for label in spec.labels) or "none"
+        contract = "yes" if spec.contract else ""
+        lines.append(
+            f"| `{spec.full_name}` | {spec.kind} | {labels} | {contract} | {spec.documentation} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -53,6 +53,7 @@ from app.catalog import (
     MODEL_AVAILABLE,
     POOL_REQUESTS,
     POOL_SIZE,
+    QUERY_DURATION,
     QUERY_STREAM_FAILURES,
     QUERY_TTFT,
     RETRIEVAL_DURATION,
@@ -70,6 +71,7 @@ from app.catalog import (
     CallStatus,
     EvictionReason,
     HitType,
+    QueryOutcome,
     ShedReason,
     StoreEngine,
     StoreOperation,
@@ -145,6 +147,7 @@ class Metrics:
         self.admission_queue_wait: Histogram = self._make(ADMISSION_QUEUE_WAIT)
         self.admission_shed: Counter = self._make(ADMISSION_SHED)
         self.query_ttft: Histogram = self._make(QUERY_TTFT)
+        self.query_duration: Histogram = self._make(QUERY_DURATION)
         self.query_stream_failures: Counter = self._make(QUERY_STREAM_FAILURES)
         self.llm_tokens: Counter = self._make(LLM_TOKENS)
         self.llm_ttft: Histogram = self._make(LLM_TTFT)
@@ -201,6 +204,8 @@ class Metrics:
         self.llm_tokens.labels(embed_model, TokenType.PROMPT)  # embeddings complete nothing
         for mode in AnswerMode:
             self.query_ttft.labels(mode)
+        for query_outcome in QueryOutcome:
+            self.query_duration.labels(query_outcome)
         for outcome in UpstreamOutcome:
             if outcome is not UpstreamOutcome.SUCCESS:
                 self.query_stream_failures.labels(outcome)

@@ -38,6 +38,10 @@ def request_record() -> Iterator[RequestRecord]:
         _CURRENT.reset(token)
 
 
+def current_record() -> RequestRecord | None:
+    return _CURRENT.get()
+
+
 def note_cache(result: str, similarity: float | None) -> None:
     record = _CURRENT.get()
     if record is not None:

@@ -86,8 +86,12 @@ class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: StrictStr = Field(json_schema_extra={"pattern": NOT_BLANK})
     source: StrictStr | None = Field(default=None, max_length=MAX_SOURCE_CHARS,
-                                     description="Where the text comes from; "
-                                                 "`upload/<index>` when not given.")
+                                     description="Where the text comes from, the "
+                                                 "document's identity: sending a source again "
+                                                 "replaces its text. When not given, "
+                                                 "`upload/<first 16 hex digits of the text's "
+                                                 "SHA-256>`: the same text is the same "
+                                                 "document, another text another one.")
 
     @field_validator("text")
     @classmethod
@@ -109,6 +113,17 @@ class DocumentsRequest(BaseModel):
     def _documents(cls, value: list[DocumentIn]) -> list[DocumentIn]:
         if not value:
             raise PydanticCustomError("empty", "at least one is needed")
+        texts: dict[str, str] = {}
+        for position, document in enumerate(value):
+            if document.source is None:
+                continue
+            if texts.setdefault(document.source, document.text) != document.text:
+                # One of the two would be lost: neither is chosen silently.
+                raise PydanticCustomError(
+                    "duplicate_source",
+                    "documents[{position}] has the source '{source}' of an earlier document "
+                    "with another text: a source names one document",
+                    {"position": position, "source": document.source})
         return value
 
 

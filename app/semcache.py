@@ -1,6 +1,6 @@
 """Semantic cache: exact match on normalised text, then cosine similarity over embeddings.
 
-Embeddings live in a ``VectorIndex`` keyed by slot (a row a slot): exact while the cache
+Embeddings live in a ``VectorIndex`` keyed by the entry's key: exact while the cache
 is small, an approximate index with exact rescoring once large, so that a lookup stays under
 a millisecond at 1,000,000 entries. Entries are evicted least-recently-used at capacity and
 after their time to live; an evicted entry leaves the index at once and never matches.
@@ -56,7 +56,7 @@ class CacheHit:
 @dataclass
 class _Entry:
     value: Any
-    slot: int | None  # row in the embedding matrix, None when stored without an embedding
+    embedded: bool  # False when stored without an embedding: found by exact match only
 
 
 class SemanticCache:
@@ -82,8 +82,6 @@ class SemanticCache:
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._index: VectorIndex | None = None  # made at the first embedding
-        self._slot_keys: list[str | None] = [None] * capacity
-        self._free_slots = list(range(capacity - 1, -1, -1))
         # Every entry lives ttl_seconds from its insertion, so insertion order is expiry
         # order: purging pops from the front and never scans the whole cache.
         self._deadlines: OrderedDict[str, float] = OrderedDict()
@@ -128,13 +126,12 @@ class SemanticCache:
         found = self._index.search(query, 1)
         if not found:
             return None, None
-        slot, best = found[0]
+        key, best = found[0]
         if self._observer is not None:
             self._observer.on_similarity(best)
         if best < self.threshold:
             return None, best
-        key = self._slot_keys[slot]
-        assert key is not None
+        assert isinstance(key, str)
         self._entries.move_to_end(key)
         return CacheHit(self._entries[key].value, HitType.SEMANTIC, best), best
 
@@ -155,17 +152,15 @@ class SemanticCache:
             self._evict([key], None)
         elif len(self._entries) >= self.capacity:
             self._evict([next(iter(self._entries))], EvictionReason.CAPACITY)
-        slot = None
+        embedded = False
         if embedding is not None:
             vector = unit_vector(embedding)
             if self._index is None:
-                self._index = VectorIndex(vector.shape[0],
-                                          initial_capacity=min(self.capacity, 1024))
+                self._index = VectorIndex(vector.shape[0])
             if vector.shape[0] == self._index.dimension:
-                slot = self._free_slots.pop()
-                self._index.add(slot, vector)
-                self._slot_keys[slot] = key
-        self._entries[key] = _Entry(value, slot)
+                self._index.add(key, vector)
+                embedded = True
+        self._entries[key] = _Entry(value, embedded)
         self._deadlines[key] = self._clock() + self.ttl_seconds
         self._report_size()
 
@@ -174,8 +169,6 @@ class SemanticCache:
         count = len(self._entries)
         self._entries.clear()
         self._deadlines.clear()
-        self._slot_keys = [None] * self.capacity
-        self._free_slots = list(range(self.capacity - 1, -1, -1))
         if self._index is not None:
             self._index.clear()
         self._report_size()
@@ -198,10 +191,8 @@ class SemanticCache:
         for key in keys:
             entry = self._entries.pop(key)
             del self._deadlines[key]
-            if entry.slot is not None:
-                self._slot_keys[entry.slot] = None
-                self._free_slots.append(entry.slot)
-                freed.append(entry.slot)
+            if entry.embedded:
+                freed.append(key)
         if freed and self._index is not None:
             self._index.remove(freed)
         if reason is not None:

@@ -29,6 +29,12 @@ class Document:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
+def unnamed_source(text: str) -> str:
+    """The identity of a document sent without a source: its content's, so that the same
+    text is the same document (stored once) and another text never replaces it."""
+    return f"upload/{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
 @dataclass(frozen=True)
 class DocumentChunks:
     """A document ready to be stored: its chunks and one unit embedding per chunk."""

@@ -25,6 +25,7 @@ TITLE = "ollama-rag overview"
 REQUESTS = "ollama_rag_http_requests_total"
 DURATION = "ollama_rag_http_request_duration_seconds_bucket"
 ANSWER_START = "ollama_rag_query_time_to_first_token_seconds_bucket"
+QUERY_DURATION = "ollama_rag_query_duration_seconds_bucket"
 BROKEN_STREAMS = "ollama_rag_query_stream_failures_total"
 SERVER_ERROR = 'status=~"5.."'
 QUERY_ROUTE = 'route="/api/query"'
@@ -122,6 +123,11 @@ def build() -> db.Dashboard:
          f"p{p} {{{{mode}}}}")
         for q, p in ((0.5, 50), (0.99, 99))
     ]
+    by_outcome = [
+        (f"histogram_quantile({q}, sum by (outcome, le) ({rate(QUERY_DURATION)}))",
+         f"p{p} {{{{outcome}}}}")
+        for q, p in ((0.5, 50), (0.99, 99))
+    ]
     board = _traffic_rows(_health_row(dashboard(UID, TITLE, DESCRIPTION)))
     return board.with_panel(
         alert_thresholds(
@@ -136,6 +142,12 @@ def build() -> db.Dashboard:
                "p50, p95 and p99 of the HTTP request duration by route, until the last byte "
                "(streamed answers last as long as their generation).", "s",
                targets(*latency))
+    ).with_panel(
+        finish(timeseries.Panel(), 19, "/api/query latency by outcome",
+               "p50 and p99 of /api/query until the last byte, by what the caller got: "
+               "cached, answered by the model, shed (503 overloaded), refused (4xx) or "
+               "failed. A cache hit and a shed answer should take milliseconds even while "
+               "answers take seconds.", "s", targets(*by_outcome))
     ).with_panel(
         finish(timeseries.Panel(), 4, "Requests in progress",
                "HTTP requests being served, by route; streamed answers stay in progress "

@@ -60,6 +60,12 @@ def test_overload_is_shed_at_once_and_the_cache_still_answers(
     shed = sum(value(after, SHED, lane=lane, reason=reason)
                for lane in ("chat", "embed") for reason in ("queue_full", "queue_timeout"))
     assert shed == statuses.count(503)
+    # Each answer is timed under what its caller got (the overload phase's latency bounds).
+    outcomes = {outcome: value(after, "ollama_rag_query_duration_seconds_count",
+                               outcome=outcome)
+                for outcome in ("cached", "answered", "shed", "refused", "failed")}
+    assert outcomes == {"cached": 5, "answered": 1 + statuses.count(200),
+                        "shed": statuses.count(503), "refused": 0, "failed": 0}
     # Shedding is not an Ollama failure, and nothing waited for the pool.
     assert breaker["state"] == "closed" and breaker["consecutive_failures"] == 0
     assert value(after, "ollama_rag_circuit_breaker_calls_total", breaker_name="ollama_client",

@@ -5,16 +5,23 @@ a readiness failure, not a 500."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
 from app.errors import StoreUnavailable
-from app.local_store import LocalStore
+from app.local_store import IN_MEMORY, LocalStore
 from app.settings import Settings
+from app.store import Chunk, Document, DocumentChunks, unnamed_source
+from app.vector_index import BLOCK_ROWS
+from loadtest.stack.processes import free_port
 from tests.helpers import ask, scrape, value, wait_until
 from tests.servers import ChromaServer, ServiceThread, SimulatorThread
 
@@ -22,6 +29,7 @@ GUIDE = ("A bulkhead isolates the pools of a service so that one slow dependency
          "every connection. Each dependency gets a pool of its own.")
 DOCS = {"documents": [{"source": "guides/bulkhead.md", "text": GUIDE}]}
 QUESTION = "What does a bulkhead isolate?"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def ingest(url: str, body: dict = DOCS) -> dict:
@@ -131,3 +139,107 @@ def test_a_store_address_that_is_not_a_url_is_refused_at_start() -> None:
         with pytest.raises(ValidationError, match="store_url"):
             Settings(store_url=wrong)
     assert Settings(store_url="http://chroma:8000").store_url == "http://chroma:8000"
+
+
+def test_documents_without_a_source_are_kept_by_their_content(client: httpx.Client) -> None:
+    """Each unnamed document is one of its own, named by its text: a second request of
+    unnamed documents adds to the first instead of replacing it."""
+    texts = [f"Unnamed note {i}: the {word} pattern keeps a service up when a dependency "
+             "fails." for i, word in enumerate(("bulkhead", "retry", "timeout", "fallback"))]
+    before = client.post("/api/documents", json={"documents": [{"text": "x" * 10}]}).json()
+    first = client.post("/api/documents", json={"documents": [{"text": t} for t in texts[:2]]})
+    second = client.post("/api/documents", json={"documents": [{"text": t} for t in texts[2:]]})
+    assert first.status_code == second.status_code == 200, (first.text, second.text)
+    assert first.json()["chunks"] == second.json()["chunks"] == 2
+    assert second.json()["total_chunks"] == before["total_chunks"] + 4  # nothing replaced
+    again = client.post("/api/documents", json={"documents": [{"text": texts[0]}]}).json()
+    assert again["unchanged"] == 1 and again["total_chunks"] == before["total_chunks"] + 4
+    answer = ask(client, texts[3], top_k=20).json()
+    named = {s["source"] for s in answer["sources"]}
+    assert unnamed_source(texts[3]) in named and unnamed_source(texts[0]) in named
+
+
+def test_a_source_named_twice_with_two_texts_is_refused(client: httpx.Client) -> None:
+    body = {"documents": [{"source": "a.md", "text": "one"}, {"source": "b.md", "text": "two"},
+                          {"source": "a.md", "text": "three"}]}
+    before = client.post("/api/documents", json={"documents": [{"text": "y" * 10}]}).json()
+    refused = client.post("/api/documents", json=body)
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "invalid_request"
+    assert "documents[2] has the source 'a.md'" in refused.text
+    after = client.post("/api/documents", json={"documents": [{"text": "y" * 10}]}).json()
+    assert after["total_chunks"] == before["total_chunks"]  # nothing of it was stored
+    same = {"documents": [{"source": "a.md", "text": "one"}, {"source": "a.md", "text": "one"}]}
+    assert client.post("/api/documents", json=same).json()["chunks"] == 1
+
+
+def test_reingested_documents_keep_the_index_at_their_size() -> None:
+    """New chunk ids for the same live chunks reuse their slots: the index never grows past
+    the live count (rounded up to a block of rows)."""
+    store = LocalStore(IN_MEMORY)
+    rows = np.random.default_rng(0).standard_normal((500, 384)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+
+    async def rounds() -> tuple[int, int]:
+        await store.open()
+        for version in range(30):
+            documents = [DocumentChunks(Document(f"doc-{d}", f"version {version}"),
+                                        [Chunk(f"doc-{d}", c, f"chunk {c}") for c in range(10)],
+                                        rows[d * 10:(d + 1) * 10])
+                         for d in range(50)]
+            await store.replace(documents)
+        count = await store.count()
+        assert store._index is not None
+        slots = store._index.slots
+        await store.close()
+        return count, slots
+
+    count, slots = asyncio.run(rounds())
+    assert count == 500 and slots == BLOCK_ROWS
+
+
+def _resident_mib(url: str) -> float:
+    return value(scrape(url), "process_resident_memory_bytes") / 2**20
+
+
+def test_reingestion_keeps_the_services_memory_flat(sim: SimulatorThread,
+                                                    tmp_path: Path) -> None:
+    """The service's own process (SQLite on disk, as deployed), 500 live chunks re-ingested
+    60 times with new texts: its resident memory stays where the first rounds took it.
+    Before chunk ids were mapped to reused slots, these rounds grew it by about 40 MiB."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OLLAMA_RAG_OLLAMA_URL": sim.url,
+           "OLLAMA_RAG_ACCESS_LOG": "false", "OLLAMA_RAG_DATA_DIR": str(tmp_path / "data"),
+           "OLLAMA_RAG_CHUNK_CHARS": "100", "OLLAMA_RAG_CHUNK_OVERLAP_CHARS": "0"}
+    log = (tmp_path / "service.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], env=env,
+                               stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _ready(url), timeout=30)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            def ingest_round(version: int) -> int:
+                body = {"documents": [{"source": f"doc-{d}", "text": " ".join(
+                    f"v{version:03d} d{d:02d} c{c:02d} " + "w" * 84 for c in range(20))}
+                    for d in range(25)]}
+                response = client.post("/api/documents", json=body)
+                assert response.status_code == 200, response.text
+                return response.json()["total_chunks"]
+
+            totals = [ingest_round(version) for version in range(10)]
+            settled = _resident_mib(url)
+            totals += [ingest_round(version) for version in range(10, 60)]
+            grown = _resident_mib(url) - settled
+        assert set(totals) == {totals[0]} and totals[0] >= 500
+        assert grown < 16, f"resident memory grew by {grown:.1f} MiB over 50 re-ingestions"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -50,6 +50,14 @@ def ask(client: httpx.Client, question: str, trace_id: str, **extra: object) -> 
                        headers={"traceparent": traceparent})
 
 
+def whole_trace(receiver: TraceReceiver, trace_id: str) -> list[SpanRecord]:
+    """The trace's spans once its server span has arrived. The server span ends last, and the
+    exporter sends spans in the order they end, one batch after another: once it is here,
+    every span of the request is (a count of spans can be reached before it)."""
+    wait_until(lambda: any(s.kind == "server" for s in receiver.store.trace(trace_id)), 10)
+    return receiver.store.trace(trace_id)
+
+
 def children(spans: list[SpanRecord]) -> dict[str, SpanRecord]:
     (root,) = [s for s in spans if s.kind == "server"]
     return {s.name: s for s in spans if s.parent_id == root.span_id}
@@ -87,8 +95,7 @@ def test_a_miss_is_one_trace_with_every_step_and_ollamas_timings(
     with httpx.Client(base_url=traced.url, timeout=10) as client:
         response = ask(client, QUESTION, trace_id)
     assert response.status_code == 200
-    wait_until(lambda: len(receiver.store.trace(trace_id)) >= 6, 10)
-    spans = receiver.store.trace(trace_id)
+    spans = whole_trace(receiver, trace_id)
     (root,) = [s for s in spans if s.kind == "server"]
     # The caller's trace is continued: its span is the server span's parent.
     assert root.parent_id == "00f067aa0ba902b7" and root.name == "POST /api/query"
@@ -126,8 +133,7 @@ def test_a_hit_has_only_the_lookup_and_says_so(
         assert ask(client, QUESTION, "1" * 32).status_code == 200
         response = ask(client, QUESTION, "2" * 32)
     assert response.json()["cache"]["result"] == "exact"
-    wait_until(lambda: len(receiver.store.trace("2" * 32)) >= 2, 10)
-    spans = receiver.store.trace("2" * 32)
+    spans = whole_trace(receiver, "2" * 32)
     assert set(children(spans)) == {"cache.exact_lookup"}
     (root,) = [s for s in spans if s.kind == "server"]
     assert root.attributes["ollama_rag.cache.result"] == "exact"
@@ -139,8 +145,7 @@ def test_a_stream_ends_its_spans_when_it_ends(
     with httpx.Client(base_url=traced.url, timeout=10) as client:
         response = ask(client, "How does a stream end?", "3" * 32, stream=True)
     assert response.status_code == 200 and '"type":"end"' in response.text.replace(" ", "")
-    wait_until(lambda: len(receiver.store.trace("3" * 32)) >= 6, 10)
-    spans = receiver.store.trace("3" * 32)
+    spans = whole_trace(receiver, "3" * 32)
     chat = children(spans)["chat llama3.2"]
     (root,) = [s for s in spans if s.kind == "server"]
     assert "gen_ai.first_token" in chat.events
@@ -155,14 +160,12 @@ def test_failures_are_spans_with_error_status_and_the_services_code(
         for i in range(4):  # the breaker's threshold is 3 here: the last is rejected
             response = ask(client, f"Question {i} while Ollama is down?", f"{i + 1:x}" * 32)
             assert response.status_code in (502, 503)
-    wait_until(lambda: all(receiver.store.trace(f"{i + 1:x}" * 32) for i in range(4)), 10)
-    first = receiver.store.trace("1" * 32)
+    first, *_, last = [whole_trace(receiver, f"{i + 1:x}" * 32) for i in range(4)]
     (root,) = [s for s in first if s.kind == "server"]
     assert root.status == "error" and root.attributes["error.type"] == "upstream_unreachable"
     embed = children(first)["embeddings nomic-embed-text"]
     assert embed.status == "error" and embed.attributes["error.type"] == "upstream_unreachable"
     assert embed.status_message
-    last = receiver.store.trace("4" * 32)
     rejected = children(last)["embeddings nomic-embed-text"]
     assert rejected.attributes["error.type"] == "circuit_open"
     assert rejected.attributes["ollama_rag.breaker.state"] == "open"
@@ -219,7 +222,7 @@ def test_polled_endpoints_are_logged_not_traced(
             assert client.get(path, headers={"traceparent": f"00-{'7' * 32}-{'1' * 16}-01"}
                               ).status_code == 200
         ask(client, QUESTION, "8" * 32)
-    wait_until(lambda: receiver.store.trace("8" * 32), 10)
+    whole_trace(receiver, "8" * 32)  # exported after anything the polls would have made
     assert receiver.store.trace("7" * 32) == []
     lines = access_lines(capsys, 4)
     assert [line["route"] for line in lines] == ["/healthz", "/readyz", "/metrics",
@@ -306,8 +309,7 @@ def test_a_stream_that_breaks_after_its_200_is_a_failed_span(
     with httpx.Client(base_url=traced.url, timeout=10) as client:
         response = ask(client, "Will this stream break?", "9" * 32, stream=True)
     assert response.status_code == 200 and '"type":"error"' in response.text.replace(" ", "")
-    wait_until(lambda: any(s.kind == "server" for s in receiver.store.trace("9" * 32)), 10)
-    spans = receiver.store.trace("9" * 32)
+    spans = whole_trace(receiver, "9" * 32)
     (root,) = [s for s in spans if s.kind == "server"]
     assert root.attributes["http.response.status_code"] == 200
     assert root.status == "error" and root.attributes["error.type"] == "upstream_bad_response"

@@ -39,7 +39,10 @@ def test_small_is_exact_and_large_agrees_with_brute_force() -> None:
     exact = [int(np.argmax(rows @ q)) for q in queries]
     assert np.mean(np.array(found) == np.array(exact)) >= 0.99
     key, score = index.search(queries[0], 1)[0]
-    assert score == float(rows[key] @ queries[0])  # scores are exact, not quantised
+    # Scores are exact, not quantised (8-bit codes are off by about 1e-2): the float32 dot
+    # product of two unit vectors of 64 dimensions, summed in whatever order the BLAS kernel
+    # chooses, agrees within 64 roundings of 2**-24 each (about 4e-6).
+    assert abs(score - float(rows[key] @ queries[0])) <= 64 * 2**-24
 
 
 def test_removed_vectors_never_match_and_keys_can_be_reused() -> None:

@@ -15,9 +15,15 @@ import pytest
 from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
 from alerts.rule_files import alert_rules, rule_groups
+from app.catalog import QUERY_DURATION, QueryOutcome
 from loadtest.scenarios.compose_plan import REPLICA_DOWN
 from loadtest.scenarios.compression import RECORD_FACTORS
-from loadtest.scenarios.model import NOT_DELIVERED, TARGET_ACTIONS, TARGET_CHANGE_SECONDS
+from loadtest.scenarios.model import (
+    NOT_DELIVERED,
+    TARGET_ACTIONS,
+    TARGET_CHANGE_SECONDS,
+    ClientCheck,
+)
 from loadtest.scenarios.plan import SCENARIOS
 from loadtest.scenarios.unit_tested import UNIT_TESTED_ONLY
 from loadtest.stack.config import compressed_rules, factor_for
@@ -25,6 +31,7 @@ from loadtest.stack.local import LocalStack
 from loadtest.stack.processes import MissingBinary, find_binary
 from loadtest.verify import report
 from loadtest.verify.alert_checks import rule_keys
+from loadtest.verify.client_checks import _problems, quantile_of
 from loadtest.verify.locust_run import LOCUSTFILES
 from loadtest.verify.metric_checks import ORIGINAL_DESIGN_QUERIES, grafana_to_promql
 from loadtest.verify.results import LIVE_SHARE_BAR
@@ -173,3 +180,33 @@ def test_readme_lists_every_scenario() -> None:
     readme = (ROOT / "README.md").read_text()
     listed = set(re.findall(r"^\| `([a-z-]+)` \| ", readme, re.M))
     assert {s.name for s in SCENARIOS} <= listed
+
+
+def test_latency_bounds_are_bucket_boundaries_of_the_services_histogram() -> None:
+    """A bound is counted in the service's own histogram (the share of answers in the bucket
+    that ends at it), never interpolated: it must be one of the histogram's bounds."""
+    bounded = [(s.name, c) for s in SCENARIOS for c in s.client_checks
+               if c.p99_below_ms is not None]
+    assert {(name, c.outcome) for name, c in bounded} == {
+        ("overload", QueryOutcome.SHED), ("overload", QueryOutcome.CACHED)}
+    assert QUERY_DURATION.buckets is not None
+    for _, check in bounded:
+        assert check.outcome in set(QueryOutcome)
+        assert check.p99_below_ms / 1000 in QUERY_DURATION.buckets
+
+
+def test_a_latency_bound_is_decided_by_the_services_count_not_locusts() -> None:
+    check = ClientCheck("/api/query (shed)", outcome="shed", p99_below_ms=50)
+    # Locust saw a slow p99 (its own CPU): information only; the service's count decides.
+    within = {"requests": 500, "failures": 0, "p99_ms": 64.0, "errors": {},
+              "service": {"outcome": "shed", "count": 500.0, "within_bound": 0.996,
+                          "p99_ms": 31.0}}
+    assert _problems(check, within) == []
+    slow = {**within, "service": {**within["service"], "within_bound": 0.98, "p99_ms": 71.0}}
+    assert _problems(check, slow) == ["the service answered 98.00% of 500 shed answers within "
+                                      "50 ms (p99 71.0 ms), expected 99%"]
+    none = {**within, "service": {**within["service"], "count": 0.0}}
+    assert _problems(check, none) == ["the service counted no shed answers in the phase"]
+    counts = {0.025: 90.0, 0.05: 99.0, 0.1: 100.0, float("inf"): 100.0}
+    assert quantile_of(counts, 0.99) == pytest.approx(50.0 / 1000)
+    assert quantile_of(counts, 0.995) == pytest.approx(0.075)

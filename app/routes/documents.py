@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from app.dependencies import PartsDep
 from app.limits import check_limits
 from app.schemas import DocumentsRequest, IngestResult, error_responses
+from app.store import unnamed_source
 
 router = APIRouter(tags=["documents"])
 
@@ -15,5 +16,5 @@ router = APIRouter(tags=["documents"])
              responses=error_responses(400, 413, 422, 502, 503, 504))
 async def documents(body: DocumentsRequest, parts: PartsDep) -> IngestResult:
     check_limits(body, parts.settings)
-    pairs = [(doc.source or f"upload/{i}", doc.text) for i, doc in enumerate(body.documents)]
+    pairs = [(doc.source or unnamed_source(doc.text), doc.text) for doc in body.documents]
     return await parts.rag.ingest(pairs)

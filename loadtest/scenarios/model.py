@@ -89,12 +89,20 @@ class MetricHold:
 
 @dataclass(frozen=True)
 class ClientCheck:
-    """What the callers saw of the requests Locust reported under ``name``."""
+    """What the callers saw of the requests Locust reported under ``name``; and, for a
+    latency bound, how long the service itself took over the fault phase to answer them.
+
+    A bound is decided on the service's own histogram of ``/api/query`` by ``outcome``
+    (``ollama_rag_query_duration_seconds``): at least 99% of those answers ended within
+    ``p99_below_ms``, a bucket boundary, so the share is counted, not interpolated. What
+    Locust measured is reported beside it: it adds the load generator's own CPU and queues.
+    """
 
     name: str
     min_requests: int = 1
     max_requests: int | None = None
     max_failures: int | None = None
+    outcome: str | None = None  # a QueryOutcome: which answers the bound is about
     p99_below_ms: float | None = None
 
 

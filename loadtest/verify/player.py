@@ -94,7 +94,9 @@ class Player:
                                 fired_alerts(stack, since, until),
                                 check_quiet(stack, scenario, phases, until), log_path,
                                 check_holds(stack, scenario, since, until),
-                                check_clients(scenario, csv_prefix(self.workdir, scenario)))
+                                check_clients(stack, scenario,
+                                              csv_prefix(self.workdir, scenario), phases,
+                                              until))
         if getattr(stack, "traces", None) is not None:  # the local stack's receiver
             result.traces = check_traces(stack, scenario, phases, since,  # type: ignore[arg-type]
                                          until).as_dict()

@@ -5,14 +5,18 @@ FROM python:3.11.11-slim-bookworm AS app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /srv/ollama-rag
+# Exactly what the lock names, hashes checked (runtime dependencies only, no dev extra);
+# then the project itself, built by the locked setuptools: pip resolves nothing here.
+COPY requirements/service.txt requirements/loadtest.txt ./requirements/
+RUN pip install --require-hashes --no-deps -r requirements/service.txt
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY loadtest ./loadtest
 COPY dashboards ./dashboards
 COPY alerts ./alerts
-# Runtime dependencies only (no dev extra).
 # /data: the local document store's directory (used when OLLAMA_RAG_STORE_URL is empty).
-RUN pip install . && useradd --system --uid 10001 --no-create-home ollama-rag \
+RUN pip install --no-deps --no-build-isolation . \
+    && useradd --system --uid 10001 --no-create-home ollama-rag \
     && mkdir /data && chown 10001 /data
 USER 10001
 ENV OLLAMA_RAG_HOST=0.0.0.0 OLLAMA_RAG_PORT=8000 OLLAMA_RAG_DATA_DIR=/data
@@ -23,7 +27,7 @@ CMD ["python", "-m", "app"]
 
 FROM app AS loadtest
 USER root
-RUN pip install "locust>=2.20,<3"
+RUN pip install --require-hashes --no-deps -r requirements/loadtest.txt
 USER 10001
 # Not the service: the app stage's healthcheck would mark Locust unhealthy forever.
 HEALTHCHECK NONE

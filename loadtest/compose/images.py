@@ -3,16 +3,17 @@ same versions: no image registry is reachable here.
 
 - ``python:3.11.11-slim-bookworm``: Debian's python3.11 on a minbase bookworm, with
   ``/usr/local/bin/python``, no EXTERNALLY-MANAGED marker, and pip pointed at a wheelhouse
-  downloaded on the host (inside a build, the package index is out of reach), so that the
-  project's own Dockerfile builds unchanged.
+  of the locks' wheels downloaded on the host (inside a build, the package index is out of
+  reach), so that the project's own Dockerfile builds unchanged.
 - ``haproxy:2.6.12``: Debian's haproxy on a minbase bookworm, laid out as upstream's image
   (``/usr/local/etc/haproxy``, user haproxy, SIGUSR1 to stop).
 - ``prom/prometheus:v2.42.0``, ``prom/alertmanager:v0.25.0``: Debian's binaries on an image
   of busybox, glibc and a nobody user, with the ENTRYPOINT, CMD, USER, WORKDIR and VOLUME of
   upstream's Dockerfiles.
 - ``chromadb/chroma:1.5.9``: Chroma's own package (PyPI's ``chromadb``, whose ``chroma run``
-  is the same Rust server) on the python look-alike, laid out as upstream's image
-  (``ENTRYPOINT ["chroma"]``, ``CMD ["run", "/config.yaml"]``, data in ``/data``, bash).
+  is the same Rust server), installed from ``requirements/chroma.txt``, on the python
+  look-alike, laid out as upstream's image (``ENTRYPOINT ["chroma"]``,
+  ``CMD ["run", "/config.yaml"]``, data in ``/data``, bash).
 - Grafana's stand-in (``grafana_standin.py``), which compose-verify's override swaps in: no
   Grafana binary is reachable.
 
@@ -24,12 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,6 @@ SUITE = "bookworm"
 STANDIN_GRAFANA = "ollama-rag-grafana-standin:local"
 STANDIN_JAEGER = "ollama-rag-jaeger-standin:local"
 CHROMA_TAG = "chromadb/chroma:1.5.9"
-CHROMA_PACKAGE = "chromadb==1.5.9"
 # Upstream's docker_single_node.yaml: what the image serves without a command.
 CHROMA_CONFIG = 'port: 8000\nlisten_address: "0.0.0.0"\npersist_path: "/data"\n'
 
@@ -96,22 +94,21 @@ def _debian_package(name: str) -> Path:
     return _cached(CACHE / f"deb-{name}", fill) / "files"
 
 
-def project_requirements() -> list[str]:
-    """What the Dockerfile's `pip install` steps need: the project's dependencies, its build
-    backend and Locust (the loadtest stage)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    locust = re.search(r'pip install "(locust[^"]+)"', (ROOT / "Dockerfile").read_text())
-    assert locust, "the Dockerfile's loadtest stage installs Locust"
-    return [*project["project"]["dependencies"], *project["build-system"]["requires"],
-            locust.group(1), CHROMA_PACKAGE]
+# What the Dockerfile's `pip install` steps and Chroma's look-alike install: the locks.
+LOCKS = tuple(ROOT / "requirements" / f"{name}.txt" for name in ("service", "loadtest", "chroma"))
 
 
 def _wheelhouse(target: Path) -> None:
-    run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-         "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--abi", "abi3",
-         "--abi", "none", *(f"--platform={p}" for p in (
-             "manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64", "any")),
-         "--dest", str(target), *project_requirements()], timeout=600)
+    """Every wheel the locks name for Python 3.11 on x86_64 Linux, hashes checked (one lock at
+    a time: Chroma's may pin other versions than the service's)."""
+    for lock in LOCKS:
+        run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+             "--no-deps", "--require-hashes", "--python-version", "3.11",
+             "--implementation", "cp", "--abi", "cp311", "--abi", "abi3", "--abi", "none",
+             *(f"--platform={p}" for p in ("manylinux2014_x86_64", "manylinux_2_17_x86_64",
+                                           "manylinux_2_28_x86_64", "any")),
+             "--dest", str(target), "-r", str(lock)], timeout=600)
+    shutil.copy2(ROOT / "requirements" / "chroma.txt", target / "chroma.txt")
 
 
 def _python(rootfs: Path) -> None:
@@ -214,7 +211,7 @@ def _recipe(look_alike: LookAlike) -> str:
     """What the image is built from: a change rebuilds it."""
     source = Path(__file__).read_text() + look_alike.dockerfile
     if look_alike.tag.startswith("python:"):
-        source += "\n".join(project_requirements())
+        source += "".join(lock.read_text() for lock in LOCKS)
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
@@ -271,7 +268,8 @@ def build_standins(say: Say) -> None:
 def build_chroma(say: Say) -> None:
     """Chroma's look-alike, on the python look-alike (whose wheelhouse holds chromadb)."""
     config = CHROMA_CONFIG.replace("\n", "\\n")  # printf's escapes, on one line
-    dockerfile = (f"FROM python:3.11.11-slim-bookworm\nRUN pip install '{CHROMA_PACKAGE}' "
+    dockerfile = ("FROM python:3.11.11-slim-bookworm\n"
+                  "RUN pip install --require-hashes --no-deps -r /wheels/chroma.txt "
                   f"&& printf '{config}' > /config.yaml && mkdir /data\n"
                   "ENV ANONYMIZED_TELEMETRY=False\nEXPOSE 8000\nVOLUME [\"/data\"]\n"
                   'ENTRYPOINT ["chroma"]\nCMD ["run", "/config.yaml"]\n')

@@ -4,11 +4,16 @@ each on its own event loop in a background thread."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -17,6 +22,8 @@ from loadtest.sim.faults import FAST_MODEL
 from loadtest.stack.in_process import BackgroundSimulator
 from loadtest.stack.loop_thread import LoopThread
 from loadtest.stack.processes import ManagedProcess, free_port, start_chroma
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class SimulatorThread(BackgroundSimulator):
@@ -77,3 +84,41 @@ class ChromaServer:
         if self.process is not None:
             self.process.stop(timeout=20)
         self.process = None
+
+
+class ServiceProcess:
+    """The service as deployed: ``python -m app`` in a process of its own (its memory and
+    signals its own), pointed at ``ollama_url``, ready when constructed; output in ``log``.
+
+        >>> service = ServiceProcess(sim.url, tmp_path / "service.log", ACCESS_LOG="false")
+        >>> httpx.get(f"{service.url}/readyz")
+    """
+
+    def __init__(self, ollama_url: str, log: Path, **settings: str) -> None:
+        port = free_port()
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "OLLAMA_RAG_OLLAMA_URL": ollama_url,
+               **{f"OLLAMA_RAG_{name}": value for name, value in settings.items()}}
+        self.log = log
+        self._output = log.open("w")
+        self.process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)],
+                                        env=env, stdout=self._output,
+                                        stderr=subprocess.STDOUT, cwd=ROOT)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while not self.ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"the service did not become ready: see {log}")
+            time.sleep(0.05)
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(30)
+        self._output.close()

@@ -7,11 +7,8 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,9 +18,8 @@ import yaml
 from alerts.durations import duration_seconds
 from app.serve import EXIT_ALLOWANCE
 from app.settings import Settings
-from loadtest.stack.processes import free_port
 from tests.helpers import ask, scrape, set_faults, value, wait_until
-from tests.servers import ServiceThread, SimulatorThread
+from tests.servers import ServiceProcess, ServiceThread, SimulatorThread
 
 ROOT = Path(__file__).resolve().parents[1]
 SHED = "ollama_rag_admission_shed_total"
@@ -105,17 +101,11 @@ def test_sigterm_drains_every_admitted_answer_streams_included(sim: SimulatorThr
                                                                tmp_path: Path) -> None:
     """Slow answers in flight, as many as the chat lane admits; SIGTERM: /readyz and new work
     get 503 at once, every admitted answer completes, then the process ends by its signal."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OLLAMA_RAG_OLLAMA_URL": sim.url,
-           "OLLAMA_RAG_ADMISSION_MAX_CHAT": "2", "OLLAMA_RAG_ADMISSION_QUEUE_WAIT": "0",
-           "OLLAMA_RAG_DRAIN_TIMEOUT": "20", "OLLAMA_RAG_ACCESS_LOG": "false",
-           "OLLAMA_RAG_DATA_DIR": ":memory:"}
-    log = (tmp_path / "service.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
+    service = ServiceProcess(sim.url, tmp_path / "service.log", ADMISSION_MAX_CHAT="2",
+                             ADMISSION_QUEUE_WAIT="0", DRAIN_TIMEOUT="20", ACCESS_LOG="false",
+                             DATA_DIR=":memory:")
+    url, process = service.url, service.process
     try:
-        wait_until(lambda: _ready(url), timeout=30)
         # The chat lane starts at its ceiling: 2 answers run at once, as many as it admits.
         set_faults(sim, mode="slow", slow_ms=1500, jitter=0, token_ms=30, answer_tokens=40,
                    paths=["/api/chat"])
@@ -129,9 +119,7 @@ def test_sigterm_drains_every_admitted_answer_streams_included(sim: SimulatorThr
             answers = [whole.result(), streamed.result()]
         assert process.wait(30) == -signal.SIGTERM
     finally:
-        if process.poll() is None:
-            process.kill()
-        log.close()
+        service.close()
     assert refused.status_code == 503 and refused.json()["error"] == "shutting_down"
     assert refused.headers["Retry-After"] == "1"
     status, body = answers[0]
@@ -141,12 +129,6 @@ def test_sigterm_drains_every_admitted_answer_streams_included(sim: SimulatorThr
     assert status == 200 and [events[0]["type"], events[-1]["type"]] == ["start", "end"]
     assert "drained in" in (tmp_path / "service.log").read_text()
 
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _ask(url: str, question: str, stream: bool) -> tuple[int, str]:

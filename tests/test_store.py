@@ -5,9 +5,6 @@ a readiness failure, not a 500."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,15 +18,13 @@ from app.local_store import IN_MEMORY, LocalStore
 from app.settings import Settings
 from app.store import Chunk, Document, DocumentChunks, unnamed_source
 from app.vector_index import BLOCK_ROWS
-from loadtest.stack.processes import free_port
 from tests.helpers import ask, scrape, value, wait_until
-from tests.servers import ChromaServer, ServiceThread, SimulatorThread
+from tests.servers import ChromaServer, ServiceProcess, ServiceThread, SimulatorThread
 
 GUIDE = ("A bulkhead isolates the pools of a service so that one slow dependency cannot take "
          "every connection. Each dependency gets a pool of its own.")
 DOCS = {"documents": [{"source": "guides/bulkhead.md", "text": GUIDE}]}
 QUESTION = "What does a bulkhead isolate?"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def ingest(url: str, body: dict = DOCS) -> dict:
@@ -207,16 +202,11 @@ def test_reingestion_keeps_the_services_memory_flat(sim: SimulatorThread,
     """The service's own process (SQLite on disk, as deployed), 500 live chunks re-ingested
     60 times with new texts: its resident memory stays where the first rounds took it.
     Before chunk ids were mapped to reused slots, these rounds grew it by about 40 MiB."""
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OLLAMA_RAG_OLLAMA_URL": sim.url,
-           "OLLAMA_RAG_ACCESS_LOG": "false", "OLLAMA_RAG_DATA_DIR": str(tmp_path / "data"),
-           "OLLAMA_RAG_CHUNK_CHARS": "100", "OLLAMA_RAG_CHUNK_OVERLAP_CHARS": "0"}
-    log = (tmp_path / "service.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
+    service = ServiceProcess(sim.url, tmp_path / "service.log", ACCESS_LOG="false",
+                             DATA_DIR=str(tmp_path / "data"), CHUNK_CHARS="100",
+                             CHUNK_OVERLAP_CHARS="0")
+    url = service.url
     try:
-        wait_until(lambda: _ready(url), timeout=30)
         with httpx.Client(base_url=url, timeout=30) as client:
             def ingest_round(version: int) -> int:
                 body = {"documents": [{"source": f"doc-{d}", "text": " ".join(
@@ -233,13 +223,4 @@ def test_reingestion_keeps_the_services_memory_flat(sim: SimulatorThread,
         assert set(totals) == {totals[0]} and totals[0] >= 500
         assert grown < 16, f"resident memory grew by {grown:.1f} MiB over 50 re-ingestions"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        service.close()

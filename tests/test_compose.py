@@ -356,7 +356,9 @@ def test_the_image_runs_as_a_non_root_user_with_runtime_dependencies_only(path: 
     assert re.search(r"^FROM python:3\.11\.\d+-slim-bookworm AS app$", text, re.M)
     app_stage = text.split("FROM app AS loadtest")[0]
     assert "USER 10001" in app_stage
-    assert "pip install ." in app_stage and "[dev]" not in app_stage
+    # The service's lock only: no dev or Locust package in the image that serves.
+    assert "-r requirements/service.txt" in app_stage and "[dev]" not in app_stage
+    assert "requirements/dev.txt" not in text and "-r requirements/loadtest.txt" not in app_stage
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", ".env"} <= set(ignored)
 

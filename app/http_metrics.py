@@ -113,6 +113,7 @@ class StatusNotingSend:
 
 
 QUERY_ROUTE = "/api/query"
+_CACHE_HITS = frozenset(HitType)
 
 
 def query_outcome(status: int, record: RequestRecord) -> QueryOutcome:
@@ -123,7 +124,7 @@ def query_outcome(status: int, record: RequestRecord) -> QueryOutcome:
         return QueryOutcome.REFUSED
     if status >= 500 or record.error is not None:
         return QueryOutcome.FAILED
-    return QueryOutcome.CACHED if record.cache in set(HitType) else QueryOutcome.ANSWERED
+    return QueryOutcome.CACHED if record.cache in _CACHE_HITS else QueryOutcome.ANSWERED
 
 
 class HttpMetricsMiddleware:
@@ -139,6 +140,8 @@ class HttpMetricsMiddleware:
         # Hot-path caches: .labels() lookups cost more than the counting.
         self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._counters: dict[tuple[str, str, int], Any] = {}
+        self._query_durations = {outcome: metrics.query_duration.labels(outcome)
+                                 for outcome in QueryOutcome}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -166,8 +169,7 @@ class HttpMetricsMiddleware:
             elapsed = time.perf_counter() - started
             duration.observe(elapsed, self._exemplar())
             if route == QUERY_ROUTE:
-                self.metrics.query_duration.labels(query_outcome(status, record)).observe(
-                    elapsed)
+                self._query_durations[query_outcome(status, record)].observe(elapsed)
             counter = self._counters.get((method, route, status))
             if counter is None:
                 counter = self.metrics.http_requests.labels(method, route, str(status))

@@ -341,3 +341,29 @@ def test_metrics_can_be_switched_off_for_the_benchmark(
     assert response.status_code == 404 and "disabled" in response.json()["detail"]
     assert service.components.registry.get_sample_value(
         "ollama_rag_semcache_misses_total") is None
+
+
+def test_each_query_is_timed_under_what_its_caller_got(
+        sim: SimulatorThread, make_service: Callable[..., ServiceThread]) -> None:
+    """``ollama_rag_query_duration_seconds`` by outcome, with and without the request
+    telemetry (access log) that otherwise holds the request's record."""
+    for access_log in (True, False):
+        service = make_service(access_log=access_log)
+        with httpx.Client(base_url=service.url, timeout=10) as client:
+            wait_until(lambda c=client: c.get("/readyz").status_code == 200)
+            set_faults(sim, mode="ok")
+            assert ask(client, QUESTION).status_code == 200  # answered
+            assert ask(client, QUESTION).status_code == 200  # cached
+            assert ask(client, "").status_code == 422  # refused
+            set_faults(sim, mode="garbage", paths=["/api/chat"])
+            streamed = ask(client, "a stream that breaks after its 200", stream=True)
+            assert streamed.status_code == 200 and '"error"' in streamed.text  # failed
+            set_faults(sim, mode="error")
+            assert ask(client, "a question Ollama fails").status_code == 502  # failed
+            samples = scrape(service.url)
+        counted = {outcome: value(samples, "ollama_rag_query_duration_seconds_count",
+                                  outcome=outcome)
+                   for outcome in ("answered", "cached", "refused", "failed", "shed")}
+        assert counted == {"answered": 1, "cached": 1, "refused": 1, "failed": 2, "shed": 0}
+        set_faults(sim, mode="ok")
+        service.close()

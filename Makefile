@@ -27,9 +27,11 @@ lint: setup
 setup: $(VENV)/.installed
 
 # Exactly what requirements/dev.txt locks (hashes checked), then the project itself, built
-# by the locked setuptools: nothing is resolved at install time.
+# by the locked setuptools: nothing is resolved at install time. A new lock gets a new
+# environment, so that nothing the old one pinned stays behind.
 $(VENV)/.installed: requirements/dev.txt pyproject.toml
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || $(MAKE) --no-print-directory python-venv
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
@@ -54,6 +56,7 @@ lock: setup
 chroma: .chroma/.installed
 
 .chroma/.installed: requirements/chroma.txt
+	rm -rf .chroma
 	$(PYTHON) -m venv .chroma
 	.chroma/bin/pip install --quiet --require-hashes --no-deps -r requirements/chroma.txt
 	touch $@

@@ -135,7 +135,7 @@ class QueryOutcome(StrEnum):
     CACHED = "cached"  # answered from the cache (exact or semantic)
     ANSWERED = "answered"  # answered by the model
     SHED = "shed"  # 503 overloaded: admission control turned it away
-    REFUSED = "refused"  # a 4xx: the request could not be served as sent
+    REFUSED = "refused"  # a 4xx: not served as sent, or abandoned by its caller (499)
     FAILED = "failed"  # any other error, a stream broken after its 200 included
 
 

@@ -110,6 +110,7 @@ class VectorIndex:
         if len(keys) == 0:
             return
         self._adopt_build()
+        replaced = [self._slot_of[key] for key in keys if key in self._slot_of]
         slots = np.array([self._slot_for(key) for key in keys], dtype=np.int64)
         block_of, row_of = np.divmod(slots, BLOCK_ROWS)
         for block in np.unique(block_of):
@@ -117,8 +118,9 @@ class VectorIndex:
             self._blocks[block][row_of[chosen]] = vectors[chosen]
         self._live[slots] = True
         if self._ivf is not None:
+            if replaced:  # their old vectors
+                self._ivf.remove_ids(np.unique(np.array(replaced, dtype=np.int64)))
             unique = np.unique(slots)
-            self._ivf.remove_ids(unique)  # a replaced key's old vector
             self._ivf.add_with_ids(_gather(self._blocks, unique, self.dimension), unique)
         if self._build is not None:
             self._build.touched.update(int(slot) for slot in slots)
@@ -213,7 +215,7 @@ class VectorIndex:
         try:
             ivf = _empty_ivf(self.dimension, len(slots))
             sample = slots[np.random.default_rng(0).permutation(len(slots))[: 40 * ivf.nlist]]
-            ivf.train(_gather(blocks, np.sort(sample), self.dimension))
+            ivf.train(_gather(blocks, sample, self.dimension))
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
             for start in range(0, len(slots), COPY_ROWS):  # a bounded copy at a time
                 part = slots[start:start + COPY_ROWS]

@@ -15,7 +15,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from bench import cache, exposition, healthz, http, index, instrumentation, tracing
+from bench import cache, exposition, healthz, http, index, instrumentation, reingest, tracing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +40,8 @@ def run_all(quick: bool) -> dict[str, Any]:
          else cache.run()),
         ("vector_index", lambda: index.run(entries=12_000, lookups=20, brute_lookups=5)
          if quick else index.run()),
+        ("reingestion", lambda: reingest.run(documents=10, chunks_each=10, rounds=(2, 4),
+                                             searches=10) if quick else reingest.run()),
         ("healthz_under_misses", lambda: healthz.run(chunks=2000, misses=20, before=None)
          if quick
          else healthz.run()),

@@ -23,6 +23,9 @@ def test_every_benchmark_produces_its_figures() -> None:
     assert index["semantic_cache"]["approximate"] and index["retrieval"]["index"]["p99_ms"] > 0
     assert index["semantic_cache"]["decision_agreement"] > 0.5
     assert index["retrieval"]["ingest_chunks_per_second"] > 0
+    reingestion = results["reingestion"]
+    assert [r["live_chunks"] for r in reingestion] == [100, 100]
+    assert all(r["rows_allocated"] == 4096 and r["search"]["p50_ms"] > 0 for r in reingestion)
     healthz = results["healthz_under_misses"]["after"]
     assert healthz["answers_by_status"] == {"200": 20} and healthz["healthz_p99_ms"] > 0
     assert healthz["chunks"] >= 2000

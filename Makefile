@@ -9,7 +9,7 @@ APT_PACKAGES := prometheus prometheus-alertmanager docker-compose wrk haproxy bu
 
 .PHONY: verify compose-verify test bench lint setup lock chroma python-venv system-deps catalog dashboards rules clean
 
-# The live proof: every scenario, every alert, against local binaries (about 4 minutes).
+# The live proof: every scenario, every alert, against local binaries (about 11 minutes).
 verify: setup system-deps chroma
 	$(BIN)/python -m loadtest.verify
 

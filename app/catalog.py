@@ -132,7 +132,8 @@ class StoreOperation(StrEnum):
 class QueryOutcome(StrEnum):
     """``outcome`` of an ``/api/query`` request, as its caller saw it."""
 
-    CACHED = "cached"  # answered from the cache (exact or semantic)
+    CACHE_EXACT = "cache_exact"  # the same question answered before: no call to Ollama
+    CACHE_SEMANTIC = "cache_semantic"  # a similar one: after the question's embedding call
     ANSWERED = "answered"  # answered by the model
     SHED = "shed"  # 503 overloaded: admission control turned it away
     REFUSED = "refused"  # a 4xx: not served as sent, or abandoned by its caller (499)
@@ -267,10 +268,10 @@ QUERY_TTFT = _spec(
 )
 QUERY_DURATION = _spec(
     "query_duration_seconds", "histogram",
-    "Duration of each /api/query request until its last byte, by outcome (cached, answered, "
-    "shed, refused, failed): the latency of a cache hit or of a shed answer on its own, "
-    "which the route's histogram mixes with minutes-long answers.", "outcome",
-    buckets=HTTP_BUCKETS,
+    "Duration of each /api/query request until its last byte, by outcome (cache_exact, "
+    "cache_semantic, answered, shed, refused, failed): an exact hit's or a shed answer's "
+    "latency on its own, which the route's histogram mixes with minutes-long answers.",
+    "outcome", buckets=HTTP_BUCKETS,
 )
 QUERY_STREAM_FAILURES = _spec(
     "query_stream_failures_total", "counter",

@@ -113,7 +113,8 @@ class StatusNotingSend:
 
 
 QUERY_ROUTE = "/api/query"
-_CACHE_HITS = frozenset(HitType)
+_CACHE_HITS: dict[str | None, QueryOutcome] = {HitType.EXACT: QueryOutcome.CACHE_EXACT,
+                                                HitType.SEMANTIC: QueryOutcome.CACHE_SEMANTIC}
 
 
 def query_outcome(status: int, record: RequestRecord) -> QueryOutcome:
@@ -124,7 +125,7 @@ def query_outcome(status: int, record: RequestRecord) -> QueryOutcome:
         return QueryOutcome.REFUSED
     if status >= 500 or record.error is not None:
         return QueryOutcome.FAILED
-    return QueryOutcome.CACHED if record.cache in _CACHE_HITS else QueryOutcome.ANSWERED
+    return _CACHE_HITS.get(record.cache, QueryOutcome.ANSWERED)
 
 
 class HttpMetricsMiddleware:

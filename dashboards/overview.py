@@ -145,9 +145,10 @@ def build() -> db.Dashboard:
     ).with_panel(
         finish(timeseries.Panel(), 19, "/api/query latency by outcome",
                "p50 and p99 of /api/query until the last byte, by what the caller got: "
-               "cached, answered by the model, shed (503 overloaded), refused (4xx) or "
-               "failed. A cache hit and a shed answer should take milliseconds even while "
-               "answers take seconds.", "s", targets(*by_outcome))
+               "an exact or a semantic cache hit (the latter after an embedding call), "
+               "answered by the model, shed (503 overloaded), refused (4xx) or failed. An "
+               "exact hit and a shed answer should take milliseconds even while answers take "
+               "seconds.", "s", targets(*by_outcome))
     ).with_panel(
         finish(timeseries.Panel(), 4, "Requests in progress",
                "HTTP requests being served, by route; streamed answers stay in progress "

@@ -59,8 +59,10 @@ def test_overload_is_shed_at_once_and_the_cache_still_answers(
     # Each answer is timed under what its caller got (the overload phase's latency bounds).
     outcomes = {outcome: value(after, "ollama_rag_query_duration_seconds_count",
                                outcome=outcome)
-                for outcome in ("cached", "answered", "shed", "refused", "failed")}
-    assert outcomes == {"cached": 5, "answered": 1 + statuses.count(200),
+                for outcome in ("cache_exact", "cache_semantic", "answered", "shed", "refused",
+                                "failed")}
+    assert outcomes == {"cache_exact": 5, "cache_semantic": 0,
+                        "answered": 1 + statuses.count(200),
                         "shed": statuses.count(503), "refused": 0, "failed": 0}
     # Shedding is not an Ollama failure, and nothing waited for the pool.
     assert breaker["state"] == "closed" and breaker["consecutive_failures"] == 0

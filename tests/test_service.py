@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from app.catalog import CONTRACT_METRICS
+from app.catalog import CONTRACT_METRICS, QueryOutcome
 from tests import helpers
 from tests.helpers import ask, scrape, set_faults, value, wait_until
 from tests.servers import ServiceThread, SimulatorThread
@@ -353,7 +353,8 @@ def test_each_query_is_timed_under_what_its_caller_got(
             wait_until(lambda c=client: c.get("/readyz").status_code == 200)
             set_faults(sim, mode="ok")
             assert ask(client, QUESTION).status_code == 200  # answered
-            assert ask(client, QUESTION).status_code == 200  # cached
+            assert ask(client, QUESTION).status_code == 200  # exact
+            assert ask(client, PARAPHRASE).json()["cache"]["result"] == "semantic"
             assert ask(client, "").status_code == 422  # refused
             set_faults(sim, mode="garbage", paths=["/api/chat"])
             streamed = ask(client, "a stream that breaks after its 200", stream=True)
@@ -363,7 +364,8 @@ def test_each_query_is_timed_under_what_its_caller_got(
             samples = scrape(service.url)
         counted = {outcome: value(samples, "ollama_rag_query_duration_seconds_count",
                                   outcome=outcome)
-                   for outcome in ("answered", "cached", "refused", "failed", "shed")}
-        assert counted == {"answered": 1, "cached": 1, "refused": 1, "failed": 2, "shed": 0}
+                   for outcome in QueryOutcome}
+        assert counted == {"answered": 1, "cache_exact": 1, "cache_semantic": 1, "refused": 1,
+                           "failed": 2, "shed": 0}
         set_faults(sim, mode="ok")
         service.close()

@@ -188,7 +188,7 @@ def test_latency_bounds_are_bucket_boundaries_of_the_services_histogram() -> Non
     bounded = [(s.name, c) for s in SCENARIOS for c in s.client_checks
                if c.p99_below_ms is not None]
     assert {(name, c.outcome) for name, c in bounded} == {
-        ("overload", QueryOutcome.SHED), ("overload", QueryOutcome.CACHED)}
+        ("overload", QueryOutcome.SHED), ("overload", QueryOutcome.CACHE_EXACT)}
     assert QUERY_DURATION.buckets is not None
     for _, check in bounded:
         assert check.outcome in set(QueryOutcome)

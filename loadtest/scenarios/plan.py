@@ -312,7 +312,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                                    p99_below_ms=50),
                        ClientCheck("/api/query (answered)"),
                        ClientCheck("/api/query (cached)", max_failures=0,
-                                   outcome=QueryOutcome.CACHED, p99_below_ms=50),
+                                   outcome=QueryOutcome.CACHE_EXACT, p99_below_ms=50),
                        ClientCheck("/api/query (failed)", min_requests=0, max_requests=0)),
     ),
     Scenario(

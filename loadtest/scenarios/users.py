@@ -37,9 +37,14 @@ def _options(parser: Any) -> None:
                              "stopping the service; without it those are logged for you to do")
 
 
-# The questions the overload mix repeats (answered and cached in its warm-up): new ones, so
-# that each is cached as itself, not matched to a paraphrase answered before.
+# The questions the warm-up asks: new ones, so that each is cached as itself, not matched to
+# a paraphrase answered before.
 WARM_QUESTIONS = tuple(new_question(random.Random(seed)) for seed in range(10))
+# Those the service was seen to cache as themselves: answered 200 as a miss (and so stored)
+# or an exact hit. The overload mix repeats only these as "(cached)": whether the warm-up
+# happened to ask a question, and see it answered, before the overload began is not left to
+# chance, and a warm question that a semantic hit answered is not taken for stored.
+CACHED_WARM: set[str] = set()
 
 
 def _classify(response: Any, cached: bool) -> tuple[str, str]:
@@ -57,6 +62,14 @@ def _classify(response: Any, cached: bool) -> tuple[str, str]:
     if status == 503 and body.get("error") == "overloaded":
         return "shed", ""
     return "failed", f"{status} {body.get('error', '')}"
+
+
+def _stored_as_itself(response: Any) -> bool:
+    try:
+        result = response.json().get("cache", {}).get("result")
+    except ValueError:
+        return False
+    return response.status_code == 200 and result in ("miss", "exact")
 
 
 class RagUser(FastHttpUser):
@@ -102,15 +115,23 @@ class RagUser(FastHttpUser):
                          name="/api/query (stream)" if stream else "/api/query")
 
     def _ask_under_overload(self) -> None:
-        """Ask, and report the answer under what it was: ``(cached)`` a question answered
-        before, which must come back 200 from the cache; ``(answered)``, ``(shed)`` (503
-        overloaded) or ``(failed)`` (anything else) a new one."""
+        """Ask, and report the answer under what it was: ``(cached)`` a question the
+        warm-up saw cached, which must come back 200 from the cache; ``(answered)``,
+        ``(shed)`` (503 overloaded) or ``(failed)`` (anything else) a new one."""
         warm = QuestionMix.current == "warm"
-        cached = warm or self.rng.random() < 0.2
-        question = self.rng.choice(WARM_QUESTIONS) if cached else new_question(self.rng)
+        if warm:  # those not seen cached yet first
+            pending = [q for q in WARM_QUESTIONS if q not in CACHED_WARM]
+            question = self.rng.choice(pending or WARM_QUESTIONS)
+        cached = not warm and bool(CACHED_WARM) and self.rng.random() < 0.2
+        if cached:
+            question = self.rng.choice(sorted(CACHED_WARM))
+        elif not warm:
+            question = new_question(self.rng)
         with self.client.post("/api/query", json={"question": question},
                               catch_response=True) as response:
-            kind, problem = _classify(response, cached and not warm)
+            if warm and _stored_as_itself(response):
+                CACHED_WARM.add(question)
+            kind, problem = _classify(response, cached)
             response.request_meta["name"] = f"/api/query ({'warm-up' if warm else kind})"
             if problem and not warm:
                 response.failure(problem)

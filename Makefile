@@ -79,9 +79,9 @@ system-deps:
 	  fi; \
 	fi
 
-# Print the README's metric table from the catalog (app/catalog.py).
+# Print the README's metric table from the catalog (app/core/catalog.py).
 catalog: setup
-	@$(BIN)/python -m app.catalog
+	@$(BIN)/python -m app.core.catalog
 
 # The benchmarks (bench/, docs/performance.md), side by side in one run (about 6 minutes).
 bench: setup system-deps

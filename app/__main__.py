@@ -12,10 +12,10 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
+from app.core.settings import Settings
 from app.factory import create_app
 from app.serve import DrainingServer
-from app.settings import Settings
-from app.tracing import TracingConfigError
+from app.telemetry.tracing import TracingConfigError
 
 
 def main(argv: list[str] | None = None) -> int:

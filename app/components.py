@@ -12,20 +12,20 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from app import __version__
-from app.admission import Admission, AdmissionConfig
-from app.breaker import BreakerConfig, CircuitBreaker
-from app.catalog import BREAKER_NAME
-from app.drain import Drain
-from app.gradient_limit import LimitBounds
-from app.metrics import Metrics
-from app.observers import BreakerMetricsObserver, CacheMetricsObserver
-from app.ollama_client import ClientConfig, OllamaClient
-from app.rag import RagConfig, RagService
-from app.runtime_metrics import register_runtime_collectors
-from app.semcache import SemanticCache
-from app.settings import Settings
-from app.store_factory import ObservedStore, open_store
-from app.tracing import Tracing
+from app.core.catalog import BREAKER_NAME
+from app.core.settings import Settings
+from app.http.drain import Drain
+from app.rag.pipeline import RagConfig, RagService
+from app.rag.semcache import SemanticCache
+from app.store.observed import ObservedStore, open_store
+from app.telemetry.metrics import Metrics
+from app.telemetry.observers import BreakerMetricsObserver, CacheMetricsObserver
+from app.telemetry.runtime import register_runtime_collectors
+from app.telemetry.tracing import Tracing
+from app.upstream.admission import Admission, AdmissionConfig
+from app.upstream.breaker import BreakerConfig, CircuitBreaker
+from app.upstream.client import ClientConfig, OllamaClient
+from app.upstream.gradient_limit import LimitBounds
 
 
 @dataclass

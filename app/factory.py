@@ -9,17 +9,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app import __version__
-from app.body_limit import BodyLimitMiddleware
+from app.api.openapi import install_openapi
+from app.api.routes import ROUTERS
 from app.components import build_components
-from app.disconnect import CancelOnDisconnectMiddleware
-from app.drain import DrainMiddleware
-from app.error_handlers import install_error_handlers
-from app.http_metrics import HttpMetricsMiddleware, RouteResolver, create_route_series
+from app.core.settings import Settings
+from app.http.body_limit import BodyLimitMiddleware
+from app.http.disconnect import CancelOnDisconnectMiddleware
+from app.http.drain import DrainMiddleware
+from app.http.error_handlers import install_error_handlers
+from app.http.request_telemetry import RequestTelemetryMiddleware
+from app.http.route_metrics import HttpMetricsMiddleware, RouteResolver, create_route_series
 from app.lifespan import lifespan_of
-from app.openapi import install_openapi
-from app.request_telemetry import RequestTelemetryMiddleware
-from app.routes import ROUTERS
-from app.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -19,7 +19,7 @@ import urllib.request
 
 from pydantic import ValidationError
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 
 def url_for(path: str, *, ollama: bool, settings: Settings) -> str:

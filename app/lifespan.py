@@ -12,12 +12,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 
 from fastapi import FastAPI
 
-from app.catalog import StoreEngine
 from app.components import Components
-from app.errors import StoreUnavailable
+from app.core.catalog import StoreEngine
+from app.core.errors import StoreUnavailable
 from app.prober import check_store_forever, check_upstream_forever, probe_while_half_open
-from app.rag import RagService
-from app.runtime_metrics import measure_loop_lag
+from app.rag.pipeline import RagService
+from app.telemetry.runtime import measure_loop_lag
 
 log = logging.getLogger("app")
 

@@ -19,11 +19,11 @@ import asyncio
 import contextlib
 import logging
 
-from app.breaker import State
-from app.errors import CircuitOpenError, StoreUnavailable, UpstreamError
-from app.metrics import Metrics
-from app.ollama_client import OllamaClient
-from app.store import DocumentStore
+from app.core.errors import CircuitOpenError, StoreUnavailable, UpstreamError
+from app.store.base import DocumentStore
+from app.telemetry.metrics import Metrics
+from app.upstream.breaker import State
+from app.upstream.client import OllamaClient
 
 log = logging.getLogger("app")
 

@@ -1,7 +1,7 @@
 """Running one instance under uvicorn, with a drain before uvicorn's own shutdown.
 
 uvicorn, on SIGTERM, stops listening at once and then waits, without a bound, for the
-requests in flight. ``DrainingServer`` first drains (``app/drain.py``): it keeps listening so
+requests in flight. ``DrainingServer`` first drains (``app/http/drain.py``): it keeps listening so
 that ``/readyz`` can tell the load balancer, refuses new work, and waits for the requests in
 flight up to the drain timeout; then uvicorn shuts down as usual (the lifespan closes the
 upstream client and flushes the spans), cancelling whatever still runs after
@@ -22,7 +22,7 @@ from types import FrameType
 
 import uvicorn
 
-from app.drain import Drain
+from app.http.drain import Drain
 
 log = logging.getLogger("app")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from app.semcache import SemanticCache
+from app.rag.semcache import SemanticCache
 from bench.stats import percentiles_ms
 
 DIMENSIONS = 384

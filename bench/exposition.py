@@ -12,8 +12,8 @@ from typing import Any
 
 from prometheus_client.exposition import choose_encoder
 
+from app.core.settings import Settings
 from app.factory import create_app
-from app.settings import Settings
 from bench.asgi_driver import post_json
 from loadtest.scenarios.questions import PARAPHRASES, QUESTIONS, new_question
 from loadtest.sim.faults import FAST_MODEL

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from app.local_store import LocalStore
-from app.semcache import SemanticCache
-from app.store import Chunk, Document, DocumentChunks
+from app.rag.semcache import SemanticCache
+from app.store.base import Chunk, Document, DocumentChunks
+from app.store.local import LocalStore
 from bench.stats import percentiles_ms
 
 DIMENSIONS = 384

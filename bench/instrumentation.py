@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from app.core.schemas import CacheOutcome, QueryAnswer, Usage
+from app.core.settings import Settings
 from app.factory import create_app
-from app.schemas import CacheOutcome, QueryAnswer, Usage
-from app.settings import Settings
 from bench.asgi_driver import post_json
 
 QUESTION = "What does a circuit breaker do when it is half-open?"

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from app.local_store import IN_MEMORY, LocalStore
-from app.store import Chunk, Document, DocumentChunks
+from app.store.base import Chunk, Document, DocumentChunks
+from app.store.local import IN_MEMORY, LocalStore
 from bench.stats import percentiles_ms
 
 DIMENSIONS = 384

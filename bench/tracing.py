@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
+from app.core.schemas import CacheOutcome, QueryAnswer, Usage
+from app.core.settings import Settings
 from app.factory import create_app
-from app.schemas import CacheOutcome, QueryAnswer, Usage
-from app.settings import Settings
-from app.tracing import Tracing
+from app.telemetry.tracing import Tracing
 from bench.asgi_driver import post_json
 from loadtest.scenarios.questions import new_question
 from loadtest.sim.faults import FAST_MODEL

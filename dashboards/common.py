@@ -13,7 +13,7 @@ from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
-from app.catalog import EXEMPLAR_METRICS
+from app.core.catalog import EXEMPLAR_METRICS
 
 DATASOURCE_UID = "ollama-rag-prometheus"  # the provisioned data source
 TAGS = ["ollama-rag"]

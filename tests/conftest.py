@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from alerts.paths import PROMETHEUS_CONFIG, RULE_FILES
+from app.core.settings import Settings
 from app.factory import create_app
-from app.settings import Settings
 from loadtest.stack.processes import free_port, start_prometheus
 from tests.servers import ServiceThread, SimulatorThread
 

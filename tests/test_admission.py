@@ -9,11 +9,11 @@ import math
 import pytest
 from prometheus_client import CollectorRegistry
 
-from app.admission import AdmissionLane
-from app.catalog import AdmissionLaneName, ShedReason
-from app.errors import Overloaded
-from app.gradient_limit import GradientLimit, LimitBounds
-from app.metrics import Metrics
+from app.core.catalog import AdmissionLaneName, ShedReason
+from app.core.errors import Overloaded
+from app.telemetry.metrics import Metrics
+from app.upstream.admission import AdmissionLane
+from app.upstream.gradient_limit import GradientLimit, LimitBounds
 
 
 def settle(limit: GradientLimit, capacity: int, base: float, windows: int = 300) -> list[int]:

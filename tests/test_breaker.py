@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from prometheus_client import CollectorRegistry
 
-from app.breaker import BreakerConfig, CircuitBreaker, CircuitOpenError, Permit, State
-from app.metrics import Metrics
-from app.observers import BreakerMetricsObserver
+from app.telemetry.metrics import Metrics
+from app.telemetry.observers import BreakerMetricsObserver
+from app.upstream.breaker import BreakerConfig, CircuitBreaker, CircuitOpenError, Permit, State
 
 
 class FakeClock:

@@ -12,10 +12,10 @@ import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.catalog import CATALOG, CONTRACT_METRICS
-from app.metric_spec import markdown_table
-from app.metrics import Metrics
-from app.settings import Settings
+from app.core.catalog import CATALOG, CONTRACT_METRICS
+from app.core.metric_spec import markdown_table
+from app.core.settings import Settings
+from app.telemetry.metrics import Metrics
 from tests.helpers import ask
 from tests.servers import ServiceThread
 
@@ -117,7 +117,7 @@ def test_readme_metric_table_matches_the_catalog() -> None:
     end = readme.index("<!-- metric-catalog:end -->")
     table = readme[start:end].split("\n", 1)[1]
     assert table.strip() == markdown_table(CATALOG).strip(), (
-        "README's metric table is stale: regenerate it with `python -m app.catalog`")
+        "README's metric table is stale: regenerate it with `python -m app.core.catalog`")
 
 
 def test_readme_documents_every_setting() -> None:

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from alerts.rule_files import alert_rules, rule_groups
-from app.catalog import CATALOG, EXEMPLAR_METRICS
+from app.core.catalog import CATALOG, EXEMPLAR_METRICS
 from dashboards import __main__ as generator
 from dashboards.common import DATASOURCE_UID, TAGS
 from dashboards.paths import JSON_DIR, PROVISIONING_DIR

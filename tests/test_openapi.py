@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import TypeAdapter
 
-from app.schemas import ErrorBody, StreamEvent
+from app.core.schemas import ErrorBody, StreamEvent
 from tests.helpers import ask
 from tests.servers import ServiceThread
 

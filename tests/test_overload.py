@@ -16,8 +16,8 @@ import httpx
 import yaml
 
 from alerts.durations import duration_seconds
+from app.core.settings import Settings
 from app.serve import EXIT_ALLOWANCE
-from app.settings import Settings
 from tests.helpers import ask, scrape, set_faults, value, wait_until
 from tests.servers import ServiceProcess, ServiceThread, SimulatorThread
 

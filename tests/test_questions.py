@@ -7,8 +7,8 @@ import random
 
 import numpy as np
 
-from app.semcache import normalise_question
-from app.settings import Settings
+from app.core.settings import Settings
+from app.rag.semcache import normalise_question
 from loadtest.scenarios.questions import QUESTIONS_AND_PARAPHRASES, new_question
 from loadtest.sim.text import embed_text
 

@@ -18,10 +18,10 @@ import uvicorn
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from app.drain import Drain
-from app.metrics import Metrics
-from app.runtime_metrics import measure_loop_lag, memory_limit_bytes
+from app.http.drain import Drain
 from app.serve import DrainingServer
+from app.telemetry.metrics import Metrics
+from app.telemetry.runtime import measure_loop_lag, memory_limit_bytes
 from loadtest.stack.loop_thread import LoopThread
 from loadtest.stack.throttle import CpuThrottle
 from tests.helpers import scrape, value, wait_until

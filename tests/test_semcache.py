@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from app.metrics import Metrics
-from app.observers import CacheMetricsObserver
-from app.semcache import SemanticCache, normalise_question
+from app.rag.semcache import SemanticCache, normalise_question
+from app.telemetry.metrics import Metrics
+from app.telemetry.observers import CacheMetricsObserver
 
 
 class FakeClock:

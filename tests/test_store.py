@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from app.errors import StoreUnavailable
-from app.local_store import IN_MEMORY, LocalStore
-from app.settings import Settings
-from app.store import Chunk, Document, DocumentChunks, unnamed_source
-from app.vector_index import BLOCK_ROWS
+from app.core.errors import StoreUnavailable
+from app.core.settings import Settings
+from app.store.base import Chunk, Document, DocumentChunks, unnamed_source
+from app.store.local import IN_MEMORY, LocalStore
+from app.store.vector_index import BLOCK_ROWS
 from tests.helpers import ask, scrape, value, wait_until
 from tests.servers import ChromaServer, ServiceProcess, ServiceThread, SimulatorThread
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from app.request_telemetry import ACCESS_LOGGER
-from app.tracing import TracingConfigError, tracing_requested
+from app.http.request_telemetry import ACCESS_LOGGER
+from app.telemetry.tracing import TracingConfigError, tracing_requested
 from loadtest.stack.trace_receiver import SpanRecord, TraceReceiver
 from loadtest.verify.trace_checks import QUERY_ROOT, TraceFindings, check_query_trace
 from tests.helpers import set_faults, wait_until

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.semcache import SemanticCache
-from app.vector_index import VectorIndex
+from app.rag.semcache import SemanticCache
+from app.store.vector_index import VectorIndex
 
 DIMENSIONS = 64
 

@@ -15,7 +15,7 @@ import pytest
 from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
 from alerts.rule_files import alert_rules, rule_groups
-from app.catalog import QUERY_DURATION, QueryOutcome
+from app.core.catalog import QUERY_DURATION, QueryOutcome
 from loadtest.scenarios.compose_plan import REPLICA_DOWN
 from loadtest.scenarios.compression import RECORD_FACTORS
 from loadtest.scenarios.model import (

@@ -8,8 +8,8 @@ from dataclasses import asdict
 from typing import Any
 
 from alerts.slo import AVAILABILITY, LATENCY, WINDOWS, Objective
-from app.catalog import QueryOutcome
-from app.settings import Settings
+from app.core.catalog import QueryOutcome
+from app.core.settings import Settings
 from loadtest.scenarios.model import (
     INHIBITED,
     TARGET_CHANGE_SECONDS,

@@ -77,7 +77,7 @@ class RagUser(FastHttpUser):
     now and then a document.
 
     A caller waits up to 2 minutes for an answer, longer than the service's read timeout
-    (60 s): one that gave up first would cancel the call (app/disconnect.py) before the
+    (60 s): one that gave up first would cancel the call (app/http/disconnect.py) before the
     service could see Ollama time out.
 
     >>> # in a locustfile: from loadtest.scenarios.users import RagUser

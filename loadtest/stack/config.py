@@ -16,7 +16,7 @@ import yaml
 
 from alerts.durations import UNITS
 from alerts.paths import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG
-from app.settings import Settings
+from app.core.settings import Settings
 from loadtest.scenarios.compression import (
     DEFAULT_FACTOR,
     SCRAPE_INTERVAL,

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from app.catalog import QUERY_DURATION
+from app.core.catalog import QUERY_DURATION
 from loadtest.scenarios.model import ClientCheck, Scenario
 from loadtest.stack.interface import Stack
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.catalog import CONTRACT_METRICS
+from app.core.catalog import CONTRACT_METRICS
 from loadtest.scenarios.unit_tested import UNIT_TESTED_ONLY
 from loadtest.stack.config import SERVICE_SETTINGS, TRACING_SETTINGS
 

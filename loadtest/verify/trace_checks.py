@@ -15,9 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from app.catalog import EXEMPLAR_METRICS as EXEMPLAR_SPECS
-from app.drain import SHUTTING_DOWN
-from app.settings import Settings
+from app.core.catalog import EXEMPLAR_METRICS as EXEMPLAR_SPECS
+from app.core.settings import Settings
+from app.http.drain import SHUTTING_DOWN
 from loadtest.scenarios.model import Scenario
 from loadtest.stack.trace_receiver import SpanRecord, TraceStore
 

@@ -1,0 +1,8 @@
+"""The HTTP routes, one module per resource; ``ROUTERS`` is what the factory includes."""
+
+from __future__ import annotations
+
+from app.api.routes import breaker, cache, documents, exposition, health, query
+
+ROUTERS = (query.router, documents.router, cache.router, breaker.router, exposition.router,
+           health.router)

@@ -1,0 +1,326 @@
+"""The RAG pipeline: cache lookup, retrieval, generation, and document ingestion.
+
+    >>> rag = RagService(rag_config(Settings()), client, cache, store, metrics)
+    >>> answer = await rag.answer("What does a circuit breaker do?", top_k=4)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.core.catalog import AdmissionLaneName, AnswerMode, UpstreamOperation
+from app.core.errors import CircuitOpenError, Overloaded, UpstreamBadResponse, UpstreamError
+from app.core.schemas import (
+    CacheOutcome,
+    ChunkEvent,
+    EndEvent,
+    ErrorEvent,
+    IngestResult,
+    QueryAnswer,
+    Source,
+    StartEvent,
+    Usage,
+    ndjson,
+)
+from app.rag.corpus import BUILTIN_DOCUMENTS
+from app.rag.ingestion import ChunkingConfig, Ingestion
+from app.rag.semcache import CacheHit, SemanticCache, unit_vector
+from app.store.base import DimensionMismatch, DocumentStore, ScoredChunk
+from app.telemetry.metrics import Metrics
+from app.telemetry.request_context import note_cache, note_error
+from app.telemetry.tracing import Tracing
+from app.upstream.admission import Slot
+from app.upstream.answers import ChatStats
+from app.upstream.client import ChatStream, OllamaClient
+
+SYSTEM_PROMPT = (
+    "You answer questions using only the numbered context passages below. If they do not "
+    "contain the answer, say that you do not know.\n\n{context}"
+)
+
+
+@dataclass(frozen=True)
+class RagConfig:
+    """The settings the pipeline uses (their defaults are the settings')."""
+
+    chat_model: str
+    chunk_chars: int
+    chunk_overlap_chars: int
+    load_builtin_corpus: bool
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+@dataclass
+class Timings:
+    started: float = field(default_factory=time.perf_counter)
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def add(self, phase: str, seconds: float) -> None:
+        self.phases[phase] = self.phases.get(phase, 0.0) + seconds
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def as_ms(self) -> dict[str, float]:
+        result = {phase: _ms(seconds) for phase, seconds in self.phases.items()}
+        result["total"] = _ms(time.perf_counter() - self.started)
+        return result
+
+
+@dataclass
+class Lookup:
+    """What the cache said about a question, and the embedding computed on the way."""
+
+    hit: CacheHit | None
+    embedding: np.ndarray | None
+    embed_error: UpstreamError | CircuitOpenError | None = None
+    # A miss holds its chat call's admission from before it is embedded (the embedding runs
+    # under it): a question that Ollama could not answer now is turned away at once, not
+    # after its embedding.
+    chat_slot: Slot | None = None
+
+    def take_chat_slot(self) -> Slot | None:
+        slot, self.chat_slot = self.chat_slot, None
+        return slot
+
+    def release_chat_slot(self) -> None:
+        """Give back an admission no chat call used (a semantic hit, a failed step)."""
+        slot = self.take_chat_slot()
+        if slot is not None:
+            slot.release()
+
+    def outcome(self) -> CacheOutcome:
+        if self.hit is None:
+            return CacheOutcome(result="miss", similarity=None)
+        return CacheOutcome(result=self.hit.hit_type, similarity=round(self.hit.similarity, 4))
+
+
+@dataclass
+class PreparedAnswer:
+    """A miss, ready to be sent to the chat model."""
+
+    lookup: Lookup
+    messages: list[dict[str, str]]
+    sources: list[Source]
+    timings: Timings
+
+
+def _usage(stats: ChatStats) -> Usage:
+    return Usage(prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens)
+
+
+def _sources(scored: list[ScoredChunk]) -> list[Source]:
+    return [Source(source=s.chunk.source, chunk=s.chunk.index, score=round(s.score, 4))
+            for s in scored]
+
+
+class RagService:
+    def __init__(self, config: RagConfig, client: OllamaClient, cache: SemanticCache,
+                 store: DocumentStore, metrics: Metrics, tracing: Tracing | None = None) -> None:
+        self.config = config
+        self.client = client
+        self.cache = cache
+        self.store = store
+        self.metrics = metrics
+        self.tracing = tracing or Tracing(None)
+        self._corpus_loaded = not config.load_builtin_corpus
+        self._corpus_lock = asyncio.Lock()
+        self.ingestion = Ingestion(ChunkingConfig(config.chunk_chars,
+                                                  config.chunk_overlap_chars),
+                                   client, store, metrics, self.tracing)
+
+    @property
+    def ready(self) -> bool:
+        return self._corpus_loaded
+
+    async def ensure_corpus(self) -> None:
+        """Index the built-in corpus once; a failure is retried on the next call."""
+        if self._corpus_loaded:
+            return
+        async with self._corpus_lock:
+            if not self._corpus_loaded:
+                await self.ingest(list(BUILTIN_DOCUMENTS.items()))
+                self._corpus_loaded = True
+
+    async def ingest(self, documents: list[tuple[str, str]]) -> IngestResult:
+        return await self.ingestion.ingest(documents)
+
+    async def lookup(self, question: str, timings: Timings) -> Lookup:
+        """Exact, then semantic. A miss first gets its chat call admitted (``Overloaded``
+        otherwise). When the question cannot be embedded (breaker open, upstream down,
+        overloaded) the lookup degrades to exact match instead of failing. The caller
+        releases the chat admission it does not use (``Lookup.release_chat_slot``)."""
+        started = time.perf_counter()
+        with self.tracing.span("cache.exact_lookup") as span:
+            hit = self.cache.lookup_exact(question)
+            span.set_attribute("ollama_rag.cache.result", "miss" if hit is None else "hit")
+        lookup_seconds = time.perf_counter() - started
+        result = Lookup(hit, None)
+        if hit is None:
+            result.chat_slot = await self.client.admission.admit(AdmissionLaneName.CHAT)
+            embed_started = time.perf_counter()
+            try:
+                result.embedding = (await self.client.embed(
+                    [question], part_of=result.chat_slot))[0]
+            except (UpstreamError, CircuitOpenError, Overloaded) as exc:
+                result.embed_error = exc
+            except BaseException:
+                result.release_chat_slot()
+                raise
+            timings.add(UpstreamOperation.EMBED, time.perf_counter() - embed_started)
+            if result.embedding is not None:
+                lookup_seconds += self._semantic_lookup(result)
+        self.metrics.cache_lookup_duration.observe(lookup_seconds)
+        timings.add("cache_lookup", lookup_seconds)
+        if result.hit is None:
+            self.cache.record_miss()
+        else:
+            self.cache.record_hit(result.hit)
+        outcome = result.outcome()
+        note_cache(outcome.result, outcome.similarity)
+        return result
+
+    def _semantic_lookup(self, result: Lookup) -> float:
+        """Look the embedded question up; returns the seconds it took."""
+        assert result.embedding is not None
+        with self.tracing.span("cache.semantic_lookup") as span:
+            started = time.perf_counter()
+            result.hit, best = self.cache.search_semantic(result.embedding)
+            elapsed = time.perf_counter() - started
+            if span.is_recording():
+                span.set_attributes({"ollama_rag.cache.result":
+                                     "miss" if result.hit is None else "hit",
+                                     "ollama_rag.cache.threshold": self.cache.threshold,
+                                     "ollama_rag.cache.entries": len(self.cache)})
+                if best is not None:
+                    span.set_attribute("ollama_rag.cache.similarity", round(best, 4))
+        return elapsed
+
+    async def prepare(self, question: str, top_k: int, timings: Timings,
+                      lookup: Lookup) -> PreparedAnswer:
+        """Retrieve the context of a missed question."""
+        if lookup.embed_error is not None:
+            raise lookup.embed_error
+        assert lookup.embedding is not None
+        await self.ensure_corpus()
+        with self.tracing.span("retrieval", {"ollama_rag.retrieval.top_k": top_k}) as span:
+            started = time.perf_counter()
+            try:
+                scored = await self.store.search(unit_vector(lookup.embedding), top_k)
+            except DimensionMismatch as exc:
+                raise UpstreamBadResponse(str(exc)) from exc
+            elapsed = time.perf_counter() - started
+            if span.is_recording():
+                span.set_attributes({"ollama_rag.retrieval.chunks": len(scored),
+                                     "ollama_rag.documents.engine": self.store.engine})
+                if scored:
+                    span.set_attribute("ollama_rag.retrieval.best_score",
+                                       round(scored[0].score, 4))
+        self.metrics.retrieval_duration.observe(elapsed)
+        timings.add("retrieval", elapsed)
+        context = "\n\n".join(f"[{i + 1}] {s.chunk.text}" for i, s in enumerate(scored))
+        messages = [
+            {"role": "system", "content": SYSTEM_PROMPT.format(context=context)},
+            {"role": "user", "content": question},
+        ]
+        return PreparedAnswer(lookup, messages, _sources(scored), timings)
+
+    def _cached_answer(self, hit: CacheHit, lookup: Lookup, timings: Timings) -> QueryAnswer:
+        cached: QueryAnswer = hit.value
+        return cached.model_copy(update={"cache": lookup.outcome(), "usage": Usage(),
+                                         "timings_ms": timings.as_ms()})
+
+    def _remember(self, question: str, answer: QueryAnswer, prepared: PreparedAnswer) -> None:
+        self.cache.put(question, answer, prepared.lookup.embedding)
+
+    def _generated_answer(self, content: str, prepared: PreparedAnswer,
+                          usage: Usage) -> QueryAnswer:
+        return QueryAnswer(answer=content, sources=prepared.sources,
+                           cache=prepared.lookup.outcome(), model=self.config.chat_model,
+                           usage=usage, timings_ms=prepared.timings.as_ms())
+
+    async def answer(self, question: str, top_k: int) -> QueryAnswer:
+        timings = Timings()
+        lookup = await self.lookup(question, timings)
+        try:
+            if lookup.hit is not None:
+                self._answer_started(AnswerMode.WHOLE, timings.elapsed())
+                return self._cached_answer(lookup.hit, lookup, timings)
+            prepared = await self.prepare(question, top_k, timings, lookup)
+            started = time.perf_counter()
+            result = await self.client.chat(prepared.messages, lookup.take_chat_slot())
+        finally:
+            lookup.release_chat_slot()
+        timings.add("llm", time.perf_counter() - started)
+        answer = self._generated_answer(result.content, prepared, _usage(result.stats))
+        self._remember(question, answer, prepared)
+        self._answer_started(AnswerMode.WHOLE,
+                             max(0.0, timings.elapsed() - result.stats.generation_seconds))
+        return answer
+
+    def _answer_started(self, mode: AnswerMode, seconds: float) -> None:
+        """The latency SLI: observed only for answers that succeed."""
+        self.metrics.query_ttft.labels(mode).observe(seconds, self.tracing.exemplar())
+
+    async def answer_stream(self, question: str, top_k: int) -> AsyncIterator[bytes]:
+        """Everything that can fail with an HTTP status fails before this returns; the
+        iterator it returns yields NDJSON lines."""
+        timings = Timings()
+        lookup = await self.lookup(question, timings)
+        try:
+            if lookup.hit is not None:
+                self._answer_started(AnswerMode.STREAM, timings.elapsed())
+                return _cached_stream(self._cached_answer(lookup.hit, lookup, timings))
+            prepared = await self.prepare(question, top_k, timings, lookup)
+            started = time.perf_counter()
+            stream = await self.client.open_chat_stream(prepared.messages,
+                                                        lookup.take_chat_slot())
+        finally:
+            lookup.release_chat_slot()
+        return self._generated_stream(question, prepared, stream, started)
+
+    async def _generated_stream(self, question: str, prepared: PreparedAnswer,
+                                stream: ChatStream, started: float) -> AsyncIterator[bytes]:
+        pieces: list[str] = []
+        first_piece_after: float | None = None
+        try:
+            yield ndjson(StartEvent(cache=prepared.lookup.outcome(), sources=prepared.sources,
+                                    model=self.config.chat_model))
+            try:
+                async for piece in stream:
+                    if first_piece_after is None:
+                        first_piece_after = prepared.timings.elapsed()
+                    pieces.append(piece)
+                    yield ndjson(ChunkEvent(content=piece))
+            except UpstreamError as error:
+                # The status line is already sent: the error travels as the last line, and
+                # the failure is counted where the availability SLI sees it.
+                self.metrics.query_stream_failures.labels(error.outcome).inc()
+                note_error(error.code, error.message)
+                yield ndjson(ErrorEvent(error=error.code, detail=error.message))
+                return
+            if first_piece_after is None:  # an empty answer starts when it ends
+                first_piece_after = prepared.timings.elapsed()
+            self._answer_started(AnswerMode.STREAM, first_piece_after)
+            prepared.timings.add("llm", time.perf_counter() - started)
+            if stream.time_to_first_token is not None:
+                prepared.timings.add("time_to_first_token", stream.time_to_first_token)
+            answer = self._generated_answer("".join(pieces), prepared, _usage(stream.stats))
+            self._remember(question, answer, prepared)
+            yield ndjson(EndEvent(usage=answer.usage, timings_ms=answer.timings_ms))
+        finally:
+            await stream.aclose()
+
+
+async def _cached_stream(answer: QueryAnswer) -> AsyncIterator[bytes]:
+    yield ndjson(StartEvent(cache=answer.cache, sources=answer.sources, model=answer.model))
+    yield ndjson(ChunkEvent(content=answer.answer))
+    yield ndjson(EndEvent(usage=answer.usage, timings_ms=answer.timings_ms))

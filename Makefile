@@ -79,9 +79,9 @@ system-deps:
 	  fi; \
 	fi
 
-# Print the README's metric table from the catalog (app/core/catalog.py).
+# Regenerate the metric table of docs/metrics.md from the catalog (app/core/catalog.py).
 catalog: setup
-	@$(BIN)/python -m app.core.catalog
+	$(BIN)/python -m app.core.metric_table --write
 
 # The benchmarks (bench/, docs/performance.md), side by side in one run (about 6 minutes).
 bench: setup system-deps

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from app import __version__
-from app.core.catalog import BREAKER_NAME
+from app.core.labels import BREAKER_NAME
 from app.core.settings import Settings
 from app.http.drain import Drain
 from app.rag.pipeline import RagConfig, RagService

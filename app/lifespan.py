@@ -13,8 +13,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 from fastapi import FastAPI
 
 from app.components import Components
-from app.core.catalog import StoreEngine
 from app.core.errors import StoreUnavailable
+from app.core.labels import StoreEngine
 from app.prober import check_store_forever, check_upstream_forever, probe_while_half_open
 from app.rag.pipeline import RagService
 from app.telemetry.runtime import measure_loop_lag

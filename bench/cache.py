@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from app.rag.semcache import SemanticCache
+from app.store.vectors import unit_rows
 from bench.stats import percentiles_ms
 
 DIMENSIONS = 384
@@ -18,7 +19,7 @@ DIMENSIONS = 384
 
 def _filled(size: int, rng: np.random.Generator) -> SemanticCache:
     cache = SemanticCache(size, 0.95, 3600)
-    vectors = rng.standard_normal((size, DIMENSIONS), dtype=np.float32)
+    vectors = unit_rows(rng.standard_normal((size, DIMENSIONS), dtype=np.float32))
     for i in range(size):
         cache.put(f"question number {i}", {"answer": f"answer {i}"}, vectors[i])
     return cache

@@ -13,6 +13,8 @@ import numpy as np
 from app.core.schemas import CacheOutcome, QueryAnswer, Usage
 from app.core.settings import Settings
 from app.factory import create_app
+from app.rag.semcache import question_key
+from app.store.vectors import unit_vector
 from bench.asgi_driver import post_json
 
 QUESTION = "What does a circuit breaker do when it is half-open?"
@@ -24,7 +26,8 @@ def _app(metrics_enabled: bool) -> Any:
     answer = QueryAnswer(answer="An answer.", sources=[],
                          cache=CacheOutcome(result="miss", similarity=None),
                          model="llama3.2", usage=Usage(), timings_ms={})
-    app.state.components.cache.put(QUESTION, answer, np.ones(384, dtype=np.float32))
+    app.state.components.cache.put(question_key(QUESTION), answer,
+                                    unit_vector(np.ones(384, dtype=np.float32)))
     return app
 
 

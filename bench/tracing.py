@@ -31,6 +31,8 @@ import numpy as np
 from app.core.schemas import CacheOutcome, QueryAnswer, Usage
 from app.core.settings import Settings
 from app.factory import create_app
+from app.rag.semcache import question_key
+from app.store.vectors import unit_vector
 from app.telemetry.tracing import Tracing
 from bench.asgi_driver import post_json
 from loadtest.scenarios.questions import new_question
@@ -94,7 +96,8 @@ def _app(mode: str, endpoint: str, ollama_url: str) -> Any:
     answer = QueryAnswer(answer="An answer.", sources=[],
                          cache=CacheOutcome(result="miss", similarity=None),
                          model="llama3.2", usage=Usage(), timings_ms={})
-    app.state.components.cache.put(QUESTION, answer, np.ones(384, dtype=np.float32))
+    app.state.components.cache.put(question_key(QUESTION), answer,
+                                    unit_vector(np.ones(384, dtype=np.float32)))
     return app
 
 

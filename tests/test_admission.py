@@ -9,8 +9,8 @@ import math
 import pytest
 from prometheus_client import CollectorRegistry
 
-from app.core.catalog import AdmissionLaneName, ShedReason
 from app.core.errors import Overloaded
+from app.core.labels import AdmissionLaneName, ShedReason
 from app.telemetry.metrics import Metrics
 from app.upstream.admission import AdmissionLane
 from app.upstream.gradient_limit import GradientLimit, LimitBounds

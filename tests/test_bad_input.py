@@ -130,7 +130,7 @@ def test_unknown_paths_add_no_series(service: ServiceThread) -> None:
     methods_seen = {dict(labels)["method"] for (name, labels) in samples
                     if name == "ollama_rag_http_requests_total"}
     # Every route is created at zero at start; random paths add only "unmatched".
-    templates = {getattr(r, "path", "") for r in flat_routes(service.app.api.routes)}
+    templates = {getattr(r, "path", "") for r in flat_routes(service.app.routes)}
     assert routes <= templates | {"unmatched"}
     assert methods_seen <= {"GET", "POST", "PUT", "DELETE", "PATCH", "OTHER"}
     total = sum(v for (name, labels), v in samples.items()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.core.catalog import LABEL_VALUE_SETS
+from app.core.labels import LABEL_VALUE_SETS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("app", "alerts", "dashboards", "loadtest", "bench", "tests")

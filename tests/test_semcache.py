@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from app.rag.semcache import SemanticCache, normalise_question
+from app.rag.semcache import SemanticCache, question_key
+from app.store.vectors import unit_vector
 from app.telemetry.metrics import Metrics
 from app.telemetry.observers import CacheMetricsObserver
 
@@ -18,7 +19,8 @@ class FakeClock:
 
 
 def vec(*values: float) -> np.ndarray:
-    return np.array(values, dtype=np.float32)
+    """A unit vector, as embeddings reach the cache."""
+    return unit_vector(list(values))
 
 
 def at_angle(similarity: float) -> np.ndarray:
@@ -41,16 +43,16 @@ def make_cache(clock: FakeClock, capacity: int = 3, threshold: float = 0.9,
 
 
 def test_normalisation_ignores_case_space_and_trailing_punctuation() -> None:
-    assert normalise_question("  What IS   a breaker?! ") == "what is a breaker"
-    assert normalise_question("a.b") == "a.b"
+    assert question_key("  What IS   a breaker?! ") == "what is a breaker"
+    assert question_key("a.b") == "a.b"
 
 
 def test_exact_hit_on_normalised_text(clock: FakeClock) -> None:
     cache = make_cache(clock)
-    cache.put("What is a breaker?", {"answer": 1}, vec(1, 0))
-    hit = cache.lookup_exact("what is a  BREAKER")
+    cache.put(question_key("What is a breaker?"), {"answer": 1}, vec(1, 0))
+    hit = cache.lookup_exact(question_key("what is a  BREAKER"))
     assert hit is not None and hit.hit_type == "exact" and hit.value == {"answer": 1}
-    assert cache.lookup_exact("what is a cache") is None
+    assert cache.lookup_exact(question_key("what is a cache")) is None
 
 
 def test_semantic_hit_returns_the_most_similar_entry(clock: FakeClock) -> None:

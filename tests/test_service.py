@@ -10,7 +10,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from app.core.catalog import CONTRACT_METRICS, QueryOutcome
+from app.core.catalog import CONTRACT_METRICS
+from app.core.labels import QueryOutcome
 from tests import helpers
 from tests.helpers import ask, scrape, set_faults, value, wait_until
 from tests.servers import ServiceThread, SimulatorThread

@@ -15,7 +15,8 @@ import pytest
 from alerts.durations import duration_seconds
 from alerts.paths import RULE_FILES
 from alerts.rule_files import alert_rules, rule_groups
-from app.core.catalog import QUERY_DURATION, QueryOutcome
+from app.core.catalog import Catalog
+from app.core.labels import QueryOutcome
 from loadtest.scenarios.compose_plan import REPLICA_DOWN
 from loadtest.scenarios.compression import RECORD_FACTORS
 from loadtest.scenarios.model import (
@@ -189,10 +190,10 @@ def test_latency_bounds_are_bucket_boundaries_of_the_services_histogram() -> Non
                if c.p99_below_ms is not None]
     assert {(name, c.outcome) for name, c in bounded} == {
         ("overload", QueryOutcome.SHED), ("overload", QueryOutcome.CACHE_EXACT)}
-    assert QUERY_DURATION.buckets is not None
+    assert Catalog.query_duration.buckets is not None
     for _, check in bounded:
         assert check.outcome in set(QueryOutcome)
-        assert check.p99_below_ms / 1000 in QUERY_DURATION.buckets
+        assert check.p99_below_ms / 1000 in Catalog.query_duration.buckets
 
 
 def test_a_latency_bound_is_decided_by_the_services_count_not_locusts() -> None:

@@ -36,10 +36,10 @@ def _add_stream_events(models: dict[str, Any]) -> None:
 
 
 def install_openapi(app: FastAPI, settings: Settings) -> None:
-    """Make ``app.api.openapi()`` return the schema with this app's limits."""
+    """Make ``app.openapi()`` return the schema with this app's limits."""
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, routes=app.api.routes)
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
             models = schema["components"]["schemas"]
             _add_stream_events(models)
             for limit in LIMITS:
@@ -48,4 +48,4 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
             app.openapi_schema = schema
         return app.openapi_schema
 
-    app.api.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -24,7 +24,7 @@ into its JSON body, in one place.
 
 from __future__ import annotations
 
-from app.core.catalog import UpstreamOutcome
+from app.core.labels import UpstreamOutcome
 
 
 class ServiceError(Exception):

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.core.catalog import BreakerState, EvictionReason, HitType
+from app.core.labels import BreakerState, EvictionReason, HitType
 
 # At least one character that is not white space (Python's str.isspace(), which is what
 # the service strips; Python's \s is the same set).

@@ -22,7 +22,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.catalog import normalise_method
+from app.core.labels import normalise_method
 from app.http.drain import OPERATIONAL_PATHS
 from app.http.route_metrics import RouteResolver, StatusNotingSend
 from app.telemetry.request_context import RequestRecord, request_record

@@ -14,8 +14,8 @@ from typing import Any
 from starlette.routing import BaseRoute, Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.catalog import UNMATCHED_ROUTE, HitType, QueryOutcome, normalise_method
 from app.core.errors import Overloaded
+from app.core.labels import UNMATCHED_ROUTE, HitType, QueryOutcome, normalise_method
 from app.telemetry.metrics import Metrics
 from app.telemetry.request_context import RequestRecord, current_record, request_record
 from app.telemetry.tracing import Tracing

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from app.core.errors import UpstreamBadResponse
 from app.core.schemas import IngestResult
-from app.rag.semcache import unit_vector
 from app.store.base import (
     Chunk,
     DimensionMismatch,
@@ -62,8 +59,7 @@ class Ingestion:
             texts = [chunk.text for _, chunks in fresh for chunk in chunks]
             span.set_attribute("ollama_rag.ingest.chunks", len(texts))
             if texts:
-                embeddings = await self.client.embed(texts)
-                rows = np.vstack([unit_vector(row) for row in embeddings])
+                rows = await self.client.embed(texts)  # unit rows
                 items, start = [], 0
                 for document, chunks in fresh:
                     items.append(DocumentChunks(document, chunks,

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.core.catalog import AdmissionLaneName, AnswerMode, UpstreamOperation
 from app.core.errors import CircuitOpenError, Overloaded, UpstreamBadResponse, UpstreamError
+from app.core.labels import AnswerMode, UpstreamOperation
 from app.core.schemas import (
     CacheOutcome,
     ChunkEvent,
@@ -29,14 +29,13 @@ from app.core.schemas import (
 )
 from app.rag.corpus import BUILTIN_DOCUMENTS
 from app.rag.ingestion import ChunkingConfig, Ingestion
-from app.rag.semcache import CacheHit, SemanticCache, unit_vector
+from app.rag.semcache import CacheHit, SemanticCache, question_key
 from app.store.base import DimensionMismatch, DocumentStore, ScoredChunk
 from app.telemetry.metrics import Metrics
 from app.telemetry.request_context import note_cache, note_error
 from app.telemetry.tracing import Tracing
-from app.upstream.admission import Slot
 from app.upstream.answers import ChatStats
-from app.upstream.client import ChatStream, OllamaClient
+from app.upstream.client import ChatStream, OllamaClient, QuestionCalls
 
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered context passages below. If they do not "
@@ -79,23 +78,22 @@ class Timings:
 class Lookup:
     """What the cache said about a question, and the embedding computed on the way."""
 
+    key: str  # the question's cache key
     hit: CacheHit | None
-    embedding: np.ndarray | None
-    embed_error: UpstreamError | CircuitOpenError | None = None
-    # A miss holds its chat call's admission from before it is embedded (the embedding runs
-    # under it): a question that Ollama could not answer now is turned away at once, not
-    # after its embedding.
-    chat_slot: Slot | None = None
+    embedding: np.ndarray | None = None  # a unit vector
+    embed_error: UpstreamError | CircuitOpenError | Overloaded | None = None
+    # A miss's upstream calls, admitted before it was embedded (``OllamaClient.question``).
+    calls: QuestionCalls | None = None
 
-    def take_chat_slot(self) -> Slot | None:
-        slot, self.chat_slot = self.chat_slot, None
-        return slot
+    def release(self) -> None:
+        """Give back the admission no answer used (a semantic hit, a failed step)."""
+        if self.calls is not None:
+            self.calls.release()
 
-    def release_chat_slot(self) -> None:
-        """Give back an admission no chat call used (a semantic hit, a failed step)."""
-        slot = self.take_chat_slot()
-        if slot is not None:
-            slot.release()
+    @property
+    def miss_calls(self) -> QuestionCalls:
+        assert self.calls is not None, "only a miss has upstream calls"
+        return self.calls
 
     def outcome(self) -> CacheOutcome:
         if self.hit is None:
@@ -157,23 +155,23 @@ class RagService:
         """Exact, then semantic. A miss first gets its chat call admitted (``Overloaded``
         otherwise). When the question cannot be embedded (breaker open, upstream down,
         overloaded) the lookup degrades to exact match instead of failing. The caller
-        releases the chat admission it does not use (``Lookup.release_chat_slot``)."""
+        releases the admission no answer used (``Lookup.release``)."""
         started = time.perf_counter()
+        key = question_key(question)
         with self.tracing.span("cache.exact_lookup") as span:
-            hit = self.cache.lookup_exact(question)
+            hit = self.cache.lookup_exact(key)
             span.set_attribute("ollama_rag.cache.result", "miss" if hit is None else "hit")
         lookup_seconds = time.perf_counter() - started
-        result = Lookup(hit, None)
+        result = Lookup(key, hit)
         if hit is None:
-            result.chat_slot = await self.client.admission.admit(AdmissionLaneName.CHAT)
+            result.calls = await self.client.question()
             embed_started = time.perf_counter()
             try:
-                result.embedding = (await self.client.embed(
-                    [question], part_of=result.chat_slot))[0]
+                result.embedding = await result.calls.embed(question)
             except (UpstreamError, CircuitOpenError, Overloaded) as exc:
                 result.embed_error = exc
             except BaseException:
-                result.release_chat_slot()
+                result.release()
                 raise
             timings.add(UpstreamOperation.EMBED, time.perf_counter() - embed_started)
             if result.embedding is not None:
@@ -214,7 +212,7 @@ class RagService:
         with self.tracing.span("retrieval", {"ollama_rag.retrieval.top_k": top_k}) as span:
             started = time.perf_counter()
             try:
-                scored = await self.store.search(unit_vector(lookup.embedding), top_k)
+                scored = await self.store.search(lookup.embedding, top_k)
             except DimensionMismatch as exc:
                 raise UpstreamBadResponse(str(exc)) from exc
             elapsed = time.perf_counter() - started
@@ -238,8 +236,8 @@ class RagService:
         return cached.model_copy(update={"cache": lookup.outcome(), "usage": Usage(),
                                          "timings_ms": timings.as_ms()})
 
-    def _remember(self, question: str, answer: QueryAnswer, prepared: PreparedAnswer) -> None:
-        self.cache.put(question, answer, prepared.lookup.embedding)
+    def _remember(self, answer: QueryAnswer, prepared: PreparedAnswer) -> None:
+        self.cache.put(prepared.lookup.key, answer, prepared.lookup.embedding)
 
     def _generated_answer(self, content: str, prepared: PreparedAnswer,
                           usage: Usage) -> QueryAnswer:
@@ -256,12 +254,12 @@ class RagService:
                 return self._cached_answer(lookup.hit, lookup, timings)
             prepared = await self.prepare(question, top_k, timings, lookup)
             started = time.perf_counter()
-            result = await self.client.chat(prepared.messages, lookup.take_chat_slot())
+            result = await lookup.miss_calls.chat(prepared.messages)
         finally:
-            lookup.release_chat_slot()
+            lookup.release()
         timings.add("llm", time.perf_counter() - started)
         answer = self._generated_answer(result.content, prepared, _usage(result.stats))
-        self._remember(question, answer, prepared)
+        self._remember(answer, prepared)
         self._answer_started(AnswerMode.WHOLE,
                              max(0.0, timings.elapsed() - result.stats.generation_seconds))
         return answer
@@ -281,13 +279,12 @@ class RagService:
                 return _cached_stream(self._cached_answer(lookup.hit, lookup, timings))
             prepared = await self.prepare(question, top_k, timings, lookup)
             started = time.perf_counter()
-            stream = await self.client.open_chat_stream(prepared.messages,
-                                                        lookup.take_chat_slot())
+            stream = await lookup.miss_calls.open_chat_stream(prepared.messages)
         finally:
-            lookup.release_chat_slot()
-        return self._generated_stream(question, prepared, stream, started)
+            lookup.release()
+        return self._generated_stream(prepared, stream, started)
 
-    async def _generated_stream(self, question: str, prepared: PreparedAnswer,
+    async def _generated_stream(self, prepared: PreparedAnswer,
                                 stream: ChatStream, started: float) -> AsyncIterator[bytes]:
         pieces: list[str] = []
         first_piece_after: float | None = None
@@ -314,7 +311,7 @@ class RagService:
             if stream.time_to_first_token is not None:
                 prepared.timings.add("time_to_first_token", stream.time_to_first_token)
             answer = self._generated_answer("".join(pieces), prepared, _usage(stream.stats))
-            self._remember(question, answer, prepared)
+            self._remember(answer, prepared)
             yield ndjson(EndEvent(usage=answer.usage, timings_ms=answer.timings_ms))
         finally:
             await stream.aclose()

@@ -1,6 +1,8 @@
 """Semantic cache: exact match on normalised text, then cosine similarity over embeddings.
 
-Embeddings live in a ``VectorIndex`` keyed by the entry's key: exact while the cache
+Entries are keyed by ``question_key(question)``, computed once per question by its caller.
+Embeddings arrive as unit vectors (``app/store/vectors.py``) and live in a ``VectorIndex``
+keyed by the entry's key: exact while the cache
 is small, an approximate index with exact rescoring once large, so that a lookup stays under
 a millisecond at 1,000,000 entries. Entries are evicted least-recently-used at capacity and
 after their time to live; an evicted entry leaves the index at once and never matches.
@@ -17,25 +19,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.core.catalog import EvictionReason, HitType
+from app.core.labels import EvictionReason, HitType
 from app.store.vector_index import VectorIndex
 
 _SPACES = re.compile(r"\s+")
 _TRAILING_PUNCTUATION = re.compile(r"[\s?!.,;:]+$")
 
 
-def normalise_question(text: str) -> str:
+def question_key(text: str) -> str:
     """The exact-match key: case, surrounding space, runs of space and trailing
     punctuation do not make two questions different."""
     text = _SPACES.sub(" ", text.strip().casefold())
     return _TRAILING_PUNCTUATION.sub("", text)
-
-
-def unit_vector(vector: np.ndarray | list[float]) -> np.ndarray:
-    """The vector scaled to length 1 (float32); a zero vector stays zero."""
-    array = np.asarray(vector, dtype=np.float32).reshape(-1)
-    norm = float(np.linalg.norm(array))
-    return array / norm if norm > 0 else array
 
 
 class CacheObserver(Protocol):
@@ -98,9 +93,8 @@ class SemanticCache:
     def fill_ratio(self) -> float:
         return len(self._entries) / self.capacity
 
-    def lookup_exact(self, question: str) -> CacheHit | None:
-        """Exact lookup only; counts nothing (``lookup`` does)."""
-        key = normalise_question(question)
+    def lookup_exact(self, key: str) -> CacheHit | None:
+        """The entry of a question's key; counts nothing (``record_hit``/``_miss`` do)."""
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -120,10 +114,9 @@ class SemanticCache:
         self._evict_expired()
         if self._index is None or not self._entries:
             return None, None
-        query = unit_vector(embedding)
-        if query.shape[0] != self._index.dimension:
+        if embedding.shape[0] != self._index.dimension:
             return None, None  # an embedding from another model cannot be compared
-        found = self._index.search(query, 1)
+        found = self._index.search(embedding, 1)
         if not found:
             return None, None
         key, best = found[0]
@@ -145,20 +138,19 @@ class SemanticCache:
         if self._observer is not None:
             self._observer.on_miss()
 
-    def put(self, question: str, value: Any, embedding: np.ndarray | None) -> None:
-        """Store an answer; without an embedding it can only be found by exact match."""
-        key = normalise_question(question)
+    def put(self, key: str, value: Any, embedding: np.ndarray | None) -> None:
+        """Store an answer under a question's key; without an embedding (a unit vector) it
+        can only be found by exact match."""
         if key in self._entries:
             self._evict([key], None)
         elif len(self._entries) >= self.capacity:
             self._evict([next(iter(self._entries))], EvictionReason.CAPACITY)
         embedded = False
         if embedding is not None:
-            vector = unit_vector(embedding)
             if self._index is None:
-                self._index = VectorIndex(vector.shape[0])
-            if vector.shape[0] == self._index.dimension:
-                self._index.add(key, vector)
+                self._index = VectorIndex(embedding.shape[0])
+            if embedding.shape[0] == self._index.dimension:
+                self._index.add(key, embedding)
                 embedded = True
         self._entries[key] = _Entry(value, embedded)
         self._deadlines[key] = self._clock() + self.ttl_seconds

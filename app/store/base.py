@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.core.catalog import StoreEngine
+from app.core.labels import StoreEngine
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 
-from app.core.catalog import StoreEngine
 from app.core.errors import StoreUnavailable
+from app.core.labels import StoreEngine
 from app.store.base import Chunk, DimensionMismatch, Document, DocumentChunks, ScoredChunk
 
 T = TypeVar("T")

@@ -23,8 +23,8 @@ from typing import IO, TypeVar
 
 import numpy as np
 
-from app.core.catalog import StoreEngine
 from app.core.errors import StoreUnavailable
+from app.core.labels import StoreEngine
 from app.store.base import (
     Chunk,
     DimensionMismatch,

@@ -13,8 +13,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from app.core.catalog import StoreEngine, StoreOperation
 from app.core.errors import StoreUnavailable
+from app.core.labels import StoreEngine, StoreOperation
 from app.core.settings import Settings
 from app.store.base import Document, DocumentChunks, DocumentStore, ScoredChunk
 from app.store.chroma import ChromaStore

@@ -7,64 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from prometheus_client import CollectorRegistry, disable_created_metrics
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    Info,
-    disable_created_metrics,
-)
-
-from app.core.catalog import (
-    ADMISSION_IN_FLIGHT,
-    ADMISSION_LIMIT,
-    ADMISSION_QUEUE_WAIT,
-    ADMISSION_QUEUED,
-    ADMISSION_SHED,
+from app.core.catalog import Catalog
+from app.core.labels import (
     BREAKER_NAME,
     BREAKER_TRANSITIONS,
-    BUILD_INFO,
-    CACHE_CAPACITY,
-    CACHE_EVICTIONS,
-    CACHE_FILL,
-    CACHE_HITS,
-    CACHE_LOOKUP,
-    CACHE_MISSES,
-    CACHE_SIMILARITY,
-    CACHE_SIZE,
-    CB_CALLS,
-    CB_CONSECUTIVE_FAILURES,
-    CB_LAST_CHANGE,
-    CB_STATE,
-    CB_TRANSITIONS,
     CLIENT_NAME,
-    DOCUMENT_CHUNKS,
-    EVENT_LOOP_LAG,
-    HTTP_DURATION,
-    HTTP_IN_PROGRESS,
-    HTTP_REQUESTS,
-    LLM_PHASE,
-    LLM_TOKENS,
-    LLM_TTFT,
-    MEMORY_LIMIT,
-    MODEL_AVAILABLE,
-    POOL_REQUESTS,
-    POOL_SIZE,
-    QUERY_DURATION,
-    QUERY_STREAM_FAILURES,
-    QUERY_TTFT,
-    RETRIEVAL_DURATION,
     STATE_VALUES,
-    STORE_ERRORS,
-    STORE_OPERATION_DURATION,
-    STORE_UP,
-    UPSTREAM_CANCELLED,
-    UPSTREAM_DURATION,
-    UPSTREAM_IN_FLIGHT,
-    UPSTREAM_UP,
     AdmissionLaneName,
     AnswerMode,
     BreakerState,
@@ -79,7 +29,7 @@ from app.core.catalog import (
     UpstreamOperation,
     UpstreamOutcome,
 )
-from app.core.metric_spec import NAMESPACE, MetricSpec
+from app.core.metric_spec import MetricSpec
 
 
 class NoopMetric:
@@ -110,8 +60,10 @@ CANCELLABLE_OPERATIONS = (UpstreamOperation.CHAT, UpstreamOperation.CHAT_STREAM,
                           UpstreamOperation.EMBED)
 
 
-class Metrics:
-    """The collectors of one app, registered in that app's own registry."""
+class Metrics(Catalog):
+    """The collectors of one app, registered in that app's own registry: one per metric the
+    catalog declares, under the catalog's attribute name (``metrics.cache_hits`` is the
+    collector of ``Catalog.cache_hits``)."""
 
     def __init__(self, registry: CollectorRegistry, *, chat_model: str, embed_model: str,
                  version: str, enabled: bool = True) -> None:
@@ -119,67 +71,11 @@ class Metrics:
         disable_created_metrics()
         self.enabled = enabled
         self.registry = registry
-        self.breaker_state: Gauge = self._make(CB_STATE)
-        self.breaker_calls: Counter = self._make(CB_CALLS)
-        self.breaker_transitions: Counter = self._make(CB_TRANSITIONS)
-        self.breaker_consecutive_failures: Gauge = self._make(CB_CONSECUTIVE_FAILURES)
-        self.breaker_last_change: Gauge = self._make(CB_LAST_CHANGE)
-        self.pool_requests: Counter = self._make(POOL_REQUESTS)
-        self.pool_size: Gauge = self._make(POOL_SIZE)
-        self.cache_hits: Counter = self._make(CACHE_HITS)
-        self.cache_misses: Counter = self._make(CACHE_MISSES)
-        self.cache_size: Gauge = self._make(CACHE_SIZE)
-        self.cache_fill_ratio: Gauge = self._make(CACHE_FILL)
-        self.cache_capacity: Gauge = self._make(CACHE_CAPACITY)
-        self.cache_evictions: Counter = self._make(CACHE_EVICTIONS)
-        self.cache_lookup_duration: Histogram = self._make(CACHE_LOOKUP)
-        self.cache_similarity: Histogram = self._make(CACHE_SIMILARITY)
-        self.http_requests: Counter = self._make(HTTP_REQUESTS)
-        self.http_duration: Histogram = self._make(HTTP_DURATION)
-        self.http_in_progress: Gauge = self._make(HTTP_IN_PROGRESS)
-        self.upstream_in_flight: Gauge = self._make(UPSTREAM_IN_FLIGHT)
-        self.upstream_duration: Histogram = self._make(UPSTREAM_DURATION)
-        self.upstream_up: Gauge = self._make(UPSTREAM_UP)
-        self.upstream_cancelled: Counter = self._make(UPSTREAM_CANCELLED)
-        self.admission_limit: Gauge = self._make(ADMISSION_LIMIT)
-        self.admission_in_flight: Gauge = self._make(ADMISSION_IN_FLIGHT)
-        self.admission_queued: Gauge = self._make(ADMISSION_QUEUED)
-        self.admission_queue_wait: Histogram = self._make(ADMISSION_QUEUE_WAIT)
-        self.admission_shed: Counter = self._make(ADMISSION_SHED)
-        self.query_ttft: Histogram = self._make(QUERY_TTFT)
-        self.query_duration: Histogram = self._make(QUERY_DURATION)
-        self.query_stream_failures: Counter = self._make(QUERY_STREAM_FAILURES)
-        self.llm_tokens: Counter = self._make(LLM_TOKENS)
-        self.llm_ttft: Histogram = self._make(LLM_TTFT)
-        self.llm_phase_duration: Histogram = self._make(LLM_PHASE)
-        self.retrieval_duration: Histogram = self._make(RETRIEVAL_DURATION)
-        self.document_chunks: Gauge = self._make(DOCUMENT_CHUNKS)
-        self.store_up: Gauge = self._make(STORE_UP)
-        self.store_duration: Histogram = self._make(STORE_OPERATION_DURATION)
-        self.store_errors: Counter = self._make(STORE_ERRORS)
-        self.model_available: Gauge = self._make(MODEL_AVAILABLE)
-        self.build_info: Info = self._make(BUILD_INFO)
+        for attribute, spec in vars(Catalog).items():
+            if isinstance(spec, MetricSpec):
+                setattr(self, attribute, spec.create(registry) if enabled else NOOP)
         self.build_info.info({"version": version})
-        self.event_loop_lag: Histogram = self._make(EVENT_LOOP_LAG)
-        self.memory_limit: Gauge = self._make(MEMORY_LIMIT)
         self._create_known_series(chat_model, embed_model)
-
-    def _make(self, spec: MetricSpec) -> Any:
-        if not self.enabled:
-            return NOOP
-        kwargs: dict[str, object] = {
-            "namespace": NAMESPACE,
-            "labelnames": spec.labels,
-            "registry": self.registry,
-        }
-        if spec.kind == "histogram":
-            return Histogram(spec.name, spec.documentation, buckets=spec.buckets, **kwargs)
-        if spec.kind == "counter":
-            return Counter(spec.name, spec.documentation, **kwargs)
-        if spec.kind == "gauge":
-            return Gauge(spec.name, spec.documentation, **kwargs)
-        # Info takes its label names from the values it is given.
-        return Info(spec.name, spec.documentation, namespace=NAMESPACE, registry=self.registry)
 
     def _create_known_series(self, chat_model: str, embed_model: str) -> None:
         """Create every series with a known label set at zero.

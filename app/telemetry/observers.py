@@ -9,7 +9,7 @@ observer, and these two turn the events into the catalog's metrics.
 
 from __future__ import annotations
 
-from app.core.catalog import (
+from app.core.labels import (
     BREAKER_NAME,
     STATE_VALUES,
     BreakerState,

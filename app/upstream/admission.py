@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.core.catalog import AdmissionLaneName, ShedReason
 from app.core.errors import Overloaded
+from app.core.labels import AdmissionLaneName, ShedReason
 from app.telemetry.metrics import Metrics
 from app.upstream.gradient_limit import GradientLimit, LimitBounds
 

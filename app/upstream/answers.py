@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import numpy as np
 
-from app.core.catalog import LlmPhase, UpstreamOperation
 from app.core.errors import (
     ModelNotFound,
     UpstreamBadResponse,
@@ -28,6 +27,8 @@ from app.core.errors import (
     UpstreamServerError,
     UpstreamTimeout,
 )
+from app.core.labels import LlmPhase, UpstreamOperation
+from app.store.vectors import unit_rows
 
 NANOSECONDS = 1e9
 
@@ -150,6 +151,7 @@ def message_content(data: dict[str, Any]) -> str:
 
 
 def embeddings_of(data: dict[str, Any], expected_rows: int) -> np.ndarray:
+    """The embeddings as unit rows: the one place where vectors are normalised."""
     rows = data.get("embeddings")
     try:
         matrix = np.asarray(rows, dtype=np.float32)
@@ -161,4 +163,4 @@ def embeddings_of(data: dict[str, Any], expected_rows: int) -> np.ndarray:
         )
     if not np.all(np.isfinite(matrix)):
         raise UpstreamBadResponse("Ollama's embeddings contain values that are not finite")
-    return matrix
+    return unit_rows(matrix)

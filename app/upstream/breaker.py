@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.core.catalog import STATE_VALUES, CallStatus
-from app.core.catalog import BreakerState as State
 from app.core.errors import CircuitOpenError
+from app.core.labels import STATE_VALUES, CallStatus
+from app.core.labels import BreakerState as State
 
 
 class BreakerObserver(Protocol):

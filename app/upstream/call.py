@@ -17,9 +17,9 @@ from typing import Any, Protocol
 import httpx
 from opentelemetry.trace import Span
 
-from app.core.catalog import CLIENT_NAME, AdmissionLaneName, UpstreamOperation
-from app.core.catalog import UpstreamOutcome as Outcome
 from app.core.errors import UpstreamError
+from app.core.labels import CLIENT_NAME, AdmissionLaneName, UpstreamOperation
+from app.core.labels import UpstreamOutcome as Outcome
 from app.telemetry.metrics import Metrics
 from app.telemetry.tracing import Tracing, describe_failure, mark_failed
 from app.upstream.admission import UNLIMITED, Admission, Slot

@@ -4,7 +4,10 @@ It speaks Ollama's own API (``/api/chat``, ``/api/embed``), so it works against 
 Ollama as well as against the simulator.
 
     >>> client = OllamaClient(client_config(Settings()), breaker, metrics)  # app/components.py
-    >>> vectors = await client.embed(["What is a circuit breaker?"])
+    >>> vectors = await client.embed(["What is a circuit breaker?"])  # unit rows
+
+A question's calls (its embedding, then its answer) go under one admission, which the client
+takes and keeps in a ``QuestionCalls`` handle: ``calls = await client.question()``.
 """
 
 from __future__ import annotations
@@ -18,15 +21,16 @@ from typing import Any, TypeVar
 import httpx
 import numpy as np
 
-from app.core.catalog import (
+from app.core.errors import ModelNotFound, UpstreamBadResponse, UpstreamError
+from app.core.labels import (
     CLIENT_NAME,
+    AdmissionLaneName,
     LlmPhase,
     PoolType,
     TokenType,
     UpstreamOperation,
 )
-from app.core.catalog import UpstreamOutcome as Outcome
-from app.core.errors import ModelNotFound, UpstreamBadResponse, UpstreamError
+from app.core.labels import UpstreamOutcome as Outcome
 from app.telemetry.metrics import Metrics
 from app.telemetry.tracing import Tracing
 from app.upstream.admission import Admission, Slot
@@ -105,9 +109,27 @@ class OllamaClient:
                 "gen_ai.provider.name": "ollama", "gen_ai.request.model": model,
                 **self._server, "ollama_rag.breaker.state": str(self.breaker.state)}
 
-    async def embed(self, texts: list[str], *, part_of: Slot | None = None) -> np.ndarray:
-        """One row per text, in order. ``part_of``: the admission of the work the call is
-        part of (a question's chat admission); otherwise the embed lane admits it."""
+    async def question(self) -> QuestionCalls:
+        """The calls of one question, admitted to the chat lane now (``Overloaded`` if
+        Ollama could not answer it soon): before the question is embedded, so that a question
+        turned away is turned away at once."""
+        return QuestionCalls(self, await self.admission.admit(AdmissionLaneName.CHAT))
+
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        """One unit row per text, in order, admitted by the embed lane."""
+        return await self._embed(texts, part_of=None)
+
+    async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
+        return await self._chat(messages, slot=None)
+
+    async def open_chat_stream(self, messages: list[dict[str, str]]) -> ChatStream:
+        """Send a streamed chat request and return once Ollama has answered with a status,
+        so that a refusal becomes an HTTP error before any byte is streamed."""
+        return await self._open_chat_stream(messages, slot=None)
+
+    async def _embed(self, texts: list[str], *, part_of: Slot | None) -> np.ndarray:
+        """``part_of``: the admission of the work the call is part of (a question's chat
+        admission); without one the embed lane admits it."""
         model = self.config.embed_model
         (matrix, stats), _ = await self._call_json(
             UpstreamOperation.EMBED, model, "POST", "/api/embed",
@@ -120,8 +142,9 @@ class OllamaClient:
         self.metrics.llm_tokens.labels(model, TokenType.PROMPT).inc(stats.prompt_tokens)
         return matrix
 
-    async def chat(self, messages: list[dict[str, str]], slot: Slot | None = None) -> ChatResult:
-        """``slot``: the chat lane's, admitted before the question was embedded."""
+    async def _chat(self, messages: list[dict[str, str]], slot: Slot | None) -> ChatResult:
+        """``slot``: the chat lane's, admitted before the question was embedded; without one
+        the chat lane admits the call."""
         model = self.config.chat_model
         payload = {"model": model, "messages": messages, "stream": False}
         started = time.perf_counter()
@@ -137,10 +160,8 @@ class OllamaClient:
         self.metrics.llm_ttft.labels(model).observe(waited, exemplar)
         return ChatResult(content, stats)
 
-    async def open_chat_stream(self, messages: list[dict[str, str]],
-                               slot: Slot | None = None) -> ChatStream:
-        """Send a streamed chat request and return once Ollama has answered with a status,
-        so that a refusal becomes an HTTP error before any byte is streamed."""
+    async def _open_chat_stream(self, messages: list[dict[str, str]],
+                                slot: Slot | None) -> ChatStream:
         payload = {"model": self.config.chat_model, "messages": messages, "stream": True}
         call = await UpstreamCall.start(self, UpstreamOperation.CHAT_STREAM,
                                         self.config.chat_model, slot)
@@ -232,6 +253,41 @@ class OllamaClient:
             waited = max(0.0, time.perf_counter() - call.started - generating(parsed))
         call.succeed(waited, busy(parsed) if busy is not None else 0.0)
         return parsed, call.exemplar()
+
+
+class QuestionCalls:
+    """The upstream calls of one question under the one chat admission it was given: the
+    embedding runs as part of it, the answer (whole or streamed) uses it, and ``release``
+    gives it back when no answer did (a cache hit after all, a failed step). Releasing twice,
+    or after the answer took it, does nothing.
+
+        >>> calls = await client.question()
+        >>> try: vector = await calls.embed(question); answer = await calls.chat(messages)
+        ... finally: calls.release()
+    """
+
+    def __init__(self, client: OllamaClient, slot: Slot) -> None:
+        self._client = client
+        self._slot: Slot | None = slot
+
+    async def embed(self, text: str) -> np.ndarray:
+        """The question's unit vector."""
+        return (await self._client._embed([text], part_of=self._slot))[0]
+
+    async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
+        return await self._client._chat(messages, self._take())
+
+    async def open_chat_stream(self, messages: list[dict[str, str]]) -> ChatStream:
+        return await self._client._open_chat_stream(messages, self._take())
+
+    def release(self) -> None:
+        slot = self._take()
+        if slot is not None:
+            slot.release()
+
+    def _take(self) -> Slot | None:
+        slot, self._slot = self._slot, None
+        return slot
 
 
 class ChatStream:

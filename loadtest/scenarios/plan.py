@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from alerts.slo import AVAILABILITY, LATENCY, WINDOWS, Objective
-from app.core.catalog import QueryOutcome
+from app.core.labels import QueryOutcome
 from app.core.settings import Settings
 from loadtest.scenarios.model import (
     INHIBITED,

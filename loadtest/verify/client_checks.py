@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from app.core.catalog import QUERY_DURATION
+from app.core.catalog import Catalog
 from loadtest.scenarios.model import ClientCheck, Scenario
 from loadtest.stack.interface import Stack
 
@@ -49,7 +49,7 @@ def locust_stats(csv_prefix: Path) -> dict[str, dict[str, Any]]:
 def _buckets(stack: Stack, outcome: str, at: float) -> dict[float, float]:
     """The service's cumulative count of ``/api/query`` answers of ``outcome`` by upper
     bound, summed over its instances, as Prometheus had it at ``at``."""
-    series = stack.query(f'sum by (le) ({QUERY_DURATION.full_name}_bucket'
+    series = stack.query(f'sum by (le) ({Catalog.query_duration.full_name}_bucket'
                          f'{{outcome="{outcome}"}})', at)
     return {float(s["metric"]["le"]): float(s["value"][1]) for s in series}
 

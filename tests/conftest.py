@@ -13,7 +13,8 @@ from alerts.paths import PROMETHEUS_CONFIG, RULE_FILES
 from app.core.settings import Settings
 from app.factory import create_app
 from loadtest.stack.processes import free_port, start_prometheus
-from tests.servers import ServiceThread, SimulatorThread
+from loadtest.stack.trace_receiver import TraceReceiver
+from tests.servers import ChromaServer, ServiceThread, SimulatorThread
 
 
 @pytest.fixture
@@ -79,3 +80,28 @@ def prometheus_api() -> Iterator[str]:
             yield f"http://127.0.0.1:{port}/api/v1"
         finally:
             process.stop()
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path / "chroma")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[TraceReceiver]:
+    server = TraceReceiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def traced(make_service: Callable[..., ServiceThread], receiver: TraceReceiver,
+           monkeypatch: pytest.MonkeyPatch) -> ServiceThread:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "ollama-rag-test")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    service = make_service(access_log=True)
+    assert service.components.tracing.enabled
+    return service

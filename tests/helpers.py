@@ -77,3 +77,13 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met in {timeout:.0f}s: {condition}")
         time.sleep(0.05)
+
+
+def assert_json_error(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert "Traceback" not in response.text
+    return body

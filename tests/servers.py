@@ -22,8 +22,7 @@ from loadtest.sim.faults import FAST_MODEL
 from loadtest.stack.in_process import BackgroundSimulator
 from loadtest.stack.loop_thread import LoopThread
 from loadtest.stack.processes import ManagedProcess, free_port, start_chroma
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
 
 
 class SimulatorThread(BackgroundSimulator):

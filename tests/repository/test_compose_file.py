@@ -22,8 +22,8 @@ from alerts.rule_files import alert_rules
 from loadtest.stack import dns_targets
 from loadtest.stack.dns_targets import DEFAULT_GRACE_SECONDS, Targets
 from loadtest.stack.processes import find_binary
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose.yaml"
 
 

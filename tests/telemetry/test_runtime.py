@@ -1,29 +1,17 @@
-"""Runtime metrics: the memory limit, the event loop's lag, and the CPU throttle the
-cpu-starved scenario uses to make that lag happen."""
+"""Runtime metrics: the memory limit, the process collectors and the event loop's lag."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from app.http.drain import Drain
-from app.serve import DrainingServer
 from app.telemetry.metrics import Metrics
 from app.telemetry.runtime import measure_loop_lag, memory_limit_bytes
-from loadtest.stack.loop_thread import LoopThread
-from loadtest.stack.throttle import CpuThrottle
 from tests.helpers import scrape, value, wait_until
 from tests.servers import ServiceThread
 
@@ -84,30 +72,6 @@ def test_a_blocked_event_loop_shows_as_lag(service: ServiceThread) -> None:
         assert client.get("/healthz").status_code == 200
 
 
-def test_the_throttle_stops_and_continues_a_process_and_leaves_it_running() -> None:
-    child = subprocess.Popen([sys.executable, "-c",
-                              "import time\nwhile True: time.sleep(0.005)"])
-    try:
-        throttle = CpuThrottle(child.pid, stopped=0.2, period=0.3).start()
-        states = set()
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
-            states.add(Path(f"/proc/{child.pid}/stat").read_text().split()[2])
-            time.sleep(0.01)
-        throttle.stop()
-        assert "T" in states and states - {"T"}  # stopped, and running between the stops
-        time.sleep(0.1)
-        assert Path(f"/proc/{child.pid}/stat").read_text().split()[2] != "T"
-    finally:
-        child.kill()
-        child.wait()
-
-
-def test_the_throttle_refuses_a_stop_as_long_as_its_period() -> None:
-    with pytest.raises(ValueError, match="shorter than the period"):
-        CpuThrottle(1, stopped=1.0, period=1.0)
-
-
 def test_the_lag_ticker_measures_how_late_it_wakes() -> None:
     """measure_loop_lag on a loop of its own: a 0.3 s block is seen once, late by more
     than 0.1 s."""
@@ -126,35 +90,3 @@ def test_the_lag_ticker_measures_how_late_it_wakes() -> None:
                                      {"le": "+Inf"}) - registry.get_sample_value(
         "ollama_rag_event_loop_lag_seconds_bucket", {"le": "0.1"})
     assert late == 1
-
-
-class _StartUpObject:
-    """An object the lifespan builds, in a reference cycle as a client's internals are."""
-
-    def __init__(self) -> None:
-        self.me = self
-
-
-def test_what_the_service_built_to_start_is_frozen_out_of_the_collectors_way() -> None:
-    built: list[_StartUpObject] = []
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        built.append(_StartUpObject())  # as the lifespan opens the store's client
-        yield
-
-    config = uvicorn.Config(FastAPI(lifespan=lifespan), host="127.0.0.1", port=0,
-                            log_level="warning")
-    server = DrainingServer(config, Drain(), timeout=1.0)
-    thread = LoopThread()
-    task = asyncio.run_coroutine_threadsafe(server.serve(), thread.loop)
-    try:
-        wait_until(lambda: gc.get_freeze_count() > 0, timeout=10)
-        assert server.started
-        # Frozen objects are in no generation: the collector's passes never walk them.
-        assert not any(obj is built[0] for obj in gc.get_objects())
-    finally:
-        server.should_exit = True
-        task.result(10)
-        thread.close()
-        gc.unfreeze()  # the rest of the test run collects as usual

@@ -36,8 +36,7 @@ from loadtest.verify.client_checks import _problems, quantile_of
 from loadtest.verify.locust_run import LOCUSTFILES
 from loadtest.verify.metric_checks import ORIGINAL_DESIGN_QUERIES, grafana_to_promql
 from loadtest.verify.results import LIVE_SHARE_BAR
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
 
 
 def test_every_alert_rule_is_proven_live_or_listed_as_unit_tested_only() -> None:

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 from app.core.labels import LABEL_VALUE_SETS
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("app", "alerts", "dashboards", "loadtest", "bench", "tests")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60

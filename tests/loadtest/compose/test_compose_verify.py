@@ -13,8 +13,7 @@ import yaml
 from loadtest.compose import grafana_standin, report
 from loadtest.compose.images import CHROMA_TAG, LOCKS, LOOK_ALIKES
 from loadtest.compose.stack import PORTS, compose_services
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
 
 
 def test_the_look_alikes_are_the_images_compose_and_the_dockerfile_pin() -> None:

@@ -3,8 +3,6 @@ Locust against compose, where every fault lasts long enough for the real rules."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from alerts.durations import duration_seconds
@@ -15,8 +13,8 @@ from loadtest.scenarios.compression import phase_seconds, scenario_factor
 from loadtest.scenarios.model import Scenario
 from loadtest.scenarios.plan import SCENARIOS
 from loadtest.verify.alert_checks import rule_keys
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ALL = {s.name: s for s in (*SCENARIOS, *COMPOSE_SCENARIOS)}
 # Two evaluation intervals and a scrape of the repository's rules (15 s each) and a ratio
 # window that must first cross its threshold: a minute on top of an alert's `for`.

@@ -18,10 +18,10 @@ import yaml
 from alerts.durations import duration_seconds
 from app.core.settings import Settings
 from app.serve import EXIT_ALLOWANCE
+from tests import ROOT
 from tests.helpers import ask, scrape, set_faults, value, wait_until
 from tests.servers import ServiceProcess, ServiceThread, SimulatorThread
 
-ROOT = Path(__file__).resolve().parents[1]
 SHED = "ollama_rag_admission_shed_total"
 
 

@@ -1,61 +1,23 @@
-"""Traces, exemplars and the access log, against the real service, the simulator and a real
+"""Traces and exemplars, against the real service, the simulator and a real
 OTLP/HTTP receiver (``loadtest/stack/trace_receiver.py``), all on loopback."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from app.http.request_telemetry import ACCESS_LOGGER
 from app.telemetry.tracing import TracingConfigError, tracing_requested
 from loadtest.stack.trace_receiver import SpanRecord, TraceReceiver
-from loadtest.verify.trace_checks import QUERY_ROOT, TraceFindings, check_query_trace
+from tests import ROOT
 from tests.helpers import set_faults, wait_until
 from tests.servers import ServiceThread, SimulatorThread
+from tests.traces import ask, whole_trace
 
-ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "What does a circuit breaker do when it is half-open?"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
-
-
-@pytest.fixture
-def receiver() -> Iterator[TraceReceiver]:
-    server = TraceReceiver().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def traced(make_service: Callable[..., ServiceThread], receiver: TraceReceiver,
-           monkeypatch: pytest.MonkeyPatch) -> ServiceThread:
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
-    monkeypatch.setenv("OTEL_SERVICE_NAME", "ollama-rag-test")
-    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
-    service = make_service(access_log=True)
-    assert service.components.tracing.enabled
-    return service
-
-
-def ask(client: httpx.Client, question: str, trace_id: str, **extra: object) -> httpx.Response:
-    """POST a question as part of a caller's trace (so that the test can find it)."""
-    traceparent = f"00-{trace_id}-00f067aa0ba902b7-01"
-    return client.post("/api/query", json={"question": question, **extra},
-                       headers={"traceparent": traceparent})
-
-
-def whole_trace(receiver: TraceReceiver, trace_id: str) -> list[SpanRecord]:
-    """The trace's spans once its server span has arrived. The server span ends last, and the
-    exporter sends spans in the order they end, one batch after another: once it is here,
-    every span of the request is (a count of spans can be reached before it)."""
-    wait_until(lambda: any(s.kind == "server" for s in receiver.store.trace(trace_id)), 10)
-    return receiver.store.trace(trace_id)
 
 
 def children(spans: list[SpanRecord]) -> dict[str, SpanRecord]:
@@ -197,65 +159,6 @@ def test_exemplars_name_traces_the_receiver_holds(
     assert " # {" not in plain  # the Prometheus text format has no exemplars
 
 
-def access_lines(capsys: pytest.CaptureFixture[str], count: int) -> list[dict[str, object]]:
-    """The access log's ``count`` lines the service wrote to stdout: each is written once
-    its response has been sent, so the last may come a moment after the client has it."""
-    lines: list[dict[str, object]] = []
-
-    def read() -> bool:
-        lines.extend(line for line in (json.loads(text) for text in
-                                       capsys.readouterr().out.splitlines()
-                                       if text.startswith("{"))
-                     if line.get("logger") == ACCESS_LOGGER)
-        return len(lines) >= count
-
-    wait_until(read, 5)
-    return lines
-
-
-def test_polled_endpoints_are_logged_not_traced(
-        traced: ServiceThread, receiver: TraceReceiver,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    capsys.readouterr()  # what start-up wrote
-    with httpx.Client(base_url=traced.url, timeout=10) as client:
-        for path in ("/healthz", "/readyz", "/metrics"):
-            assert client.get(path, headers={"traceparent": f"00-{'7' * 32}-{'1' * 16}-01"}
-                              ).status_code == 200
-        ask(client, QUESTION, "8" * 32)
-    whole_trace(receiver, "8" * 32)  # exported after anything the polls would have made
-    assert receiver.store.trace("7" * 32) == []
-    lines = access_lines(capsys, 4)
-    assert [line["route"] for line in lines] == ["/healthz", "/readyz", "/metrics",
-                                                 "/api/query"]
-    query = lines[-1]
-    assert query["trace_id"] == "8" * 32 and len(query["span_id"]) == 16
-    assert query["status"] == 200 and query["cache"] == "miss" and query["duration_ms"] > 0
-    assert query["method"] == "POST" and query["level"] == "info"
-
-
-def test_the_access_log_names_the_error_a_client_got(
-        make_service: Callable[..., ServiceThread], capsys: pytest.CaptureFixture[str]) -> None:
-    service = make_service(access_log=True)
-    capsys.readouterr()
-    with httpx.Client(base_url=service.url, timeout=10) as client:
-        client.post("/api/query", json={"question": ""})
-        client.get("/no/such/path")
-    lines = access_lines(capsys, 2)
-    assert [(line["route"], line["status"], line["error"]) for line in lines] == [
-        ("/api/query", 422, "invalid_request"), ("unmatched", 404, "not_found")]
-    assert all(line["trace_id"] is None for line in lines)  # tracing is off
-
-
-def test_the_access_log_can_be_turned_off(
-        make_service: Callable[..., ServiceThread], capsys: pytest.CaptureFixture[str]) -> None:
-    service = make_service(access_log=False)
-    with httpx.Client(base_url=service.url, timeout=10) as client:
-        assert client.post("/api/query", json={"question": QUESTION}).status_code == 200
-        client.get("/healthz")  # the query's line would have been written by now
-    assert not [line for line in capsys.readouterr().out.splitlines()
-                if ACCESS_LOGGER in line]
-
-
 def test_with_tracing_off_nothing_is_traced_or_propagated(
         client: httpx.Client, service: ServiceThread, sim: SimulatorThread) -> None:
     assert not service.components.tracing.enabled
@@ -264,43 +167,6 @@ def test_with_tracing_off_nothing_is_traced_or_propagated(
     assert " # {" not in text
     stats = sim.call(lambda: dict(sim.sim.stats))
     assert stats.get("with traceparent", 0) == 0 and stats["without traceparent"] > 0
-
-
-def test_the_receiver_refuses_what_is_not_an_otlp_export(receiver: TraceReceiver) -> None:
-    bad = httpx.post(f"{receiver.url}/v1/traces", content=b"\x00not protobuf\xff",
-                     headers={"Content-Type": "application/x-protobuf"})
-    assert bad.status_code == 400 and "OTLP" in bad.json()["error"]
-    empty = httpx.post(f"{receiver.url}/v1/traces",
-                       content=ExportTraceServiceRequest().SerializeToString())
-    assert empty.status_code == 200
-    missing = httpx.get(f"{receiver.url}/api/traces/{'f' * 32}")
-    assert missing.status_code == 404 and missing.json()["data"] is None
-
-
-def _span(name: str, parent: str | None, kind: str = "internal", status: str = "unset",
-          **attributes: object) -> SpanRecord:
-    return SpanRecord("a" * 32, f"{abs(hash(name)) % 16**16:016x}", parent, name, kind, "s",
-                      0.0, 1.0, dict(attributes), status)
-
-
-def test_the_verifiers_trace_check_sees_a_missing_step_and_a_hidden_failure() -> None:
-    root = _span(QUERY_ROOT, None, "server", **{"http.response.status_code": 200,
-                                                "ollama_rag.cache.result": "miss"})
-    exact = _span("cache.exact_lookup", root.span_id)
-    found = TraceFindings()
-    check_query_trace(root, [root, exact], found)
-    assert found.problems == [f"trace {'a' * 32}: {QUERY_ROOT} lacks "
-                              "embeddings nomic-embed-text"]
-    failed = _span(QUERY_ROOT, None, "server", **{"http.response.status_code": 503,
-                                                  "ollama_rag.cache.result": "miss"})
-    found = TraceFindings()
-    check_query_trace(failed, [failed], found)
-    assert any("but the span's status is unset" in p for p in found.problems)
-    # A refused request (422) runs no step: its span alone is complete.
-    refused = _span(QUERY_ROOT, None, "server", **{"http.response.status_code": 422})
-    found = TraceFindings()
-    check_query_trace(refused, [refused], found)
-    assert found.problems == []
 
 
 def test_a_stream_that_breaks_after_its_200_is_a_failed_span(

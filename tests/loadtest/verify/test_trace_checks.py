@@ -1,0 +1,32 @@
+"""The verifier's trace checks."""
+
+from __future__ import annotations
+
+from loadtest.stack.trace_receiver import SpanRecord
+from loadtest.verify.trace_checks import QUERY_ROOT, TraceFindings, check_query_trace
+
+
+def _span(name: str, parent: str | None, kind: str = "internal", status: str = "unset",
+          **attributes: object) -> SpanRecord:
+    return SpanRecord("a" * 32, f"{abs(hash(name)) % 16**16:016x}", parent, name, kind, "s",
+                      0.0, 1.0, dict(attributes), status)
+
+
+def test_the_verifiers_trace_check_sees_a_missing_step_and_a_hidden_failure() -> None:
+    root = _span(QUERY_ROOT, None, "server", **{"http.response.status_code": 200,
+                                                "ollama_rag.cache.result": "miss"})
+    exact = _span("cache.exact_lookup", root.span_id)
+    found = TraceFindings()
+    check_query_trace(root, [root, exact], found)
+    assert found.problems == [f"trace {'a' * 32}: {QUERY_ROOT} lacks "
+                              "embeddings nomic-embed-text"]
+    failed = _span(QUERY_ROOT, None, "server", **{"http.response.status_code": 503,
+                                                  "ollama_rag.cache.result": "miss"})
+    found = TraceFindings()
+    check_query_trace(failed, [failed], found)
+    assert any("but the span's status is unset" in p for p in found.problems)
+    # A refused request (422) runs no step: its span alone is complete.
+    refused = _span(QUERY_ROOT, None, "server", **{"http.response.status_code": 422})
+    found = TraceFindings()
+    check_query_trace(refused, [refused], found)
+    assert found.problems == []

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 
+from app.core.catalog import Catalog
+from app.core.metric_spec import MetricSpec
 from app.telemetry.metrics import Metrics
+from tests import ROOT
 from tests.helpers import ask, wait_until
 from tests.servers import ServiceThread
 
@@ -35,3 +42,21 @@ def test_two_apps_have_separate_registries() -> None:
     assert first.get_sample_value("ollama_rag_semcache_misses_total") == 1
     assert second.get_sample_value("ollama_rag_semcache_misses_total") == 0
     assert b"ollama_rag_build_info" in generate_latest(first)
+
+
+def test_a_type_checker_knows_each_metrics_kind(tmp_path: Path) -> None:
+    """Each catalog entry, read on a ``Metrics``, is typed as its kind's collector: the one
+    declaration gives the registry its names and its types (mypy's ``reveal_type``)."""
+    attributes = [name for name, value in vars(Catalog).items() if isinstance(value, MetricSpec)]
+    probe = tmp_path / "probe.py"
+    probe.write_text("from app.telemetry.metrics import Metrics\n\n"
+                     "def probe(metrics: Metrics) -> None:\n"
+                     + "".join(f"    reveal_type(metrics.{name})\n" for name in attributes))
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--follow-imports=silent", "--no-incremental",
+         "--ignore-missing-imports", str(probe)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    revealed = re.findall(r'Revealed type is "prometheus_client\.metrics\.(\w+)"', result.stdout)
+    expected = [type(getattr(Catalog, name)).__name__.removesuffix("Spec")
+                for name in attributes]
+    assert revealed == expected, result.stdout + result.stderr

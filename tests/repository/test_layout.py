@@ -19,10 +19,39 @@ from tests import ROOT
 PACKAGES = ("app", "alerts", "dashboards", "loadtest", "bench", "tests")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
-# The rooms, most specific first: a module belongs to the first that prefixes its name.
-ROOMS = ("loadtest.sim", "loadtest.stack", "loadtest.scenarios", "loadtest.verify",
-         "loadtest.compose", "app",
-         "alerts", "dashboards", "bench", "tests", "loadtest")
+# The rooms, most specific first: a module belongs to the first that prefixes its name. A
+# module at the top of app/ (the factory, its components, lifespan, prober, serve, the CLI)
+# is a room of its own.
+APP_ROOMS = ("app.core", "app.telemetry", "app.store", "app.upstream", "app.rag", "app.http",
+             "app.api")  # in order: each imports only rooms before it (app/__init__.py)
+LOADTEST_ROOMS = ("loadtest.sim", "loadtest.scenarios", "loadtest.stack", "loadtest.verify",
+                  "loadtest.compose")
+ROOMS = (*APP_ROOMS, *LOADTEST_ROOMS, "alerts", "dashboards", "bench", "tests", "loadtest")
+# The app modules whose behaviour another test module proves, and which one.
+TESTED_ELSEWHERE = {
+    "app/__main__.py": "tests/end_to_end/test_overload.py (runs `python -m app` and stops it)",
+    "app/factory.py": "tests/conftest.py builds every test's service with create_app",
+    "app/components.py": "tests/upstream/test_client.py (build_components against the simulator)",
+    "app/lifespan.py": "tests/test_prober.py and tests/api/routes/test_health.py",
+    "app/fetch.py": "tests/alerts/test_runbook.py (the runbook's curl for the image)",
+    "app/core/errors.py": "tests/http/test_error_handlers.py (every error's answer)",
+    "app/core/schemas.py": "tests/api/test_openapi.py (the schema against what is answered)",
+    "app/core/labels.py": "tests/repository/test_layout.py (no label value spelled out)",
+    "app/core/metric_spec.py": "tests/core/test_catalog.py and tests/telemetry/test_metrics.py",
+    "app/telemetry/observers.py": "tests/upstream/test_breaker.py, tests/rag/test_semcache.py",
+    "app/telemetry/request_context.py": "tests/http/test_request_telemetry.py (access log)",
+    "app/upstream/call.py": "tests/upstream/test_client.py and tests/telemetry/test_tracing.py",
+    "app/upstream/gradient_limit.py": "tests/upstream/test_admission.py (the lanes' limits)",
+    "app/store/base.py": "tests/store/test_local.py and tests/store/test_chroma.py",
+    "app/rag/corpus.py": "tests/rag/test_pipeline.py (the built-in corpus answers)",
+    "app/http/disconnect.py": "tests/end_to_end/test_overload.py (a caller who hangs up)",
+    "app/http/drain.py": "tests/end_to_end/test_overload.py (SIGTERM drains)",
+    "app/api/deps.py": "tests/api/routes/test_cache.py (the admin token)",
+    "app/api/openapi.py": "tests/api/test_openapi.py",
+    "app/api/routes/breaker.py": "tests/api/routes/test_cache.py",
+    "app/api/routes/documents.py": "tests/rag/test_ingestion.py and tests/api/test_limits.py",
+    "app/api/routes/query.py": "tests/rag/test_pipeline.py and tests/http/test_route_metrics.py",
+}
 
 
 def python_files() -> Iterator[Path]:
@@ -89,7 +118,12 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def room_of(module: str) -> str:
-    return next(room for room in ROOMS if module == room or module.startswith(room + "."))
+    room = next((room for room in ROOMS if module == room or module.startswith(room + ".")),
+                None)
+    if room is None:
+        assert module.startswith("app"), module
+        return module  # a module at the top of app/
+    return room
 
 
 def test_no_module_imports_itself_back() -> None:
@@ -103,6 +137,22 @@ def test_the_rooms_depend_on_each_other_in_one_direction() -> None:
     for room, targets in rooms.items():
         targets.discard(room)
     assert cycles(rooms) == [], rooms
+
+
+def test_each_app_room_imports_only_the_rooms_before_it() -> None:
+    upward = []
+    for module, targets in import_graph().items():
+        if room_of(module) not in APP_ROOMS:
+            continue
+        own = APP_ROOMS.index(room_of(module))
+        for target in targets:
+            room = room_of(target)
+            if room in APP_ROOMS and APP_ROOMS.index(room) > own:
+                upward.append(f"{module} -> {target}")
+            elif room not in APP_ROOMS and room.startswith("app") and not (
+                    room == "app.components" and module == "app.api.deps"):
+                upward.append(f"{module} -> {target}")  # a room reaching the top of app/
+    assert not upward
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
@@ -134,7 +184,7 @@ def test_no_label_value_is_spelled_out_in_the_app() -> None:
     values = label_values()
     found = []
     for path in sorted((ROOT / "app").rglob("*.py")):
-        if path.name == "catalog.py":
+        if path.name == "labels.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and node.value in values:
@@ -191,6 +241,35 @@ def test_the_path_check_would_see_a_missing_module() -> None:
         "loadtest/locustfiles/outage.py"]
 
 
+def test_every_app_module_has_its_test_module() -> None:
+    """``app/<room>/<module>.py`` is tested in ``tests/<room>/test_<module>.py``, or the
+    table above says which test module proves it."""
+    missing = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        source = path.relative_to(ROOT).as_posix()
+        relative = path.relative_to(ROOT / "app")
+        test_module = ROOT / "tests" / relative.parent / f"test_{path.stem}.py"
+        if not test_module.exists() and source not in TESTED_ELSEWHERE:
+            missing.append(source)
+    assert not missing, f"no test module, and none named in TESTED_ELSEWHERE: {missing}"
+    for source, proof in TESTED_ELSEWHERE.items():
+        assert (ROOT / source).exists(), source
+        for named in re.findall(r"tests/[\w/]+\.py", proof):
+            assert (ROOT / named).exists(), f"{source}: {named} does not exist"
+
+
+def test_the_rooms_named_are_the_rooms_that_exist() -> None:
+    for package, rooms in (("app", APP_ROOMS), ("loadtest", LOADTEST_ROOMS)):
+        found = {f"{package}.{p.parent.name}" for p in (ROOT / package).glob("*/__init__.py")}
+        assert set(rooms) == found, package
+        docstring = ast.get_docstring(ast.parse((ROOT / package / "__init__.py").read_text()))
+        assert docstring is not None
+        unnamed = [room for room in rooms if f"``{room.split('.')[1]}``" not in docstring]
+        assert not unnamed, f"{package}/__init__.py does not name {unnamed}"
+
+
 def test_the_readme_layout_has_a_row_per_package() -> None:
     readme = (ROOT / "README.md").read_text()
     layout = readme[readme.index("## Layout"):]
@@ -198,7 +277,7 @@ def test_the_readme_layout_has_a_row_per_package() -> None:
     packages = {f"{p.parent.relative_to(ROOT)}/" for p in ROOT.glob("*/**/__init__.py")
                 if ".venv" not in p.parts and "locustfiles" not in p.parts
                 and p.parent.parent in (ROOT, ROOT / "loadtest", ROOT / "app")}
-    packages -= {"loadtest/"}  # a namespace for its four rooms, each with its own row
+    packages -= {"loadtest/", "app/"}  # each has a row per room
     assert packages <= rows, sorted(packages - rows)
 
 

@@ -1,6 +1,6 @@
 """The label values the service sets: fixed names and one enum per label. Nothing a client
 sends ever becomes a label value: code that sets a label uses these, never a literal
-(``tests/test_layout.py`` enforces it).
+(``tests/repository/test_layout.py`` enforces it).
 
     >>> metrics.breaker_calls.labels(BREAKER_NAME, CallStatus.REJECTED).inc()
 """

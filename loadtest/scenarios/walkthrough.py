@@ -1,7 +1,7 @@
-"""The README's Docker walkthrough table, from the plan and the rules: per scenario, how long
+"""The Docker walkthrough table of docs/docker.md, from the plan and the rules: per scenario, how long
 it lasts in real time and which alerts fire, where, and after about how long.
 
-``python -m loadtest.scenarios.walkthrough`` prints it; a test keeps the README's copy equal.
+``python -m loadtest.scenarios.walkthrough`` prints it; a test keeps docs/docker.md's copy equal.
 """
 
 from __future__ import annotations

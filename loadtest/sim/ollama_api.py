@@ -3,7 +3,7 @@
 ``/api/tags``, ``/api/show``, ``/api/version`` and ``/api/ps``. Durations are nanoseconds,
 token counts ``prompt_eval_count`` and ``eval_count``, as Ollama reports them; a model the
 simulator does not have (``Faults.models``) gets Ollama's 404. The official ``ollama`` Python
-client parses every answer (tests/test_simulator_client.py)."""
+client parses every answer (tests/loadtest/sim/test_official_client.py)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ router = APIRouter(tags=["operations"])
 
 _TEXT = {"schema": {"type": "string"}}
 _EXPOSITION = {
-    "description": "Every metric of the service (see the README's catalog).",
+    "description": "Every metric of the service (docs/metrics.md lists them).",
     "content": {CONTENT_TYPE_LATEST.split(";")[0]: _TEXT, OPENMETRICS.split(";")[0]: _TEXT},
 }
 

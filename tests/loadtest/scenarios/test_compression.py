@@ -59,8 +59,8 @@ def test_an_unknown_speed_is_refused() -> None:
         phase_seconds(scenario, scenario.phases[0], "fast")
 
 
-def test_the_readmes_walkthrough_table_is_generated() -> None:
-    text = (ROOT / "README.md").read_text()
+def test_the_docker_walkthrough_table_is_generated() -> None:
+    text = (ROOT / "docs" / "docker.md").read_text()
     block = text.split("<!-- walkthrough:start -->\n")[1].split("\n<!-- walkthrough:end -->")[0]
     assert block == walkthrough.table(), "run: python -m loadtest.scenarios.walkthrough"
 

@@ -176,9 +176,10 @@ def test_reports_render_from_the_verifier_data() -> None:
     assert page.count("<svg") == 1 and "<polyline" in page and "X firing" in page
 
 
-def test_readme_lists_every_scenario() -> None:
-    readme = (ROOT / "README.md").read_text()
-    listed = set(re.findall(r"^\| `([a-z-]+)` \| ", readme, re.M))
+@pytest.mark.parametrize("document", ["README.md", "docs/verification.md"])
+def test_the_documents_list_every_scenario(document: str) -> None:
+    text = (ROOT / document).read_text()
+    listed = set(re.findall(r"^\| `([a-z-]+)` (?:\(compose only\) )?\| ", text, re.M))
     assert {s.name for s in SCENARIOS} <= listed
 
 

@@ -1,8 +1,8 @@
 """3c. Does anything hold the event loop? ``/healthz`` polled every 10 ms while 20 workers
 ask new questions (cache misses: embedding, semantic lookup, retrieval, answer) of a service
-that holds ``chunks`` chunks, ingested through its API; the same run against the service as
-it was before issue 15 (``BEFORE``: brute-force lookups on the event loop, documents in
-memory), side by side. Ingestion through the API is timed on the way (chunks per second)."""
+that holds ``chunks`` chunks, ingested through its API; the same run against the service with
+both lookups brute force on the event loop and the documents in memory (``BEFORE``), side by
+side. Ingestion through the API is timed on the way (chunks per second)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bench.stats import percentiles_ms
 from loadtest.stack.processes import ManagedProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-BEFORE = "b96d539"  # main before issue 15
+BEFORE = "b96d539"  # the service with both lookups brute force on the event loop
 WORKERS = 20  # the chat lane's ceiling: every miss admitted, none shed
 WORDS = ("breaker", "pool", "cache", "ollama", "token", "chunk", "latency", "replica",
          "shard", "vector", "index", "store", "answer", "question", "model", "stream",

@@ -7,7 +7,8 @@ import random
 import string
 
 # Questions users ask again and again, each with a paraphrase that the simulator embeds
-# within the default similarity threshold of 0.9 (tests/loadtest/scenarios/test_questions.py checks it).
+# within the default similarity threshold of 0.9
+# (tests/loadtest/scenarios/test_questions.py checks it).
 QUESTIONS_AND_PARAPHRASES: tuple[tuple[str, str], ...] = (
     ("What does a circuit breaker do when it is half-open?",
      "What does the circuit breaker do when it is half open?"),

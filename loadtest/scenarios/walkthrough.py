@@ -1,5 +1,5 @@
-"""The Docker walkthrough table of docs/docker.md, from the plan and the rules: per scenario, how long
-it lasts in real time and which alerts fire, where, and after about how long.
+"""The Docker walkthrough table of docs/docker.md, from the plan and the rules: per scenario,
+how long it lasts in real time and which alerts fire, where, and after about how long.
 
 ``python -m loadtest.scenarios.walkthrough`` prints it; a test keeps docs/docker.md's copy equal.
 """

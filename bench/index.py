@@ -15,15 +15,12 @@ import numpy as np
 from app.rag.semcache import SemanticCache
 from app.store.base import Chunk, Document, DocumentChunks
 from app.store.local import LocalStore
+from app.store.vectors import unit_rows
 from bench.stats import percentiles_ms
 
 DIMENSIONS = 384
 THRESHOLD = 0.9  # the service's default
 BATCH = 10_000  # chunks per stored document when filling the store
-
-
-def _unit(rows: np.ndarray) -> np.ndarray:
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
 def _top4(scores: np.ndarray) -> np.ndarray:
@@ -37,12 +34,12 @@ def _queries(matrix: np.ndarray, count: int, rng: np.random.Generator) -> np.nda
     the original between ~0.8 and ~0.97 (a third each side of 0.9 and near it)."""
     picks = matrix[rng.integers(0, len(matrix), count)]
     scale = rng.uniform(0.012, 0.04, (count, 1)).astype(np.float32)
-    return _unit(picks + scale * rng.standard_normal(picks.shape, dtype=np.float32))
+    return unit_rows(picks + scale * rng.standard_normal(picks.shape, dtype=np.float32))
 
 
 def cache_lookups(entries: int, lookups: int, brute_lookups: int) -> dict[str, Any]:
     rng = np.random.default_rng(0)
-    matrix = _unit(rng.standard_normal((entries, DIMENSIONS), dtype=np.float32))
+    matrix = unit_rows(rng.standard_normal((entries, DIMENSIONS), dtype=np.float32))
     cache = SemanticCache(entries, THRESHOLD, 10 * 24 * 3600)
     started = time.perf_counter()
     for i in range(entries):
@@ -86,7 +83,7 @@ async def _fill(store: LocalStore, matrix: np.ndarray) -> float:
 
 async def _retrieval(chunks: int, lookups: int, brute_lookups: int) -> dict[str, Any]:
     rng = np.random.default_rng(1)
-    matrix = _unit(rng.standard_normal((chunks, DIMENSIONS), dtype=np.float32))
+    matrix = unit_rows(rng.standard_normal((chunks, DIMENSIONS), dtype=np.float32))
     with tempfile.TemporaryDirectory(prefix="ollama-rag-bench-") as data_dir:
         store = LocalStore(data_dir)
         await store.open()

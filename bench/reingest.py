@@ -13,6 +13,7 @@ import numpy as np
 
 from app.store.base import Chunk, Document, DocumentChunks
 from app.store.local import IN_MEMORY, LocalStore
+from app.store.vectors import unit_rows
 from bench.stats import percentiles_ms
 
 DIMENSIONS = 384
@@ -28,8 +29,8 @@ async def _rounds(documents: int, chunks_each: int, rounds: int,
                   searches: int) -> dict[str, Any]:
     store = LocalStore(IN_MEMORY)
     await store.open()
-    rows = np.random.default_rng(0).standard_normal((documents * chunks_each, DIMENSIONS))
-    rows = (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+    rows = unit_rows(np.random.default_rng(0).standard_normal((documents * chunks_each,
+                                                               DIMENSIONS)))
     slowest = 0.0
     for version in range(rounds):
         batch = [DocumentChunks(Document(f"doc-{d}", f"version {version}"),

@@ -257,9 +257,14 @@ class Catalog:
     )
 
     @classmethod
+    def declared(cls) -> dict[str, MetricSpec]:
+        """Every metric declared above, by attribute name, in order."""
+        return {name: value for name, value in vars(cls).items()
+                if isinstance(value, MetricSpec)}
+
+    @classmethod
     def specs(cls) -> tuple[MetricSpec, ...]:
-        """Every metric declared above, in order."""
-        return tuple(v for v in vars(cls).values() if isinstance(v, MetricSpec))
+        return tuple(cls.declared().values())
 
 
 def _standard(spec: type[MetricSpec], name: str, doc: str, *labels: str) -> MetricSpec:

@@ -29,7 +29,6 @@ from app.core.labels import (
     UpstreamOperation,
     UpstreamOutcome,
 )
-from app.core.metric_spec import MetricSpec
 
 
 class NoopMetric:
@@ -71,9 +70,8 @@ class Metrics(Catalog):
         disable_created_metrics()
         self.enabled = enabled
         self.registry = registry
-        for attribute, spec in vars(Catalog).items():
-            if isinstance(spec, MetricSpec):
-                setattr(self, attribute, spec.create(registry) if enabled else NOOP)
+        for attribute, spec in Catalog.declared().items():
+            setattr(self, attribute, spec.create(registry) if enabled else NOOP)
         self.build_info.info({"version": version})
         self._create_known_series(chat_model, embed_model)
 

@@ -15,6 +15,7 @@ from app.core.errors import StoreUnavailable
 from app.store.base import Chunk, Document, DocumentChunks
 from app.store.local import IN_MEMORY, LocalStore
 from app.store.vector_index import BLOCK_ROWS
+from app.store.vectors import unit_rows
 from tests.documents import GUIDE, ingest, sources
 from tests.helpers import scrape, value, wait_until
 from tests.servers import ServiceThread, SimulatorThread
@@ -59,8 +60,7 @@ def test_reingested_documents_keep_the_index_at_their_size() -> None:
     """New chunk ids for the same live chunks reuse their slots: the index never grows past
     the live count (rounded up to a block of rows)."""
     store = LocalStore(IN_MEMORY)
-    rows = np.random.default_rng(0).standard_normal((500, 384)).astype(np.float32)
-    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    rows = unit_rows(np.random.default_rng(0).standard_normal((500, 384)))
 
     async def rounds() -> tuple[int, int]:
         await store.open()

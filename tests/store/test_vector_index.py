@@ -8,23 +8,23 @@ import numpy as np
 
 from app.rag.semcache import SemanticCache
 from app.store.vector_index import VectorIndex
+from app.store.vectors import unit_rows, unit_vector
 
 DIMENSIONS = 64
 
 
-def unit_rows(count: int, seed: int = 0) -> np.ndarray:
-    rows = np.random.default_rng(seed).standard_normal((count, DIMENSIONS), dtype=np.float32)
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+def random_unit_rows(count: int, seed: int = 0) -> np.ndarray:
+    return unit_rows(np.random.default_rng(seed).standard_normal((count, DIMENSIONS),
+                                                                 dtype=np.float32))
 
 
 def near(vector: np.ndarray, seed: int) -> np.ndarray:
     """A paraphrase: the vector moved a little (cosine about 0.97)."""
-    moved = vector + 0.03 * np.random.default_rng(seed).standard_normal(DIMENSIONS)
-    return (moved / np.linalg.norm(moved)).astype(np.float32)
+    return unit_vector(vector + 0.03 * np.random.default_rng(seed).standard_normal(DIMENSIONS))
 
 
 def test_small_is_exact_and_large_agrees_with_brute_force() -> None:
-    rows = unit_rows(6000)
+    rows = random_unit_rows(6000)
     index = VectorIndex(DIMENSIONS, ann_min=2000)
     for key in range(1000):
         index.add(key, rows[key])
@@ -46,7 +46,7 @@ def test_small_is_exact_and_large_agrees_with_brute_force() -> None:
 
 
 def test_removed_vectors_never_match_and_keys_can_be_reused() -> None:
-    rows = unit_rows(5000, seed=1)
+    rows = random_unit_rows(5000, seed=1)
     index = VectorIndex(DIMENSIONS, ann_min=1000)
     index.add_many(np.arange(5000), rows)
     index.wait_for_build(30)
@@ -59,7 +59,7 @@ def test_removed_vectors_never_match_and_keys_can_be_reused() -> None:
 
 
 def test_changes_made_during_a_rebuild_are_not_lost() -> None:
-    rows = unit_rows(8000, seed=2)
+    rows = random_unit_rows(8000, seed=2)
     index = VectorIndex(DIMENSIONS, ann_min=4000)
     index.add_many(np.arange(4000), rows[:4000])  # starts a build in the background
     for key in range(4000, 8000):
@@ -77,7 +77,7 @@ def test_the_cache_evicts_from_its_index_and_counts_exactly() -> None:
     now = [0.0]
     cache = SemanticCache(capacity=12_000, threshold=0.9, ttl_seconds=100,
                           clock=lambda: now[0])
-    rows = unit_rows(12_500, seed=3)
+    rows = random_unit_rows(12_500, seed=3)
     for i in range(12_000):
         cache.put(f"question {i}", i, rows[i])
     assert cache._index is not None

@@ -12,7 +12,6 @@ import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 
 from app.core.catalog import Catalog
-from app.core.metric_spec import MetricSpec
 from app.telemetry.metrics import Metrics
 from tests import ROOT
 from tests.helpers import ask, wait_until
@@ -47,7 +46,7 @@ def test_two_apps_have_separate_registries() -> None:
 def test_a_type_checker_knows_each_metrics_kind(tmp_path: Path) -> None:
     """Each catalog entry, read on a ``Metrics``, is typed as its kind's collector: the one
     declaration gives the registry its names and its types (mypy's ``reveal_type``)."""
-    attributes = [name for name, value in vars(Catalog).items() if isinstance(value, MetricSpec)]
+    attributes = list(Catalog.declared())
     probe = tmp_path / "probe.py"
     probe.write_text("from app.telemetry.metrics import Metrics\n\n"
                      "def probe(metrics: Metrics) -> None:\n"

@@ -119,14 +119,6 @@ class OllamaClient:
         """One unit row per text, in order, admitted by the embed lane."""
         return await self._embed(texts, part_of=None)
 
-    async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
-        return await self._chat(messages, slot=None)
-
-    async def open_chat_stream(self, messages: list[dict[str, str]]) -> ChatStream:
-        """Send a streamed chat request and return once Ollama has answered with a status,
-        so that a refusal becomes an HTTP error before any byte is streamed."""
-        return await self._open_chat_stream(messages, slot=None)
-
     async def _embed(self, texts: list[str], *, part_of: Slot | None) -> np.ndarray:
         """``part_of``: the admission of the work the call is part of (a question's chat
         admission); without one the embed lane admits it."""
@@ -162,6 +154,8 @@ class OllamaClient:
 
     async def _open_chat_stream(self, messages: list[dict[str, str]],
                                 slot: Slot | None) -> ChatStream:
+        """Send a streamed chat request and return once Ollama has answered with a status,
+        so that a refusal becomes an HTTP error before any byte is streamed."""
         payload = {"model": self.config.chat_model, "messages": messages, "stream": True}
         call = await UpstreamCall.start(self, UpstreamOperation.CHAT_STREAM,
                                         self.config.chat_model, slot)

@@ -6,5 +6,7 @@
 - ``questions``: the question mix (repeated, paraphrased, new) and documents;
 - ``users``: the Locust user that asks them;
 - ``shapes``: Locust load shapes that play a scenario's phases;
+- ``conditions``: what a phase waits for (``Phase.until``), read from the service's
+  ``/metrics``;
 - ``locustfiles/``: one Locust file per scenario, runnable on its own.
 """

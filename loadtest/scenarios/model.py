@@ -31,6 +31,26 @@ MIXES = ("normal", "new_only", "streamed", "warm", "overload")
 
 
 @dataclass(frozen=True)
+class Until:
+    """What a phase waits for before its seconds start: a sample of the service's own
+    ``/metrics`` reaching a value, read every half second for at most ``within`` seconds.
+
+    A fault whose effect takes a machine-dependent time to build (a cache filling at the
+    pace the machine answers) lasts until the effect is there, then as long as its alerts
+    need, instead of a fixed time that a slower machine overruns::
+
+        Until("the cache evicts", "ollama_rag_semcache_evictions_total",
+              (("reason", "capacity"),), at_least=1, within=120)
+    """
+
+    what: str  # the condition in words, for logs and docs/docker.md
+    sample: str  # a sample's name as exposed, e.g. ``..._total``
+    labels: tuple[tuple[str, str], ...]  # those the sample must carry
+    at_least: float
+    within: float  # seconds; a condition not met by then is logged and the phase goes on
+
+
+@dataclass(frozen=True)
 class Phase:
     name: str
     seconds: float
@@ -41,6 +61,17 @@ class Phase:
     # Of its seconds, those no compression shortens (discovery, a read timeout): in real time
     # the rest is multiplied (compression.py).
     fixed: float = 0.0
+    until: Until | None = None  # met before its seconds start
+
+    @property
+    def until_mark(self) -> str | None:
+        """The phase mark printed when its condition is met."""
+        return f"{self.name}: {self.until.what}" if self.until else None
+
+    @property
+    def longest(self) -> float:
+        """Its seconds as written, plus the longest wait for its condition."""
+        return self.seconds + (self.until.within if self.until else 0.0)
 
     def __post_init__(self) -> None:
         if self.mix not in MIXES or not set(self.actions) <= set(ACTIONS):
@@ -64,6 +95,7 @@ class ExpectedAlert:
     # windows, compressed, still outlast the scenario); "never": the Watchdog.
     resolve_by: str = "scenario"
     after_fixed: bool = False  # its cause waits out the fault phase's fixed part (a timeout)
+    after_until: bool = False  # its cause is the fault phase's condition (Phase.until)
 
     @property
     def key(self) -> str:
@@ -122,4 +154,5 @@ class Scenario:
 
     @property
     def seconds(self) -> float:
-        return sum(p.seconds for p in self.phases)
+        """How long it lasts as written (compressed) at most."""
+        return sum(p.longest for p in self.phases)

@@ -22,7 +22,8 @@ from locust import LoadTestShape
 
 from loadtest.scenarios.compose_plan import scenario
 from loadtest.scenarios.compression import phase_seconds
-from loadtest.scenarios.model import PHASE_MARK, Phase
+from loadtest.scenarios.conditions import wait_until
+from loadtest.scenarios.model import PHASE_MARK, Phase, Until
 from loadtest.scenarios.plan import HEALTHY_FAULTS
 from loadtest.scenarios.users import QuestionMix
 
@@ -45,6 +46,21 @@ def spawn_rate(users: int, current: int = 0) -> float:
     users do not ask in lockstep (a burst of misses every answer's length makes a 5-minute
     ratio compressed into seconds swing). Users beyond a phase's count stop at once."""
     return max(1.0, users / 8) if users > current else 100.0
+
+
+def _print_mark(scenario_name: str, phase: str, at: float) -> None:
+    print(f"{PHASE_MARK} " + json.dumps({"scenario": scenario_name, "phase": phase, "at": at}),
+          flush=True)
+
+
+def _wait(scenario_name: str, phase: Phase, until: Until, service_url: str) -> None:
+    """Wait for the phase's condition; mark the moment it is met, or log that it was not."""
+    if wait_until(service_url, until):
+        _print_mark(scenario_name, str(phase.until_mark), time.time())
+    else:
+        log.error("scenario %s: phase %s went on without %s (%s below %g after %.0f s)",
+                  scenario_name, phase.name, until.what, until.sample, until.at_least,
+                  until.within)
 
 
 def shape_for(name: str) -> type[LoadTestShape]:
@@ -75,6 +91,8 @@ def shape_for(name: str) -> type[LoadTestShape]:
             options = self.runner.environment.parsed_options
             for phase in plan.phases:
                 self._enter(phase, options)
+                if phase.until is not None:
+                    _wait(plan.name, phase, phase.until, self.runner.environment.host)
                 gevent.sleep(phase_seconds(plan, phase, options.time_scale))
             _send("PUT", f"{options.sim_url}/_sim/faults", HEALTHY_FAULTS)
             QuestionMix.set("normal")
@@ -97,8 +115,7 @@ def shape_for(name: str) -> type[LoadTestShape]:
             self._mark(phase.name, started)
 
         def _mark(self, phase: str, at: float) -> None:
-            print(f"{PHASE_MARK} " + json.dumps(
-                {"scenario": plan.name, "phase": phase, "at": at}), flush=True)
+            _print_mark(plan.name, phase, at)
 
     ScenarioShape.__name__ = f"{plan.name.title().replace('-', '')}Shape"
     return ScenarioShape

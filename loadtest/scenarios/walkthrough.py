@@ -10,7 +10,7 @@ from alerts.durations import duration_seconds
 from alerts.rule_files import alert_rules
 from alerts.slo import AVAILABILITY, LATENCY, WINDOWS
 from loadtest.scenarios.compression import phase_seconds
-from loadtest.scenarios.model import INHIBITED, UNDELIVERABLE, ExpectedAlert
+from loadtest.scenarios.model import INHIBITED, UNDELIVERABLE, ExpectedAlert, Scenario
 from loadtest.scenarios.plan import RECOVERY, SCENARIOS
 
 # Two evaluations and a scrape at the repository's 15 s intervals, and a 5-minute ratio
@@ -41,22 +41,30 @@ def detection_seconds(expected: ExpectedAlert, rules: list[dict],
     return low, low + SLACK_SECONDS
 
 
+def _lasts(scenario: Scenario) -> str:
+    """Its length in real time, and what it waits for besides (Phase.until)."""
+    length = _minutes(sum(phase_seconds(scenario, p, "real") for p in scenario.phases))
+    waits = [p.until for p in scenario.phases if p.until is not None]
+    return length + "".join(f" + until {u.what} (at most {_minutes(u.within)})" for u in waits)
+
+
 def rows() -> list[list[str]]:
     rules = alert_rules()
     found = []
     for scenario in (*SCENARIOS[:-1], RECOVERY):
-        length = sum(phase_seconds(scenario, p, "real") for p in scenario.phases)
-        fixed = next(p.fixed for p in scenario.phases if p.name == scenario.fault_phase)
+        fault = next(p for p in scenario.phases if p.name == scenario.fault_phase)
         alerts = []
         for expected in scenario.alerts:
             if expected.alertname == "Watchdog":
                 alerts.append("Watchdog (watchdog, always)")
                 continue
-            low, high = detection_seconds(expected, rules, fixed)
+            low, high = detection_seconds(expected, rules, fault.fixed)
             name = expected.key.replace("long_window=", "").replace(",short_window=", "/")
+            after = (f" after {fault.until.what}"
+                     if expected.after_until and fault.until is not None else "")
             alerts.append(f"{name} ({WHERE[expected.receiver]}, "
-                          f"{_minutes(low)}-{_minutes(high)})")
-        found.append([f"`{scenario.name}`", _minutes(length), "; ".join(alerts) or "none"])
+                          f"{_minutes(low)}-{_minutes(high)}{after})")
+        found.append([f"`{scenario.name}`", _lasts(scenario), "; ".join(alerts) or "none"])
     return found
 
 

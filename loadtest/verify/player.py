@@ -88,7 +88,7 @@ class Player:
                                        "scenario's end")
             if expected.resolve_by == "run":
                 self.run_alerts.append((expected, result))
-        result = ScenarioResult(scenario.name, scenario.summary, phases,
+        played = ScenarioResult(scenario.name, scenario.summary, phases,
                                 phases[scenario.fault_phase], since, until, results,
                                 check_moves(stack, scenario, since, until),
                                 fired_alerts(stack, since, until),
@@ -97,7 +97,11 @@ class Player:
                                 check_clients(stack, scenario,
                                               csv_prefix(self.workdir, scenario), phases,
                                               until))
+        played.conditions = {
+            str(p.until_mark): (round(phases[str(p.until_mark)] - phases[p.name], 1)
+                                if p.until_mark in phases else None)
+            for p in scenario.phases if p.until is not None}
         if getattr(stack, "traces", None) is not None:  # the local stack's receiver
-            result.traces = check_traces(stack, scenario, phases, since,  # type: ignore[arg-type]
+            played.traces = check_traces(stack, scenario, phases, since,  # type: ignore[arg-type]
                                          until).as_dict()
-        return result
+        return played

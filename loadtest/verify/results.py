@@ -52,6 +52,8 @@ class ScenarioResult:
     held: dict[str, bool] = field(default_factory=dict)  # queries that must stay at zero
     clients: list[dict[str, Any]] = field(default_factory=list)  # client_checks rows
     traces: dict[str, Any] = field(default_factory=dict)  # trace_checks.TraceFindings
+    # Per phase condition (Phase.until_mark): seconds into its phase it was met, None if never.
+    conditions: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,6 +80,8 @@ def scenario_failures(scenarios: list[ScenarioResult]) -> list[str]:
                  for v in s.quiet_violations]
     failures += [f"{s.name}: traces: {p}" for s in scenarios
                  for p in s.traces.get("problems", [])]
+    failures += [f"{s.name}: {mark}: not met, the phase went on without it (see its Locust log)"
+                 for s in scenarios for mark, after in s.conditions.items() if after is None]
     failures += [f"{s.name}: did not hold: {h}" for s in scenarios
                  for h, ok in s.held.items() if not ok]
     failures += [f"{s.name}: callers: {row['name']}: {p}" for s in scenarios

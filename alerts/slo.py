@@ -9,7 +9,6 @@ than the objective allows.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from alerts.durations import duration_seconds
@@ -20,8 +19,8 @@ RUNBOOK_BASE = "https://github.com/ollama-rag/ollama-rag/blob/main/docs/runbook.
 # Grafana's address comes from Prometheus's external label `grafana_url` (alerts/prometheus.yml).
 OVERVIEW_URL = ("{{ $externalLabels.grafana_url }}"
                 "/d/ollama-rag-overview/ollama-rag-overview?viewPanel=")
-# A window must hold enough events that it takes at least this many bad ones to cross its
-# burn threshold: one failure among a dozen requests is not an incident worth a page.
+# A pair fires only when its long window holds at least this many bad events: one failure
+# in a quiet hour is not an incident worth a page, a quiet service failing everything is.
 MIN_BAD_EVENTS = 3
 
 
@@ -78,6 +77,10 @@ class Objective:
     summary_slow: str  # the summary of the tickets
     bad_in_words: str  # "<share> of <bad_in_words> in the last <long_in_words>: ..."
     dashboard_panel: int
+    # PromQL with ``{window}``: a job whose bad events another page explains at some moment
+    # of the pair's short window; its burn alerts are left out meanwhile (one page for one
+    # cause, with no page once it is over while the short window still remembers it).
+    explained_by: str | None = None
 
     @property
     def budget(self) -> float:
@@ -88,10 +91,6 @@ class Objective:
 
     def events_record_for(self, window: str) -> str:
         return self.events_record.format(window=window)
-
-    def min_events(self, window: BurnWindow) -> int:
-        """The fewest events the long window must hold for this pair to fire."""
-        return math.ceil(MIN_BAD_EVENTS / (window.factor * self.budget) - 1e-9)
 
     @property
     def recording_group(self) -> str:
@@ -123,6 +122,8 @@ AVAILABILITY = Objective(
     summary_slow="The availability error budget is burning.",
     bad_in_words="the /api requests of job {{ $labels.job }} failed",
     dashboard_panel=5,
+    # OllamaUnreachable pages for those (its health check fails within 15 s of an outage).
+    explained_by="min by (job) (min_over_time(ollama_rag_upstream_up[{window}])) == 0",
 )
 LATENCY = Objective(
     name="latency",

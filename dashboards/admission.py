@@ -14,6 +14,8 @@ TITLE = "Admission and shutdown"
 SHED_RATIO = "instance:ollama_rag_admission_shed:ratio_rate5m"  # what OllamaRagShedding reads
 WAIT = "ollama_rag_admission_queue_wait_seconds_bucket"
 REFUSED = 'status=~"503|499"'
+# Users' requests: not /readyz, whose 503 while draining is meant for the load balancer.
+API_ROUTES = 'route=~"/api/.*"'
 
 
 def build() -> db.Dashboard:
@@ -66,6 +68,6 @@ def build() -> db.Dashboard:
                "draining, or the breaker open: the overview splits them by error) and 499 "
                "(the caller hung up before its answer).", "reqps",
                targets((f"sum by (route, status) "
-                         f"({rate('ollama_rag_http_requests_total', REFUSED)})",
+                         f"({rate('ollama_rag_http_requests_total', REFUSED, API_ROUTES)})",
                         "{{route}} {{status}}")))
     )

@@ -57,12 +57,13 @@ def build() -> db.Dashboard:
                targets((f"sum by (reason) ({rate('ollama_rag_semcache_evictions_total')})",
                         "{{reason}}")), width=6)
     ).with_panel(
+        # A rate, not an increase(): $__rate_interval spans several steps, so an increase
+        # over it would count each lookup in every step whose window holds it.
         finish(heatmap.Panel(), 7, "Best similarity per semantic lookup",
-               "Distribution of the best cosine similarity found by each semantic lookup. "
-               "Mass just under the threshold means paraphrases narrowly miss.", "short",
+               "Semantic lookups per second by the best cosine similarity each found. Mass "
+               "just under the threshold means paraphrases narrowly miss.", "short",
                [targets((f"sum by (le) "
-                         f"(increase({sel('ollama_rag_semcache_similarity_bucket')}"
-                         f"[$__rate_interval]))", "{{le}}"))[0]
+                         f"({rate('ollama_rag_semcache_similarity_bucket')})", "{{le}}"))[0]
                 .format(pm.PromQueryFormat.HEATMAP)])
         .calculate(False)
     ).with_panel(

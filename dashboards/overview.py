@@ -7,7 +7,8 @@ from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import stat, table, timeseries
 from grafana_foundation_sdk.models import prometheus as pm
 
-from alerts.slo import AVAILABILITY, LATENCY, PERIOD, Objective
+from alerts.slo import AVAILABILITY, LATENCY, PERIOD, Objective, sli_windows
+from app.core.labels import OPERATIONAL_ROUTES
 from dashboards.common import (
     alert_thresholds,
     dashboard,
@@ -29,7 +30,9 @@ QUERY_DURATION = "ollama_rag_query_duration_seconds_bucket"
 BROKEN_STREAMS = "ollama_rag_query_stream_failures_total"
 SERVER_ERROR = 'status=~"5.."'
 QUERY_ROUTE = 'route="/api/query"'
-WINDOWS = ("5m", "30m", "1h", "6h", "1d", "3d")
+# Traffic by route leaves out what machines poll (a scrape every 15 s, HAProxy's /readyz
+# every 2 s), which would swamp a quiet service's figures.
+USER_ROUTES = f'route!~"{"|".join(OPERATIONAL_ROUTES)}"'
 BREAKER_STATES = {0: ("closed", "green"), 1: ("open", "red"), 2: ("half-open", "orange")}
 
 
@@ -37,7 +40,7 @@ def _burn_panel(panel_id: int, title: str, description: str, objective: Objectiv
                 ) -> timeseries.Panel:
     """The SLI over each window divided by the error budget: the burn rate."""
     burns = [(f"{sel(objective.record_for(w), per_instance=False)} / {objective.budget}", w)
-             for w in WINDOWS]
+             for w in sli_windows()]  # every window of every pair, short ones included
     panel = finish(timeseries.Panel(), panel_id, title, description, "x", targets(*burns))
     return alert_thresholds(panel, (None, "green"), (1, "yellow"), (6, "orange"),
                             (14.4, "red"))
@@ -90,10 +93,12 @@ def _health_row(board: db.Dashboard) -> db.Dashboard:
                "Alerts firing now for the selected jobs and instances, and about the "
                "monitoring itself; Watchdog always fires (it proves the alerting pipeline "
                "works).", "short",
+               # The monitoring's own alerts whatever instance is selected: Alertmanager
+               # down shows here and in Prometheus only.
                [targets((
-                   'sum by (alertname, severity, instance) '
-                   '(ALERTS{alertstate="firing",job=~"$job|prometheus|alertmanager|",'
-                   'instance=~"$instance|"})', ""))[0]
+                   'sum by (alertname, severity, instance) ('
+                   'ALERTS{alertstate="firing",job=~"$job|",instance=~"$instance|"} '
+                   'or ALERTS{alertstate="firing",job=~"prometheus|alertmanager"})', ""))[0]
                 .format(pm.PromQueryFormat.TABLE).instant()], width=24, height=6)
     ).with_panel(
         finish(stat.Panel(), 17, "Models in Ollama",
@@ -113,21 +118,17 @@ def _health_row(board: db.Dashboard) -> db.Dashboard:
     )
 
 
+def _quantiles(bucket: str, by: str, quantiles: tuple[int, ...], *matchers: str
+               ) -> list[tuple[str, str]]:
+    """(expr, legend) of each percentile of a histogram, by one label."""
+    return [(f"histogram_quantile({p / 100}, sum by ({by}, le) ({rate(bucket, *matchers)}))",
+             f"p{p} {{{{{by}}}}}") for p in quantiles]
+
+
 def build() -> db.Dashboard:
-    latency = [
-        (f"histogram_quantile({q}, sum by (route, le) ({rate(DURATION)}))", f"p{p} {{{{route}}}}")
-        for q, p in ((0.5, 50), (0.95, 95), (0.99, 99))
-    ]
-    answer_start = [
-        (f"histogram_quantile({q}, sum by (mode, le) ({rate(ANSWER_START)}))",
-         f"p{p} {{{{mode}}}}")
-        for q, p in ((0.5, 50), (0.99, 99))
-    ]
-    by_outcome = [
-        (f"histogram_quantile({q}, sum by (outcome, le) ({rate(QUERY_DURATION)}))",
-         f"p{p} {{{{outcome}}}}")
-        for q, p in ((0.5, 50), (0.99, 99))
-    ]
+    latency = _quantiles(DURATION, "route", (50, 95, 99), USER_ROUTES)
+    answer_start = _quantiles(ANSWER_START, "mode", (50, 99))
+    by_outcome = _quantiles(QUERY_DURATION, "outcome", (50, 99))
     board = _traffic_rows(_health_row(dashboard(UID, TITLE, DESCRIPTION)))
     return board.with_panel(
         alert_thresholds(
@@ -140,7 +141,8 @@ def build() -> db.Dashboard:
     ).with_panel(
         finish(timeseries.Panel(), 3, "Latency percentiles by route",
                "p50, p95 and p99 of the HTTP request duration by route, until the last byte "
-               "(streamed answers last as long as their generation).", "s",
+               "(streamed answers last as long as their generation); scrapes and health "
+               "checks left out.", "s",
                targets(*latency))
     ).with_panel(
         finish(timeseries.Panel(), 19, "/api/query latency by outcome",
@@ -153,7 +155,8 @@ def build() -> db.Dashboard:
         finish(timeseries.Panel(), 4, "Requests in progress",
                "HTTP requests being served, by route; streamed answers stay in progress "
                "until their last chunk.", "short",
-               targets((f"sum by (route) ({sel('ollama_rag_http_requests_in_progress')})",
+               targets((f"sum by (route) "
+                        f"({sel('ollama_rag_http_requests_in_progress', USER_ROUTES)})",
                         "{{route}}")), width=24)
     ).with_panel(
         _burn_panel(5, "Availability error budget burn",
@@ -177,24 +180,31 @@ def build() -> db.Dashboard:
 def _traffic_rows(board: db.Dashboard) -> db.Dashboard:
     return board.with_panel(
         finish(timeseries.Panel(), 1, "Request rate by route",
-               "HTTP requests per second by route template (unmatched paths count as one).",
-               "reqps", targets((f"sum by (route) ({rate(REQUESTS)})", "{{route}}")))
+               "HTTP requests per second by route template (unmatched paths count as one); "
+               "Prometheus's scrapes and the load balancer's health checks left out.",
+               "reqps", targets((f"sum by (route) ({rate(REQUESTS, USER_ROUTES)})",
+                                 "{{route}}")))
     ).with_panel(
-        finish(timeseries.Panel(), 2, "Error ratio by route",
-               "Share of requests answered 5xx, by route: 502/504 when Ollama fails or times "
-               "out, 503 while the circuit breaker rejects calls or the pool is full; and "
-               "the share of /api/query streams that broke after their 200.",
-               "percentunit",
-               targets((f'sum by (route) ({rate(REQUESTS, SERVER_ERROR)}) '
-                        f"/ sum by (route) ({rate(REQUESTS)})", "{{route}}"),
-                       (f"sum({rate(BROKEN_STREAMS)}) "
-                        f"/ sum({rate(REQUESTS, QUERY_ROUTE)})",
-                        "/api/query broken streams")))
+        alert_thresholds(
+            finish(timeseries.Panel(), 2, "Error ratio by route",
+                   "Share of requests answered 5xx, by route: 502/504 when Ollama fails or "
+                   "times out, 503 while the circuit breaker rejects calls or the pool is "
+                   "full; and the share of /api/query streams that broke after their 200. "
+                   f"The dashed line is the availability SLO's budget ({AVAILABILITY.budget:.1%}"
+                   "): above it, the budget burns faster than 30 days allow.",
+                   "percentunit",
+                   targets((f"sum by (route) ({rate(REQUESTS, SERVER_ERROR, USER_ROUTES)}) "
+                            f"/ sum by (route) ({rate(REQUESTS, USER_ROUTES)})", "{{route}}"),
+                           (f"sum({rate(BROKEN_STREAMS)}) "
+                            f"/ sum({rate(REQUESTS, QUERY_ROUTE)})",
+                            "/api/query broken streams"))),
+            (None, "green"), (AVAILABILITY.budget, "red"))
     ).with_panel(
         finish(timeseries.Panel(), 15, "Responses by route and status",
-               "Responses per second by route and status code, and streams broken after "
-               "their 200 by upstream outcome: which error, where.", "reqps",
-               targets((f"sum by (route, status) ({rate(REQUESTS)}) > 0",
+               "Responses per second by route and status code (scrapes and health checks "
+               "left out), and streams broken after their 200 by upstream outcome: which "
+               "error, where.", "reqps",
+               targets((f"sum by (route, status) ({rate(REQUESTS, USER_ROUTES)}) > 0",
                         "{{route}} {{status}}"),
                        (f"sum by (outcome) ({rate(BROKEN_STREAMS)}) > 0",
                         "broken stream: {{outcome}}")), width=24)

@@ -141,6 +141,9 @@ LABEL_VALUE_SETS: tuple[type[StrEnum], ...] = (
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 OTHER_METHOD = "OTHER"
 UNMATCHED_ROUTE = "unmatched"
+# Routes polled by machines (Prometheus's scrape, load balancers' checks), not asked by users:
+# served while draining, never traced, and left out of the dashboards' traffic by route.
+OPERATIONAL_ROUTES = ("/metrics", "/healthz", "/readyz")
 
 # The transitions the breaker can make; pre-created so that rate() sees them from zero.
 BREAKER_TRANSITIONS = (

@@ -13,11 +13,12 @@ import asyncio
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.core.labels import OPERATIONAL_ROUTES
 from app.http.error_handlers import error_response
 
 # Polled by machines (Prometheus, load balancers), not asked by users: served while draining
 # (their view of the shutdown), and never traced (app/http/request_telemetry.py).
-OPERATIONAL_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
+OPERATIONAL_PATHS = frozenset(OPERATIONAL_ROUTES)
 SHUTTING_DOWN = "shutting_down"
 
 

@@ -15,7 +15,7 @@ import httpx
 import yaml
 
 from alerts.durations import duration_seconds
-from alerts.paths import RULE_FILES
+from alerts.paths import RULE_FILES, RUNBOOK
 from loadtest.compose.engine import run
 from loadtest.compose.stack import PORTS, PROJECT, ComposeStack, compose_services
 from loadtest.scenarios.plan import HEALTHY_FAULTS
@@ -205,6 +205,18 @@ def load_balancer_routes_around_a_stopped_replica(stack: ComposeStack) -> str:
     failed = [s for s in statuses if s != 200]
     expect(not failed, f"{len(failed)} of {len(statuses)} requests failed: {failed[:5]}")
     return f"{len(statuses)} requests while a replica stopped, all 200"
+
+
+def runbook_readiness_command(stack: ComposeStack) -> str:
+    """The runbook's per-replica readiness command, as written there (replica 1), run with
+    the Compose installed here (v1): it answers with the replica's own /readyz, not
+    HAProxy's. `-T` only because this run has no terminal."""
+    written = "compose exec --index N app python -m app.fetch /readyz"
+    expect(written in RUNBOOK.read_text(), f"the runbook no longer says `{written}`")
+    argv = written.removeprefix("compose ").replace("exec", "exec -T", 1).replace(" N ", " 1 ")
+    answer = stack.compose(*argv.split())
+    expect('"status"' in answer, f"no readiness in {answer[:200]!r}")
+    return f"`{written}` (N=1) answered {answer.strip()[:80]}"
 
 
 def restart_policies(stack: ComposeStack) -> str:

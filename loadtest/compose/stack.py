@@ -195,6 +195,21 @@ class ComposeStack(PrometheusQueries):
             run(["docker", "start", container], timeout=60)
         self.stopped_replicas.clear()
 
+    def stop_alertmanager(self) -> None:
+        """Alertmanager's container stops; Prometheus keeps its address (a static file)."""
+        for container in self.containers("alertmanager"):
+            run(["docker", "stop", container], timeout=60)
+
+    def start_alertmanager(self) -> None:
+        for container in self.containers("alertmanager"):
+            run(["docker", "start", container], timeout=60)
+
+    def forget_targets(self) -> None:
+        """Restart the targets writer, which forgets the replicas that are not running, as
+        after a scale-down on purpose (or a discovery that drops what it cannot see)."""
+        for container in self.containers("targets"):
+            run(["docker", "restart", container], timeout=60)
+
     def clear_cache(self) -> None:
         httpx.delete(f"{self.service_url}/api/cache", timeout=5,
                      headers={"Authorization": f"Bearer {self.admin_token}"}).raise_for_status()

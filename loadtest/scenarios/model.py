@@ -14,14 +14,16 @@ from typing import Any
 TARGET_CHANGE_SECONDS = 10.0
 # Actions that change what Prometheus discovers.
 TARGET_ACTIONS = ("add_dead_replica", "remove_dead_replica", "hide_target", "restore_target",
-                  "hide_alertmanager", "restore_alertmanager")
+                  "hide_alertmanager", "restore_alertmanager", "forget_targets")
 PHASE_MARK = "OLLAMA_RAG_PHASE"  # Locust shapes print it at each phase; the verifier reads it
 ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "clear_cache",
            "add_dead_replica", "remove_dead_replica", "fail_watchdog_receiver",
            "restore_receivers", "hide_alertmanager", "restore_alertmanager",
            "throttle_service", "unthrottle_service", "stop_store", "start_store",
-           # compose only (loadtest/compose/stack.py): Docker stops or starts replicas.
-           "stop_replica", "start_replicas")
+           "stop_alertmanager", "start_alertmanager",
+           # compose only (loadtest/compose/stack.py): Docker stops or starts replicas, and
+           # restarts the targets writer, which then forgets the replicas that are gone.
+           "stop_replica", "start_replicas", "forget_targets")
 # normal: the realistic mix (half repeated, a fifth paraphrased, the rest new; one in ten
 # streamed); new_only: every question new; streamed: the normal questions, every answer
 # streamed (a chat UI); warm: only the few questions the overload mix repeats; overload:
@@ -84,6 +86,9 @@ class Phase:
 INHIBITED = "inhibited"
 UNDELIVERABLE = "undeliverable"
 NOT_DELIVERED = (INHIBITED, UNDELIVERABLE)
+# The webhooks (the alert sink's /hooks/<name>) of each receiver of alerts/alertmanager.yml
+# that has more than one: Alertmanager's own failures go to the pager's and the ticket's.
+RECEIVER_HOOKS = {"alerting-path": ("pager", "ticket")}
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,14 @@ class ExpectedAlert:
     resolve_by: str = "scenario"
     after_fixed: bool = False  # its cause waits out the fault phase's fixed part (a timeout)
     after_until: bool = False  # its cause is the fault phase's condition (Phase.until)
+    # A phase until which it must fire without a break and without a "resolved" sent: the
+    # page of an outage whose cause changes shape (its targets vanish) but is not over.
+    holds_until: str | None = None
+
+    @property
+    def hooks(self) -> tuple[str, ...]:
+        """The alert sink's webhooks that must receive it."""
+        return RECEIVER_HOOKS.get(self.receiver, (self.receiver,))
 
     @property
     def key(self) -> str:

@@ -18,7 +18,8 @@ from loadtest.scenarios.plan import RECOVERY, SCENARIOS
 SLACK_SECONDS = 90.0
 OBJECTIVES = {AVAILABILITY.alert: AVAILABILITY, LATENCY.alert: LATENCY}
 WHERE = {INHIBITED: "silenced by its cause's page", UNDELIVERABLE: "Prometheus only",
-         "pager": "pager", "ticket": "ticket", "watchdog": "watchdog"}
+         "pager": "pager", "ticket": "ticket", "watchdog": "watchdog",
+         "alerting-path": "pager and ticket"}
 
 
 def _minutes(seconds: float) -> str:

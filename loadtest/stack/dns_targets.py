@@ -7,11 +7,12 @@ replica under one DNS name. This turns them into the file that alerts/prometheus
 so that compose and the local verifier share that file unchanged.
 
 Docker drops a stopped container's name at once: a replica that dies would vanish from
-Prometheus before ``up == 0`` could hold long enough for an alert. So an address that stops
-resolving is kept as a target (scraped, and down) for a grace period, longer than the
-instance alerts' ``for``, unless a new address takes its place first (the replica came back
-with another address). A replica removed on purpose (scaled down) is kept for the grace
-period too: restart this writer to forget it at once.
+Prometheus, and its alert would resolve while it is still gone. So an address that stops
+resolving is kept as a target (scraped, and down) until a new address takes its place (the
+replica came back with another address), however long that takes: this writer cannot tell
+a replica that died from one scaled away on purpose, so the one who scales down says so by
+restarting it (``docker compose restart targets``), which forgets what does not resolve.
+``--grace SECONDS`` drops a vanished address after that long instead.
 """
 
 from __future__ import annotations
@@ -27,10 +28,6 @@ from pathlib import Path
 
 from loadtest.stack.sigterm import stop_on_sigterm
 
-# OllamaRagInstanceDown waits 5 minutes and Alertmanager groups for 30 s: 10 minutes let it
-# fire and notify, with room for a slow evaluation.
-DEFAULT_GRACE_SECONDS = 600.0
-
 
 def resolve(name: str, port: int) -> list[str]:
     """Every IPv4 address of ``name`` as ``address:port``, sorted; [] when it does not resolve."""
@@ -43,15 +40,15 @@ def resolve(name: str, port: int) -> list[str]:
 
 @dataclass
 class Targets:
-    """The addresses to scrape: those that resolve, and those that vanished less than
-    ``grace`` seconds ago and were not replaced.
+    """The addresses to scrape: those that resolve, and those that vanished and were not
+    replaced (for at most ``grace`` seconds when one is given).
 
-    >>> targets = Targets(grace=600); _ = targets.update(["a:1", "b:1"], now=0)
+    >>> targets = Targets(); _ = targets.update(["a:1", "b:1"], now=0)
     >>> targets.update(["a:1"], now=5)  # b:1 stopped: still scraped, and down
     ['a:1', 'b:1']
     """
 
-    grace: float
+    grace: float | None = None
     vanished: dict[str, float] = field(default_factory=dict)  # address -> when it vanished
     known: set[str] = field(default_factory=set)
 
@@ -64,7 +61,8 @@ class Targets:
         for _ in set(live) - self.known:
             if self.vanished:
                 del self.vanished[min(self.vanished, key=self.vanished.__getitem__)]
-        self.vanished = {a: t for a, t in self.vanished.items() if now - t < self.grace}
+        if self.grace is not None:
+            self.vanished = {a: t for a, t in self.vanished.items() if now - t < self.grace}
         self.known = set(live) | set(self.vanished)
         return sorted(self.known)
 
@@ -87,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True, help="port of every target")
     parser.add_argument("--out", type=Path, required=True, help="file_sd JSON file to write")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between lookups")
-    parser.add_argument("--grace", type=float, default=DEFAULT_GRACE_SECONDS,
-                        help="seconds a vanished address stays a target (default: %(default)s)")
+    parser.add_argument("--grace", type=float, default=None,
+                        help="seconds a vanished address stays a target (default: until an "
+                             "address takes its place, or this writer restarts)")
     parser.add_argument("--once", action="store_true", help="resolve once and exit")
     args = parser.parse_args(argv)
     if not args.out.parent.is_dir():

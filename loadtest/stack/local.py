@@ -110,8 +110,7 @@ class LocalStack(PrometheusQueries):
         self.start_store()
         self.start_service()
         self._write_configs()
-        self._processes["alertmanager"] = start_alertmanager(
-            self.workdir / "alertmanager.yml", self.workdir, self.alertmanager_port)
+        self.start_alertmanager()
         self._processes["prometheus"] = start_prometheus(
             self.workdir / "prometheus.yml", self.workdir, self.prometheus_port,
             # Resend firing alerts every evaluation: an alert that fires before Prometheus
@@ -228,6 +227,14 @@ class LocalStack(PrometheusQueries):
 
     def restore_receivers(self) -> None:
         self.sink.refused_hooks.clear()
+
+    def stop_alertmanager(self) -> None:
+        """Alertmanager's process stops; Prometheus still has its address (discovered)."""
+        self._processes.pop("alertmanager").stop()
+
+    def start_alertmanager(self) -> None:
+        self._processes["alertmanager"] = start_alertmanager(
+            self.workdir / "alertmanager.yml", self.workdir, self.alertmanager_port)
 
     def hide_alertmanager(self) -> None:
         self._write_discovery_file("alertmanager.json", [])

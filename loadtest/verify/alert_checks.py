@@ -5,6 +5,7 @@ where nothing may."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from typing import Any
@@ -94,7 +95,8 @@ def wait_for_deliveries(stack: Stack, expectations: list[ExpectedAlert], since: 
     deadline = time.time() + timeout
     delivered = [e for e in expectations if e.receiver not in NOT_DELIVERED]
     while time.time() < deadline:
-        if all(notifications_for(stack, e, "firing", 0 if e.resolve_by == "never" else since)
+        if all({hook for hook, _ in notifications_for(
+                    stack, e, "firing", 0 if e.resolve_by == "never" else since)} >= set(e.hooks)
                for e in delivered):
             return
         time.sleep(0.5)
@@ -142,10 +144,29 @@ def check_not_delivered(stack: Stack, expected: ExpectedAlert, result: AlertResu
             result.problems.append("Alertmanager never reported it inhibited")
         return
     assert result.fired_at is not None
-    discovered = stack.query("max(prometheus_notifications_alertmanagers_discovered)",
-                             at=result.fired_at)
-    if not discovered or float(discovered[0]["value"][1]) != 0:
+    # No Alertmanager discovered, or the one discovered not answering (stopped).
+    reachable = stack.query('max(prometheus_notifications_alertmanagers_discovered) > 0 '
+                            'and on () max(up{job="alertmanager"}) > 0', at=result.fired_at)
+    if reachable:
         result.problems.append("fired while Prometheus had an Alertmanager to tell")
+
+
+def check_holds(stack: Stack, expected: ExpectedAlert, result: AlertResult,
+                phases: dict[str, float]) -> None:
+    """It fired without a break and no receiver was told "resolved" until ``holds_until``
+    began: an outage whose targets vanished is still an outage."""
+    if expected.holds_until is None or result.fired_at is None:
+        return
+    end = phases[expected.holds_until]
+    series = stack.query_range(alert_selector(expected, "firing"), result.fired_at, end, STEP)
+    times = sorted(float(t) for s in series for t, _ in s["values"])
+    gaps = [b - a for a, b in itertools.pairwise(times) if b - a > 2 * STEP]
+    if not times or times[-1] < end - 2 * STEP or gaps:
+        result.problems.append(f"stopped firing before {expected.holds_until}")
+    resolved = [at for _, at in notifications_for(stack, expected, "resolved", result.fired_at)
+                if at < end]
+    if resolved:
+        result.problems.append(f"a receiver was told it resolved before {expected.holds_until}")
 
 
 def check_alert(stack: Stack, expected: ExpectedAlert, scenario: Scenario,
@@ -177,9 +198,10 @@ def check_alert(stack: Stack, expected: ExpectedAlert, scenario: Scenario,
         result.problems.append("no notification reached Alertmanager's webhooks")
     else:
         result.delivered_at = min(at for _, at in delivered)
-        if result.delivered_to != [expected.receiver]:
+        if result.delivered_to != sorted(expected.hooks):
             result.problems.append(f"delivered to {result.delivered_to}, "
-                                   f"expected [{expected.receiver}]")
+                                   f"expected {sorted(expected.hooks)}")
+    check_holds(stack, expected, result, phases)
     return result
 
 

@@ -39,6 +39,10 @@ DASHBOARD_URL = re.compile(
     r"\{\{ \$externalLabels\.grafana_url \}\}/d/(?P<uid>[a-z0-9-]+)/(?P<slug>[a-z0-9-]+)"
     r"\?viewPanel=(?P<panel>\d+)(?:&var-(?P<var>job|instance)=\{\{ \$labels\.(?P=var) \}\})?")
 SEVERITY_RECEIVERS = {"critical": "pager", "warning": "ticket", "info": "discard"}
+# Alerts with a route of their own: the dead man's switch, and a failing notification,
+# which may be the pager's own and so goes to both the pager's and the ticket's webhooks.
+OWN_RECEIVERS = {"Watchdog": "watchdog",
+                 "AlertmanagerFailedToSendNotifications": "alerting-path"}
 ALWAYS_FIRING = {"Watchdog"}
 
 
@@ -92,12 +96,32 @@ def test_amtool_check_config() -> None:
 def test_each_alert_routes_to_the_receiver_of_its_severity(name: str) -> None:
     for rule in (r for r in alert_rules() if r["alert"] == name):
         severity = rule["labels"]["severity"]
-        expected = "watchdog" if name == "Watchdog" else SEVERITY_RECEIVERS[severity]
+        expected = OWN_RECEIVERS.get(name, SEVERITY_RECEIVERS[severity])
         labels = [f"alertname={name}", f"severity={severity}", "instance=app-1:8000"]
         result = run([amtool(), "config", "routes", "test",
                       f"--config.file={ALERTMANAGER_CONFIG}",
                       f"--verify.receivers={expected}", *labels])
         assert result.returncode == 0, f"{name} ({severity}): {result.stdout}{result.stderr}"
+
+
+def webhooks(receiver: str) -> list[str]:
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    found = next(r for r in config["receivers"] if r["name"] == receiver)
+    return [hook["url"] for hook in found.get("webhook_configs", [])]
+
+
+def test_a_failing_notification_pages_through_both_webhooks() -> None:
+    """Alertmanager 0.25 cannot say which receiver fails: the news reaches the pager's and
+    the ticket's webhooks both, so a dead one cannot swallow it, and it is a page."""
+    rule = next(r for r in alert_rules() if r["alert"] == "AlertmanagerFailedToSendNotifications")
+    assert rule["labels"]["severity"] == "critical"
+    assert sorted(webhooks("alerting-path")) == sorted(webhooks("pager") + webhooks("ticket"))
+    for integration in ("webhook", "email"):
+        result = run([amtool(), "config", "routes", "test", f"--config.file={ALERTMANAGER_CONFIG}",
+                      "--verify.receivers=alerting-path", "severity=critical",
+                      "alertname=AlertmanagerFailedToSendNotifications",
+                      f"integration={integration}", "job=alertmanager"])
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_unknown_or_missing_severity_opens_a_ticket() -> None:
@@ -230,9 +254,10 @@ def delivered(sink: AlertSink, status: str = "firing") -> dict[str, set[str]]:
     for item in sink.log.all():
         for alert in item["payload"]["alerts"]:
             if alert["status"] == status:
-                seen.setdefault(item["payload"]["receiver"], set()).add(
-                    alert["labels"]["alertname"])
-                assert item["hook"] == item["payload"]["receiver"]
+                receiver = item["payload"]["receiver"]
+                seen.setdefault(receiver, set()).add(alert["labels"]["alertname"])
+                if receiver != "alerting-path":  # the one receiver with two webhooks
+                    assert item["hook"] == receiver
     return seen
 
 
@@ -306,6 +331,39 @@ def test_alertmanager_routes_inhibits_and_resolves(alertmanager: tuple[str, Aler
     post_alerts(url, [alerts[0], alerts[6]], resolved=True)
     wait_until(lambda: "CircuitBreakerOpen" in delivered(sink, "resolved").get("pager", set()),
                timeout=15)
+
+
+def test_a_total_outage_keeps_one_page_when_its_targets_vanish(
+        alertmanager: tuple[str, AlertSink]) -> None:
+    """The only replica is down and its target has gone from discovery: OllamaRagDown still
+    fires (its absent() half) and OllamaRagAbsent fires too. Each must not hold the other
+    back, or the outage would have no page at all."""
+    url, sink = alertmanager
+    job = {"job": "ollama-rag", "severity": "critical"}
+    post_alerts(url, [job | {"alertname": "OllamaRagDown"},
+                      job | {"alertname": "OllamaRagAbsent"}])
+    wait_until(lambda: "OllamaRagDown" in delivered(sink).get("pager", set()), timeout=15)
+    time.sleep(2)  # a few more group intervals: nothing else may arrive
+    assert delivered(sink) == {"pager": {"OllamaRagDown"}}
+    states = {a["labels"]["alertname"]: a["status"]
+              for a in httpx.get(f"{url}/api/v2/alerts", timeout=5).json()}
+    assert states["OllamaRagDown"]["state"] == "active"
+    assert states["OllamaRagAbsent"]["state"] == "suppressed"
+
+
+def test_a_dead_pager_webhook_still_gets_its_failure_to_a_human(
+        alertmanager: tuple[str, AlertSink]) -> None:
+    """The pager's webhook refuses every notification: the page about failing notifications
+    still reaches the ticket's webhook (and the pager's, were it back)."""
+    url, sink = alertmanager
+    sink.refused_hooks.add("pager")
+    post_alerts(url, [{"alertname": "AlertmanagerFailedToSendNotifications",
+                       "severity": "critical", "integration": "webhook",
+                       "job": "alertmanager", "instance": "alertmanager:9093"}])
+    wait_until(lambda: delivered(sink).get("alerting-path"), timeout=15)
+    hooks = {item["hook"] for item in sink.log.all()
+             if item["payload"]["receiver"] == "alerting-path"}
+    assert hooks == {"ticket"}
 
 
 # A real Prometheus loads the rules and evaluates them.

@@ -5,7 +5,9 @@ image's curl, answers for real."""
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -35,12 +37,62 @@ def test_no_command_the_compose_setup_cannot_run() -> None:
     """The image has no curl; Ollama is not on localhost inside a container; a hung
     replica is not restarted by `up -d`; `exec app` without --index picks replica 1."""
     text = RUNBOOK.read_text()
-    assert not re.search(r"docker compose exec[^\n`]* curl", text)
-    assert not re.search(r"docker compose exec[^\n`]*localhost:11434", text)
-    for command in re.findall(r"docker compose exec [^\n`]*", text):
+    assert not re.search(r"compose exec[^\n`]* curl", text)
+    assert not re.search(r"compose exec[^\n`]*localhost:11434", text)
+    commands = re.findall(r"compose exec [^\n`]*", text)
+    assert len(commands) >= 6
+    for command in commands:
         if " app " in f"{command} ":  # the replicated service; ollama runs one container
             assert "--index" in command, command
-    assert not re.search(r"restart[^.]*`docker compose up -d( app)?`", text)
+    assert not re.search(r"restart[^.]*`compose up -d( app)?`", text)
+
+
+def compose_definition() -> str:
+    (line,) = [line for line in RUNBOOK.read_text().splitlines()
+               if line.startswith("if docker compose version")]
+    return line
+
+
+def test_compose_is_written_one_way_and_defined_once() -> None:
+    """`docker compose` (v2) or `docker-compose` (v1, what `make` installs here): the
+    commands write `compose`, which the runbook defines once."""
+    text = RUNBOOK.read_text().replace(compose_definition(), "")
+    prose = text.split("**Where to run the commands.**", 1)[1]
+    assert "docker compose" not in prose and "docker-compose" not in prose
+
+
+@pytest.mark.parametrize("shell", ["sh", "bash"])
+@pytest.mark.parametrize("installed", ["v1", "v2"])
+def test_the_compose_definition_runs_what_is_installed(tmp_path: Path, shell: str,
+                                                       installed: str) -> None:
+    """Stand-ins for the two commands record how they were called."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker_status = 0 if installed == "v2" else 1
+    scripts = {
+        "docker": f'#!/bin/sh\n[ "$1 $2" = "compose version" ] && exit {docker_status}\n'
+                  'echo "v2: $*"\n',
+        "docker-compose": '#!/bin/sh\necho "v1: $*"\n',
+    }
+    for name, body in scripts.items():
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    script = f"{compose_definition()}\ncompose exec --index 2 app python -m app.fetch /readyz\n"
+    result = subprocess.run([shell, "-c", script], capture_output=True, text=True, timeout=30,
+                            env={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    expected = {"v1": "v1: exec --index 2 app python -m app.fetch /readyz",
+                "v2": "v2: compose exec --index 2 app python -m app.fetch /readyz"}[installed]
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("name", ["OllamaModelMissing", "DocumentStoreUnavailable"])
+def test_readiness_is_asked_of_the_alerted_replica(name: str) -> None:
+    """Under compose 127.0.0.1:8000 is HAProxy: its /readyz never names the replica's
+    missing model or failing store."""
+    body = sections()[name]
+    assert "127.0.0.1:8000/readyz" not in body
+    assert "compose exec --index N app python -m app.fetch /readyz" in body
 
 
 def test_fetch_asks_the_instance_and_its_ollama(sim: SimulatorThread,

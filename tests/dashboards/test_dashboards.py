@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 from alerts.rule_files import alert_rules, rule_groups
+from alerts.slo import AVAILABILITY, sli_windows
 from app.core.catalog import CATALOG, EXEMPLAR_METRICS
+from app.core.labels import OPERATIONAL_ROUTES
 from dashboards import __main__ as generator
 from dashboards.common import DATASOURCE_UID, TAGS
 from dashboards.paths import JSON_DIR, PROVISIONING_DIR
@@ -26,10 +28,14 @@ RATE_INTERVAL = timedelta(seconds=4242)  # stands in for $__rate_interval when p
 RANGE = timedelta(seconds=4343)  # ... for $__range
 INTERVAL = timedelta(seconds=4444)  # ... for $__interval
 # Which ranges each range function may use: rates over $__rate_interval; counts over the
-# whole time range (each event counted once); changes of a timestamp per step.
-ALLOWED_RANGES = {"increase": {RATE_INTERVAL, RANGE}, "changes": {INTERVAL}}
+# whole time range (each event counted once: an increase() over $__rate_interval, which spans
+# several steps, counts an event in every step whose window holds it); changes over
+# $__rate_interval, which overlaps the next step's window (over $__interval, a change between
+# two windows' samples is missed).
+ALLOWED_RANGES = {"increase": {RANGE}, "changes": {RATE_INTERVAL}}
 RANGE_FUNCTIONS = {"rate", "irate", "increase", "changes", "delta", "idelta", "deriv"}
 BUILTIN_SERIES = {"ALERTS", "up"}  # Prometheus's own, not the service's
+MONITORING_JOBS = "prometheus|alertmanager"  # alerts/prometheus.yml's other jobs
 
 
 def dashboards() -> list[dict[str, Any]]:
@@ -116,6 +122,8 @@ def test_every_query_parses_and_is_scoped(where: str, expr: str) -> None:
     for selector in selectors(expr):
         matchers = {(m.name, str(m.op), m.value) for m in selector.matchers.matchers}
         names = {m[0] for m in matchers}
+        if selector.name == "ALERTS" and ("job", "MatchOp.Re", MONITORING_JOBS) in matchers:
+            continue  # the monitoring's own alerts, whatever the selected job and instance
         assert any(m[0] == "job" and "$job" in m[2] for m in matchers), (
             f"{where}: {selector.name} is not narrowed by $job")
         level = selector.name.split(":")[0] if selector.name in records else "instance"
@@ -248,3 +256,62 @@ def test_breaker_transitions_are_counted_once() -> None:
                 assert "[$__range]" in target["expr"], panel["title"]
     (annotation,) = [a for a in breaker["annotations"]["list"] if a.get("expr")]
     assert "transitions_total" not in annotation["expr"]
+
+
+def overview_panel(title: str) -> dict[str, Any]:
+    overview = next(b for b in dashboards() if b["uid"] == "ollama-rag-overview")
+    return next(p for p in overview["panels"] if p["title"] == title)
+
+
+@pytest.mark.parametrize("title", ["Availability error budget burn",
+                                   "Latency error budget burn"])
+def test_burn_panels_show_every_window_of_every_pair(title: str) -> None:
+    """The short windows too (the 1d pair's 2h among them): a pair fires on both."""
+    legends = [target["legendFormat"] for target in overview_panel(title)["targets"]]
+    assert legends == sli_windows()
+
+
+def test_the_error_ratio_by_route_draws_the_objective() -> None:
+    panel = overview_panel("Error ratio by route")
+    steps = [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+    assert AVAILABILITY.budget in steps
+    assert panel["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] != "off"
+
+
+def route_selected(selector: promql_parser.VectorSelector, route: str) -> bool:
+    """Whether the selector's route matchers let this route through."""
+    tests = {"MatchOp.Equal": lambda v: route == v, "MatchOp.NotEqual": lambda v: route != v,
+             "MatchOp.Re": lambda v: re.fullmatch(v, route) is not None,
+             "MatchOp.NotRe": lambda v: re.fullmatch(v, route) is None}
+    return all(tests[str(m.op)](m.value) for m in selector.matchers.matchers
+               if m.name == "route")
+
+
+def test_traffic_by_route_leaves_out_what_machines_poll() -> None:
+    """Prometheus's scrapes and HAProxy's /readyz every 2 s would swamp a quiet service."""
+    checked = 0
+    for where, panel in panels():
+        for target in panel["targets"]:
+            expr = target["expr"]
+            if "by (route" not in expr or "ollama_rag_http_" not in expr:
+                continue
+            for selector in selectors(expr):
+                if not selector.name.startswith("ollama_rag_http_"):
+                    continue
+                assert not any(route_selected(selector, route)
+                               for route in OPERATIONAL_ROUTES), (
+                    f"{where}: {selector.name} by route includes the probes")
+                checked += 1
+    assert checked >= 5
+
+
+def test_the_firing_alerts_show_the_monitorings_own_whatever_the_instance() -> None:
+    """AlertmanagerDown is visible only in Prometheus and here: not hidden by the choice of
+    a replica in the instance variable."""
+    expr = overview_panel("Firing alerts")["targets"][0]["expr"]
+    branches = [s for s in selectors(expr) if s.name == "ALERTS"]
+    unscoped = [s for s in branches
+                if not any(m.name == "instance" for m in s.matchers.matchers)]
+    assert unscoped, "every branch is narrowed by $instance"
+    jobs = next(m.value for m in unscoped[0].matchers.matchers if m.name == "job")
+    assert all(re.fullmatch(jobs, job) for job in ("prometheus", "alertmanager"))

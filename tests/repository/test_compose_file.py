@@ -18,9 +18,7 @@ import yaml
 
 from alerts.durations import duration_seconds
 from alerts.paths import ALERTMANAGER_CONFIG, PROMETHEUS_CONFIG, RULE_FILES
-from alerts.rule_files import alert_rules
-from loadtest.stack import dns_targets
-from loadtest.stack.dns_targets import DEFAULT_GRACE_SECONDS, Targets
+from alerts.slo import PERIOD
 from loadtest.stack.processes import find_binary
 from tests import ROOT
 
@@ -338,16 +336,19 @@ def test_the_compose_file_follows_the_compose_specification() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_dns_targets_writes_every_address(tmp_path: Path) -> None:
-    out = tmp_path / "ollama-rag.json"
-    assert dns_targets.main(["--name", "localhost", "--port", "8000", "--out", str(out),
-                             "--once"]) == 0
-    targets = json.loads(out.read_text())[0]["targets"]
-    assert "127.0.0.1:8000" in targets
-    assert not dns_targets.write_targets(out, targets)  # unchanged: not rewritten
-    assert dns_targets.resolve("no-such-host.invalid", 8000) == []
-    dns_targets.write_targets(out, [])
-    assert json.loads(out.read_text()) == []
+def test_prometheus_keeps_the_slo_period_and_a_day() -> None:
+    """Every "30d" SLI, budget left and 30-day stat reads that much data: at Prometheus's
+    default 15 days, a budget overspent 20 days ago would read as untouched."""
+    flags = [f for f in services()["prometheus"]["command"]
+             if f.startswith("--storage.tsdb.retention.time=")]
+    assert len(flags) == 1, "compose's Prometheus keeps its default 15 days"
+    kept = duration_seconds(flags[0].split("=", 1)[1])
+    assert kept >= duration_seconds(PERIOD) + duration_seconds("1d")
+
+
+def test_compose_runs_the_writer_without_a_grace_period() -> None:
+    command = compose()["services"]["targets"]["command"]
+    assert "--grace" not in command
 
 
 @pytest.mark.parametrize("path", ["Dockerfile"])
@@ -361,34 +362,3 @@ def test_the_image_runs_as_a_non_root_user_with_runtime_dependencies_only(path: 
     assert "requirements/dev.txt" not in text and "-r requirements/loadtest.txt" not in app_stage
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", ".env"} <= set(ignored)
-
-
-def test_a_vanished_replica_stays_a_target_until_its_grace_ends() -> None:
-    targets = Targets(grace=600)
-    assert targets.update(["10.0.0.2:8000", "10.0.0.3:8000"], now=0) == [
-        "10.0.0.2:8000", "10.0.0.3:8000"]
-    assert targets.update(["10.0.0.2:8000"], now=10) == ["10.0.0.2:8000", "10.0.0.3:8000"]
-    assert targets.update(["10.0.0.2:8000"], now=609) == ["10.0.0.2:8000", "10.0.0.3:8000"]
-    assert targets.update(["10.0.0.2:8000"], now=611) == ["10.0.0.2:8000"]
-
-
-def test_a_replica_back_under_a_new_address_replaces_the_vanished_one() -> None:
-    targets = Targets(grace=600)
-    targets.update(["a:1", "b:1", "c:1"], now=0)
-    targets.update(["a:1", "b:1"], now=5)  # c stopped
-    assert targets.update(["a:1", "b:1", "d:1"], now=20) == ["a:1", "b:1", "d:1"]
-    assert targets.update(["a:1", "b:1", "d:1", "e:1"], now=30) == [
-        "a:1", "b:1", "d:1", "e:1"]  # scaled up: nothing to replace
-    assert targets.update(["a:1", "b:1", "d:1", "e:1"], now=40) == [
-        "a:1", "b:1", "d:1", "e:1"]
-
-
-def test_the_grace_period_outlasts_the_instance_alerts() -> None:
-    """Long enough for OllamaRagInstanceDown to fire and Alertmanager to send it."""
-    rules = {r["alert"]: r for r in alert_rules()}
-    longest = max(duration_seconds(rules[name]["for"])
-                  for name in ("OllamaRagInstanceDown", "OllamaRagDown"))
-    group_wait = duration_seconds(yaml.safe_load(ALERTMANAGER_CONFIG.read_text())["route"][
-        "group_wait"])
-    assert longest + group_wait + 60 < DEFAULT_GRACE_SECONDS
-

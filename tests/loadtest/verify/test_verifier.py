@@ -11,19 +11,22 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from alerts.durations import duration_seconds
-from alerts.paths import RULE_FILES
+from alerts.paths import ALERTMANAGER_CONFIG, RULE_FILES
 from alerts.rule_files import alert_rules, rule_groups
 from app.core.catalog import Catalog
 from app.core.labels import QueryOutcome
-from loadtest.scenarios.compose_plan import REPLICA_DOWN
+from loadtest.scenarios.compose_plan import COMPOSE_ONLY
 from loadtest.scenarios.compression import RECORD_FACTORS
 from loadtest.scenarios.model import (
     NOT_DELIVERED,
+    RECEIVER_HOOKS,
     TARGET_ACTIONS,
     TARGET_CHANGE_SECONDS,
     ClientCheck,
+    ExpectedAlert,
 )
 from loadtest.scenarios.plan import SCENARIOS
 from loadtest.scenarios.unit_tested import UNIT_TESTED_ONLY
@@ -46,17 +49,32 @@ def test_every_alert_rule_is_proven_live_or_listed_as_unit_tested_only() -> None
     assert not set(keys) - expected - set(UNIT_TESTED_ONLY)
     assert len(expected & set(keys)) / len(keys) >= LIVE_SHARE_BAR
     receivers = {"critical": "pager", "warning": "ticket", "info": "watchdog"}
+    own = {"AlertmanagerFailedToSendNotifications": "alerting-path"}  # alertmanager.yml
     rules = dict(zip(keys, alert_rules(), strict=True))
-    for scenario in SCENARIOS:
+    for scenario in (*SCENARIOS, *COMPOSE_ONLY):
         for alert in scenario.alerts:
             if alert.receiver not in NOT_DELIVERED:
-                assert alert.receiver == receivers[rules[alert.key]["labels"]["severity"]], alert
+                severity = rules[alert.key]["labels"]["severity"]
+                assert alert.receiver == own.get(alert.alertname, receivers[severity]), alert
+
+
+def test_the_hooks_expected_of_a_receiver_are_its_webhooks() -> None:
+    """A receiver with several webhooks (alerts/alertmanager.yml) must be delivered to each."""
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    for receiver in config["receivers"]:
+        hooks = tuple(hook["url"].rsplit("/", 1)[1]
+                      for hook in receiver.get("webhook_configs", []))
+        if len(hooks) > 1:
+            assert RECEIVER_HOOKS[receiver["name"]] == hooks
+        assert ExpectedAlert("X", receiver["name"]).hooks == (hooks if len(hooks) > 1
+                                                             else (receiver["name"],))
+    assert set(RECEIVER_HOOKS) <= {r["name"] for r in config["receivers"]}
 
 
 def test_every_scenario_has_a_locust_file() -> None:
     files = {p.stem for p in LOCUSTFILES.glob("*.py")} - {"__init__"}
-    assert files == {s.name.replace("-", "_") for s in (*SCENARIOS, REPLICA_DOWN)}
-    for scenario in (*SCENARIOS, REPLICA_DOWN):
+    assert files == {s.name.replace("-", "_") for s in (*SCENARIOS, *COMPOSE_ONLY)}
+    for scenario in (*SCENARIOS, *COMPOSE_ONLY):
         assert {p.name for p in scenario.phases} >= {scenario.fault_phase}
 
 

@@ -163,11 +163,12 @@ def load_balancer_spreads(stack: ComposeStack, replicas: int) -> str:
 
 
 def instance_alerts_name_the_stopped(stack: ComposeStack, start: float, end: float) -> str:
-    """OllamaRagInstanceDown fired for the replica stopped first, and only for stopped ones."""
+    """OllamaRagInstanceDown fired for the replica stopped first between ``start`` and
+    ``end``, and only for stopped ones."""
     series = stack.query_range('ALERTS{alertname="OllamaRagInstanceDown",alertstate="firing"}',
                                start, end, 0.5)
     named = sorted({s["metric"]["instance"] for s in series})
-    stopped = stack.ever_stopped
+    stopped = [target for at, target in stack.ever_stopped if start <= at <= end]
     expect(bool(stopped) and stopped[0] in named and set(named) <= set(stopped),
            f"OllamaRagInstanceDown fired for {named}; the stopped replicas were {stopped}")
     return f"fired for {', '.join(named)}; stopped: {', '.join(stopped)}"

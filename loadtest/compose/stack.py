@@ -79,7 +79,8 @@ class ComposeStack(PrometheusQueries):
         self.sink = RemoteSink(f"http://127.0.0.1:{PORTS['alert-sink']}")
         self.control = ControlServer(self)
         self.stopped_replicas: list[tuple[str, str]] = []  # (container id, its target)
-        self.ever_stopped: list[str] = []  # targets of the replicas stopped, in order
+        # (when, target) of every replica stopped, in order.
+        self.ever_stopped: list[tuple[float, str]] = []
         self.is_down = False
 
     @property
@@ -187,7 +188,7 @@ class ComposeStack(PrometheusQueries):
         container = running[-1]
         target = self.target_of(container)
         self.stopped_replicas.append((container, target))
-        self.ever_stopped.append(target)
+        self.ever_stopped.append((time.time(), target))
         run(["docker", "stop", container], timeout=60)
 
     def start_replicas(self) -> None:
@@ -195,20 +196,21 @@ class ComposeStack(PrometheusQueries):
             run(["docker", "start", container], timeout=60)
         self.stopped_replicas.clear()
 
+    def _each_container(self, service: str, verb: str) -> None:
+        for container in self.containers(service):
+            run(["docker", verb, container], timeout=60)
+
     def stop_alertmanager(self) -> None:
         """Alertmanager's container stops; Prometheus keeps its address (a static file)."""
-        for container in self.containers("alertmanager"):
-            run(["docker", "stop", container], timeout=60)
+        self._each_container("alertmanager", "stop")
 
     def start_alertmanager(self) -> None:
-        for container in self.containers("alertmanager"):
-            run(["docker", "start", container], timeout=60)
+        self._each_container("alertmanager", "start")
 
     def forget_targets(self) -> None:
         """Restart the targets writer, which forgets the replicas that are not running, as
         after a scale-down on purpose (or a discovery that drops what it cannot see)."""
-        for container in self.containers("targets"):
-            run(["docker", "restart", container], timeout=60)
+        self._each_container("targets", "restart")
 
     def clear_cache(self) -> None:
         httpx.delete(f"{self.service_url}/api/cache", timeout=5,

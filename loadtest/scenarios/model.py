@@ -4,8 +4,13 @@ in ``plan.py`` (and ``compose_plan.py``)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
+
+import yaml
+
+from alerts.paths import ALERTMANAGER_CONFIG
 
 # Prometheus 2.42 applies a change of its scrape or Alertmanager targets on two 5-second
 # tickers (the discovery manager's, then the scrape manager's): up to 10 s, 1.0-5.6 s as
@@ -86,9 +91,17 @@ class Phase:
 INHIBITED = "inhibited"
 UNDELIVERABLE = "undeliverable"
 NOT_DELIVERED = (INHIBITED, UNDELIVERABLE)
-# The webhooks (the alert sink's /hooks/<name>) of each receiver of alerts/alertmanager.yml
-# that has more than one: Alertmanager's own failures go to the pager's and the ticket's.
-RECEIVER_HOOKS = {"alerting-path": ("pager", "ticket")}
+
+
+@functools.cache
+def receiver_hooks() -> dict[str, tuple[str, ...]]:
+    """The alert sink's webhooks (``/hooks/<name>``) of each receiver of
+    alerts/alertmanager.yml: most have their own; Alertmanager's own failures go to both the
+    pager's and the ticket's."""
+    config = yaml.safe_load(ALERTMANAGER_CONFIG.read_text())
+    return {receiver["name"]: tuple(hook["url"].rsplit("/", 1)[1]
+                                    for hook in receiver.get("webhook_configs", []))
+            for receiver in config["receivers"]}
 
 
 @dataclass(frozen=True)
@@ -108,7 +121,7 @@ class ExpectedAlert:
     @property
     def hooks(self) -> tuple[str, ...]:
         """The alert sink's webhooks that must receive it."""
-        return RECEIVER_HOOKS.get(self.receiver, (self.receiver,))
+        return receiver_hooks().get(self.receiver, (self.receiver,))
 
     @property
     def key(self) -> str:

@@ -203,6 +203,18 @@ class BreakerStatus(BaseModel):
     config: BreakerSettings
 
 
+class UpstreamSettings(BaseModel):
+    """How this instance calls Ollama: what a load scenario sizes its phases by."""
+
+    chat_model: str
+    embed_model: str
+    health_check_interval_seconds: float
+    health_check_timeout_seconds: float
+    connect_timeout_seconds: float
+    read_timeout_seconds: float
+    pool_timeout_seconds: float
+
+
 class Status(BaseModel):
     status: Literal["ok", "ready"]
 

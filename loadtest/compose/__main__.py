@@ -125,6 +125,8 @@ def _prove(run: Run, stack: ComposeStack, workdir: Path) -> list[ScenarioResult]
                                                                  replicas.ended))
         run.step("one replica of three down does not page",
                  lambda: checks.one_of_three_does_not_page(stack, replicas.phases))
+    run.step("a scenario run by compose's `scenario` service passes",
+             lambda: checks.scenario_service_gives_a_verdict(stack))
     run.step("notifications link to 127.0.0.1", lambda: checks.external_urls(stack))
     run.step("alert-sink and targets stop on SIGTERM", lambda: checks.sidecars_stop_at_once(stack))
     return results

@@ -215,7 +215,7 @@ def runbook_readiness_command(stack: ComposeStack) -> str:
     written = "compose exec --index N app python -m app.fetch /readyz"
     expect(written in RUNBOOK.read_text(), f"the runbook no longer says `{written}`")
     argv = written.removeprefix("compose ").replace("exec", "exec -T", 1).replace(" N ", " 1 ")
-    answer = stack.compose(*argv.split())
+    answer = stack.compose(*argv.split()).stdout
     expect('"status"' in answer, f"no readiness in {answer[:200]!r}")
     return f"`{written}` (N=1) answered {answer.strip()[:80]}"
 
@@ -252,6 +252,23 @@ def locust_image_runs(stack: ComposeStack) -> str:
     wait_for(lambda: _answers("http://127.0.0.1:8089/"), 60, "Locust's web UI")
     stack.compose("--profile", "loadtest", "rm", "--stop", "--force", "locust")
     return "no healthcheck; web UI answered on 127.0.0.1:8089"
+
+
+def scenario_service_gives_a_verdict(stack: ComposeStack) -> str:
+    """`docker compose --profile loadtest run --rm scenario outage`, as the README says: the
+    runner plays outage against compose's own stack (its compressed rules, seen as such),
+    reads the alerts from Prometheus's and Alertmanager's APIs, and passes."""
+    # `-T` only because this run has no terminal.
+    done = stack.compose("--profile", "loadtest", "run", "-T", "--rm", "scenario", "outage",
+                         timeout=600, check=False)
+    lines = done.stdout.splitlines()
+    verdict = next((line for line in reversed(lines) if line.startswith(("PASS", "FAIL"))),
+                   f"no verdict: {(done.stderr or done.stdout)[-1500:]}")
+    expect(done.returncode == 0 and verdict.startswith("PASS"),
+           f"exit status {done.returncode}: {verdict}\n" + "\n".join(lines[-30:]))
+    alerts = [line for line in lines if line.startswith("seen") and " alert " in line]
+    expect(len(alerts) >= 2, "no alert was checked: " + "\n".join(lines[-30:]))
+    return f"{verdict} ({len(alerts)} alerts seen through the APIs)"
 
 
 def _answers(url: str) -> bool:

@@ -7,8 +7,9 @@ from dataclasses import asdict
 from typing import Any
 
 from loadtest.stack.config import SERVICE_SETTINGS
+from loadtest.verify.findings import scenario_failures
 from loadtest.verify.report import ALERT_HEADER, alert_rows, html_table, text_table
-from loadtest.verify.results import ScenarioResult, scenario_failures
+from loadtest.verify.results import ScenarioResult
 
 STEP_HEADER = ["stage or check", "seconds", "verdict", "finding"]
 # Said in every report: what the look-alike images and the stand-ins cannot tell.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
@@ -89,12 +90,15 @@ class ComposeStack(PrometheusQueries):
 
     # Life cycle.
 
-    def compose(self, *args: str, timeout: float = 300) -> str:
+    def compose(self, *args: str, timeout: float = 300, check: bool = True
+                ) -> subprocess.CompletedProcess[str]:
+        """``docker-compose <args>`` on this stack; raises CommandFailed unless ``check``
+        is False."""
         env = {**os.environ, "GRAFANA_ADMIN_PASSWORD": self.grafana_password}
         return run(["docker-compose", "--project-name", PROJECT, "--project-directory",
                     str(ROOT), "--env-file", str(self.workdir / "compose.env"),
                     "-f", str(COMPOSE_FILE), "-f", str(self.workdir / "override.yaml"), *args],
-                   timeout=timeout, env=env, cwd=ROOT).stdout
+                   timeout=timeout, env=env, cwd=ROOT, check=check)
 
     def write_override(self) -> None:
         """The compressed rules and configuration, and the override that mounts them."""

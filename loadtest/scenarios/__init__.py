@@ -1,7 +1,13 @@
 """The load scenarios.
 
-- ``plan``: each scenario as data: its phases, simulator faults, the alerts it must raise
-  and the metrics it must move (the verifier and the Locust shapes both read it);
+- ``model``: the data model: phases, expected alerts, metric moves and holds, client checks;
+- ``plan`` (and ``compose_plan``): each scenario as data: its phases, simulator faults, the
+  alerts it must raise and the metrics it must move (the verifiers, the runner and the Locust
+  shapes all read it);
+- ``timetable``: how long each phase lasts against a service, from its own clocks and, in
+  real time, the alerts that fit within ten minutes; ``compression``: the live runs' factors;
+- ``words``: a phase in words, as the runner prints it;
+- ``walkthrough``: docs/docker.md's table of what each scenario waits for in real time;
 - ``unit_tested``: the alert rules no scenario proves live, and why;
 - ``questions``: the question mix (repeated, paraphrased, new) and documents;
 - ``users``: the Locust user that asks them;

@@ -31,7 +31,7 @@ REPLICA_DOWN = Scenario(
     fault_phase="one-down",
     alerts=(ExpectedAlert("OllamaRagInstanceDown", "ticket"),
             ExpectedAlert("OllamaRagDown", "pager")),
-    moves=(MetricMove("up", 'count(up{job="ollama-rag"} == 0)'),),
+    moves=(MetricMove("up", "query", promql='count(up{job="ollama-rag"} == 0)'),),
 )
 # At one replica: it stops, then the targets writer is restarted (as after a scale-down on
 # purpose), which forgets it. No replica serves all along: the page must not resolve.
@@ -49,7 +49,7 @@ SERVICE_GONE = Scenario(
     fault_phase="down",
     alerts=(ExpectedAlert("OllamaRagDown", "pager", holds_until="recovery"),
             ExpectedAlert("OllamaRagAbsent", INHIBITED)),
-    moves=(MetricMove("up", 'count(up{job="ollama-rag"} == 0)'),),
+    moves=(MetricMove("up", "query", promql='count(up{job="ollama-rag"} == 0)'),),
 )
 # Alertmanager's container stops while Prometheus keeps its address (a static file, as in
 # compose.yaml): the alert shows in Prometheus only; the dead man's switch is the page.
@@ -62,7 +62,7 @@ ALERTMANAGER_DOWN = Scenario(
      Phase("recovery", 10, USERS, actions=("start_alertmanager",))),
     fault_phase="stopped",
     alerts=(ExpectedAlert("AlertmanagerDown", UNDELIVERABLE),),
-    moves=(MetricMove("up", 'count(up{job="alertmanager"} == 0)'),),
+    moves=(MetricMove("up", "query", promql='count(up{job="alertmanager"} == 0)'),),
 )
 COMPOSE_ONLY = (SERVICE_GONE, ALERTMANAGER_DOWN, REPLICA_DOWN)
 # What compose-verify plays: the verifier's scenarios that need no action but Docker's, then

@@ -1,19 +1,11 @@
 """Time compression for the live runs (``make verify``, ``make compose-verify``): the factor
-each rule group's durations are divided by, and how long a scenario's phases last at either
-speed: compressed, against those rules, or in real time, against the repository's rules as
-they are (a person running Locust against compose)."""
+each rule group's durations are divided by. How long a scenario's phases last, compressed or
+in real time, is ``timetable.py``'s."""
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING
-
 from alerts.durations import duration_seconds
-from alerts.rule_files import rule_groups
 from alerts.slo import slo_groups
-
-if TYPE_CHECKING:
-    from loadtest.scenarios.model import Phase, Scenario
 
 # Time compression for the live run. Every `for` and range duration of a rule group is
 # divided by its group's factor; thresholds and expressions stay as they are. The SLO groups
@@ -54,33 +46,3 @@ def factor_for(group: str, record: str | None = None) -> float:
     if record in RECORD_FACTORS:
         return RECORD_FACTORS[record]
     return GROUP_FACTORS.get(group, DEFAULT_FACTOR)
-
-
-# The speeds a scenario plays at: against the live runs' compressed rules, or in real time
-# (the default for a person running Locust against compose).
-SPEEDS = ("real", "compressed")
-
-
-@functools.cache
-def alert_groups() -> dict[str, str]:
-    """The rule group of each alert (read once: every phase's length asks)."""
-    return {rule["alert"]: group["name"] for group in rule_groups()
-            for rule in group["rules"] if "alert" in rule}
-
-
-def scenario_factor(scenario: Scenario) -> float:
-    """How many times longer its phases last in real time: the largest factor of its alerts'
-    rule groups (the defaults' where it expects none but Watchdog)."""
-    groups = alert_groups()
-    return max((factor_for(groups[a.alertname]) for a in scenario.alerts), default=DEFAULT_FACTOR)
-
-
-def phase_seconds(scenario: Scenario, phase: Phase, speed: str) -> float:
-    """How long ``phase`` lasts at ``speed``: its seconds as written (compressed), or, in
-    real time, its fixed part (what no compression shortens: discovery, read timeouts) plus
-    the rest times the scenario's factor."""
-    if speed not in SPEEDS:
-        raise ValueError(f"unknown speed {speed!r}; known: {', '.join(SPEEDS)}")
-    if speed == "compressed":
-        return phase.seconds
-    return phase.fixed + (phase.seconds - phase.fixed) * scenario_factor(scenario)

@@ -29,12 +29,19 @@ ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "cl
            # compose only (loadtest/compose/stack.py): Docker stops or starts replicas, and
            # restarts the targets writer, which then forgets the replicas that are gone.
            "stop_replica", "start_replicas", "forget_targets")
+# Those the service's own API does (DELETE /api/cache, with its admin token): a scenario run
+# against any service can do them; the others need a verifier's stack.
+SELF_SERVED_ACTIONS = ("clear_cache",)
 # normal: the realistic mix (half repeated, a fifth paraphrased, the rest new; one in ten
 # streamed); new_only: every question new; streamed: the normal questions, every answer
 # streamed (a chat UI); warm: only the few questions the overload mix repeats; overload:
 # those questions a fifth of the time, new ones otherwise, each answer named by what it was
 # (users.py) and Retry-After honoured.
 MIXES = ("normal", "new_only", "streamed", "warm", "overload")
+# The service's own clocks a phase may have to outlast (Phase.waits_for), as the service
+# reports them (loadtest/scenarios/timetable.py reads them): the breaker's reset timeout
+# before it half-opens, the health check's interval, the read timeout of a call to Ollama.
+CLOCKS = ("breaker_reset_timeout", "health_check_interval", "read_timeout")
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,9 @@ class Phase:
     # the rest is multiplied (compression.py).
     fixed: float = 0.0
     until: Until | None = None  # met before its seconds start
+    # The service's clocks (CLOCKS) it lasts at least the sum of, plus a margin: a recovery
+    # outlasts the breaker's reset timeout, so that the breaker can close again.
+    waits_for: tuple[str, ...] = ()
 
     @property
     def until_mark(self) -> str | None:
@@ -81,8 +91,9 @@ class Phase:
         return self.seconds + (self.until.within if self.until else 0.0)
 
     def __post_init__(self) -> None:
-        if self.mix not in MIXES or not set(self.actions) <= set(ACTIONS):
-            raise ValueError(f"phase {self.name}: unknown mix or action")
+        if (self.mix not in MIXES or not set(self.actions) <= set(ACTIONS)
+                or not set(self.waits_for) <= set(CLOCKS)):
+            raise ValueError(f"phase {self.name}: unknown mix, action or clock")
 
 
 # Receivers of alerts that must not be delivered: INHIBITED ones, which Alertmanager must
@@ -129,20 +140,103 @@ class ExpectedAlert:
         return f"{self.alertname}{{{extra}}}" if extra else self.alertname
 
 
+# How a metric must move (MetricMove.kind): a counter increases; a gauge rises, changes, or
+# reaches a value; "query": a PromQL condition only Prometheus can tell (``up``, a quantile).
+MOVE_KINDS = ("increases", "rises", "changes", "above", "at_least", "at_most", "query")
+# How a metric must hold (MetricHold.kind): a gauge stays at zero, a counter does not increase.
+HOLD_KINDS = ("stays_zero", "no_increase")
+# Labels Prometheus adds to a target's series, absent from the service's own /metrics.
+TARGET_LABELS = ("job", "instance")
+
+
+def _selector(sample: str, labels: tuple[tuple[str, str], ...]) -> str:
+    if not labels:
+        return sample
+    return sample + "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "}"
+
+
+def _catalog_name(sample: str) -> str:
+    for suffix in ("_count", "_bucket", "_sum"):
+        if sample.endswith(suffix):
+            return sample.removesuffix(suffix)
+    return sample
+
+
 @dataclass(frozen=True)
 class MetricMove:
-    """A catalog metric and a query that is above zero at some moment when it moved."""
+    """A metric that must move while a scenario plays, in its phase ``phase`` or anywhere in
+    it. The verifiers read it from Prometheus (``query``); ``python -m loadtest.scenarios
+    run`` from the service's own ``/metrics`` (loadtest/verify/service_samples.py)::
 
-    metric: str
-    query: str
+        MetricMove(M + "circuit_breaker_state", "at_least", 1, what="the breaker opened")
+    """
+
+    sample: str  # as exposed: a counter's ``..._total``, a histogram's ``..._count``, a gauge
+    kind: str = "increases"
+    value: float = 0.0  # for above, at_least and at_most
+    labels: tuple[tuple[str, str], ...] = ()
+    phase: str | None = None
+    what: str = ""  # in words, for the verdict table; the condition itself when empty
+    promql: str = ""  # the condition of kind "query", true (non-empty) when it moved
+
+    def __post_init__(self) -> None:
+        if self.kind not in MOVE_KINDS or (self.kind == "query") != bool(self.promql):
+            raise ValueError(f"move of {self.sample}: unknown kind, or promql without 'query'")
+
+    @property
+    def metric(self) -> str:
+        """The catalog's name of the metric."""
+        return _catalog_name(self.sample)
+
+    @property
+    def query(self) -> str:
+        """A PromQL condition over the verifiers' 500 ms scrapes: non-empty when it moved."""
+        series = _selector(self.sample, self.labels)
+        return {
+            "increases": f"sum(rate({series}[5s])) > 0",
+            "rises": f"max(delta({series}[10s])) > 0",
+            "changes": f"max(changes({series}[5s])) > 0",
+            "above": f"max({series}) > {self.value:g}",
+            "at_least": f"max({series}) >= {self.value:g}",
+            "at_most": f"min({series}) <= {self.value:g}",
+            "query": self.promql,
+        }[self.kind]
+
+    @property
+    def words(self) -> str:
+        """What moved in words, and in which phase."""
+        series = _selector(self.sample, self.labels)
+        said = self.what or {
+            "increases": f"{series} increased", "rises": f"{series} rose",
+            "changes": f"{series} changed", "above": f"{series} went above {self.value:g}",
+            "at_least": f"{series} reached {self.value:g}",
+            "at_most": f"{series} fell to {self.value:g}", "query": self.promql}[self.kind]
+        return said + (f" during {self.phase}" if self.phase else "")
 
 
 @dataclass(frozen=True)
 class MetricHold:
-    """A query that must stay at zero (or return nothing) all through the scenario."""
+    """A metric that must not move all through the scenario::
+
+        MetricHold("the breaker stays closed", M + "circuit_breaker_state", "stays_zero")
+    """
 
     what: str
-    query: str
+    sample: str
+    kind: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in HOLD_KINDS:
+            raise ValueError(f"hold of {self.sample}: unknown kind {self.kind!r}")
+
+    @property
+    def query(self) -> str:
+        """A PromQL expression that stays at zero (or returns nothing) while it holds."""
+        series = _selector(self.sample, self.labels)
+        if self.kind == "stays_zero":
+            return f"max({series})"
+        return f"sum(increase({series}[5s]))"
 
 
 @dataclass(frozen=True)
@@ -162,6 +256,10 @@ class ClientCheck:
     max_failures: int | None = None
     outcome: str | None = None  # a QueryOutcome: which answers the bound is about
     p99_below_ms: float | None = None
+    # A counter (sample, labels) of those answers that waited by design before they came
+    # (shed after a wait in the admission queue, up to admission_queue_wait): left out of
+    # the bound, which is about the others.
+    waited: tuple[str, tuple[tuple[str, str], ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -182,3 +280,9 @@ class Scenario:
     def seconds(self) -> float:
         """How long it lasts as written (compressed) at most."""
         return sum(p.longest for p in self.phases)
+
+    @property
+    def stack_actions(self) -> tuple[str, ...]:
+        """The actions only a verifier's stack can do (stop the service, hide a target...)."""
+        return tuple(dict.fromkeys(a for p in self.phases for a in p.actions
+                                   if a not in SELF_SERVED_ACTIONS))

@@ -8,9 +8,9 @@ from typing import Any
 
 from locust import FastHttpUser, events, task
 
-from loadtest.scenarios.compression import SPEEDS
 from loadtest.scenarios.model import MIXES
 from loadtest.scenarios.questions import PARAPHRASES, QUESTIONS, new_document, new_question
+from loadtest.scenarios.timetable import SPEEDS
 
 
 class QuestionMix:
@@ -30,8 +30,15 @@ def _options(parser: Any) -> None:
     parser.add_argument("--sim-url", default="http://127.0.0.1:11434",
                         help="the simulated Ollama whose faults the scenario sets")
     parser.add_argument("--time-scale", choices=SPEEDS, default="real",
-                        help="real: phases long enough for the repository's rules as they "
-                             "are (compose); compressed: for the live runs' compressed rules")
+                        help="real: phases long enough for the service's own clocks; "
+                             "compressed: the lengths written in the plan, for the verifiers' "
+                             "compressed rules")
+    parser.add_argument("--phase-seconds", default="",
+                        help="each phase's seconds, comma-separated (the timetable that "
+                             "python -m loadtest run planned)")
+    parser.add_argument("--admin-token", default="", env_var="OLLAMA_RAG_ADMIN_TOKEN",
+                        help="the service's admin token, to clear its cache where a scenario "
+                             "does")
     parser.add_argument("--control-url", default="",
                         help="the local stack's control endpoint, for actions such as "
                              "stopping the service; without it those are logged for you to do")
@@ -62,6 +69,19 @@ def _classify(response: Any, cached: bool) -> tuple[str, str]:
     if status == 503 and body.get("error") == "overloaded":
         return "shed", ""
     return "failed", f"{status} {body.get('error', '')}"
+
+
+def _name_failure(response: Any) -> None:
+    """A failed answer is reported by its status and the service's error code (``503
+    circuit_open``), so that a run's errors read by kind."""
+    if response.status_code < 400:
+        response.success()
+        return
+    try:
+        code = response.json().get("error", "")
+    except ValueError:
+        code = "" if response.status_code else str(response.error)
+    response.failure(f"{response.status_code} {code}".strip())
 
 
 def _stored_as_itself(response: Any) -> bool:
@@ -111,8 +131,11 @@ class RagUser(FastHttpUser):
             self._ask_under_overload()
             return
         stream = QuestionMix.current == "streamed" or self.rng.random() < 0.1
-        self.client.post("/api/query", json={"question": self._question(), "stream": stream},
-                         name="/api/query (stream)" if stream else "/api/query")
+        with self.client.post("/api/query", json={"question": self._question(),
+                                                  "stream": stream},
+                              name="/api/query (stream)" if stream else "/api/query",
+                              catch_response=True) as response:
+            _name_failure(response)
 
     def _ask_under_overload(self) -> None:
         """Ask, and report the answer under what it was: ``(cached)`` a question the
@@ -146,4 +169,6 @@ class RagUser(FastHttpUser):
 
     @task(1)
     def ingest(self) -> None:
-        self.client.post("/api/documents", json={"documents": [new_document(self.rng)]})
+        with self.client.post("/api/documents", json={"documents": [new_document(self.rng)]},
+                              catch_response=True) as response:
+            _name_failure(response)

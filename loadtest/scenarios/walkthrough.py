@@ -1,77 +1,75 @@
-"""The Docker walkthrough table of docs/docker.md, from the plan and the rules: per scenario,
-how long it lasts in real time and which alerts fire, where, and after about how long.
+"""The Docker walkthrough table of docs/docker.md, from the plan, the rules and the timetable:
+per scenario, how long it lasts in real time against a service with the default settings,
+which alerts it waits for (where, after about how long), and which it does not.
 
 ``python -m loadtest.scenarios.walkthrough`` prints it; a test keeps docs/docker.md's copy equal.
 """
 
 from __future__ import annotations
 
-from alerts.durations import duration_seconds
-from alerts.rule_files import alert_rules
-from alerts.slo import AVAILABILITY, LATENCY, WINDOWS
-from loadtest.scenarios.compression import phase_seconds
-from loadtest.scenarios.model import INHIBITED, UNDELIVERABLE, ExpectedAlert, Scenario
+from app.core.settings import Settings
+from loadtest.scenarios.compose_plan import COMPOSE_ONLY
+from loadtest.scenarios.model import INHIBITED, UNDELIVERABLE, Scenario
 from loadtest.scenarios.plan import RECOVERY, SCENARIOS
+from loadtest.scenarios.timetable import (
+    ServiceClocks,
+    Timetable,
+    detection_seconds,
+    minutes,
+    timetable,
+)
 
-# Two evaluations and a scrape at the repository's 15 s intervals, and a 5-minute ratio
-# window that must first cross its threshold.
-SLACK_SECONDS = 90.0
-OBJECTIVES = {AVAILABILITY.alert: AVAILABILITY, LATENCY.alert: LATENCY}
 WHERE = {INHIBITED: "silenced by its cause's page", UNDELIVERABLE: "Prometheus only",
          "pager": "pager", "ticket": "ticket", "watchdog": "watchdog",
          "alerting-path": "pager and ticket"}
+DEFAULTS = ServiceClocks.of(Settings())
 
 
-def _minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
-
-
-def detection_seconds(expected: ExpectedAlert, rules: list[dict],
-                      fixed: float = 0.0) -> tuple[float, float]:
-    """About how long after its fault starts the alert fires in real time: its `for`, plus
-    the time a burn-rate alert's long window takes to burn past its threshold when every
-    request is bad, plus the fault phase's ``fixed`` part where its cause waits it out (a read
-    timeout); then up to SLACK_SECONDS more."""
-    rule = next(r for r in rules if r["alert"] == expected.alertname
-                and all(r.get("labels", {}).get(k) == v for k, v in expected.labels))
-    low = duration_seconds(rule.get("for", "0s")) + (fixed if expected.after_fixed else 0)
-    if expected.alertname in OBJECTIVES:
-        window = next(w for w in WINDOWS if w.labels == expected.labels)
-        budget = 1 - OBJECTIVES[expected.alertname].objective
-        low += window.factor * budget * duration_seconds(window.long)
-    return low, low + SLACK_SECONDS
-
-
-def _lasts(scenario: Scenario) -> str:
+def _lasts(scenario: Scenario, table: Timetable) -> str:
     """Its length in real time, and what it waits for besides (Phase.until)."""
-    length = _minutes(sum(phase_seconds(scenario, p, "real") for p in scenario.phases))
     waits = [p.until for p in scenario.phases if p.until is not None]
-    return length + "".join(f" + until {u.what} (at most {_minutes(u.within)})" for u in waits)
+    return minutes(table.total) + "".join(
+        f" + until {u.what} (at most {minutes(u.within)})" for u in waits)
 
 
-def rows() -> list[list[str]]:
-    rules = alert_rules()
-    found = []
-    for scenario in (*SCENARIOS[:-1], RECOVERY):
-        fault = next(p for p in scenario.phases if p.name == scenario.fault_phase)
-        alerts = []
-        for expected in scenario.alerts:
-            if expected.alertname == "Watchdog":
-                alerts.append("Watchdog (watchdog, always)")
-                continue
-            low, high = detection_seconds(expected, rules, fault.fixed)
-            name = expected.key.replace("long_window=", "").replace(",short_window=", "/")
+def _verifiers_only(scenario: Scenario) -> list[str]:
+    """A scenario whose actions only a verifier's stack does: where, not when."""
+    where = ("`make compose-verify`" if scenario in COMPOSE_ONLY else "`make verify`")
+    alerts = [f"{e.key.replace('long_window=', '').replace(',short_window=', '/')} "
+              f"({WHERE[e.receiver]})" for e in scenario.alerts]
+    actions = ", ".join(f"`{a}`" for a in scenario.stack_actions)
+    return [f"`{scenario.name}`", f"played by {where} only: its actions ({actions}) are the "
+            "verifier's", "; ".join(alerts), "-"]
+
+
+def row(scenario: Scenario) -> list[str]:
+    if scenario.stack_actions:
+        return _verifiers_only(scenario)
+    table = timetable(scenario, "real", DEFAULTS)
+    fault = next(p for p in scenario.phases if p.name == scenario.fault_phase)
+    waited, not_waited = [], []
+    for expected in scenario.alerts:
+        name = expected.key.replace("long_window=", "").replace(",short_window=", "/")
+        if expected.alertname == "Watchdog":
+            waited.append("Watchdog (watchdog, always)")
+        elif table.waits_for(expected, "fire"):
+            low, high = detection_seconds(expected, fault.fixed)
             after = (f" after {fault.until.what}"
                      if expected.after_until and fault.until is not None else "")
-            alerts.append(f"{name} ({WHERE[expected.receiver]}, "
-                          f"{_minutes(low)}-{_minutes(high)}{after})")
-        found.append([f"`{scenario.name}`", _lasts(scenario), "; ".join(alerts) or "none"])
-    return found
+            waited.append(f"{name} ({WHERE[expected.receiver]}, "
+                          f"{minutes(low)}-{minutes(high)}{after})")
+        else:
+            need = next(n for n in table.not_waited if n.alert == expected.key)
+            not_waited.append(f"{name} ({minutes(need.seconds)})")
+    return [f"`{scenario.name}`", _lasts(scenario, table), "; ".join(waited) or "none",
+            "; ".join(not_waited) or "none"]
 
 
 def table() -> str:
-    lines = ["| scenario | lasts | alerts (where, after about how long) |", "| --- | --- | --- |"]
-    lines += [f"| {' | '.join(row)} |" for row in rows()]
+    lines = ["| scenario | lasts | alerts it waits for (where, after about how long) "
+             "| not waited for (would take up to) |", "| --- | --- | --- | --- |"]
+    lines += [f"| {' | '.join(row(s))} |"
+              for s in (*SCENARIOS[:-1], *COMPOSE_ONLY, RECOVERY)]
     return "\n".join(lines)
 
 

@@ -12,5 +12,8 @@
 - ``trace_receiver``: an OTLP/HTTP trace receiver with a subset of Jaeger's query API (the
   verifier's, and compose's Jaeger stand-in);
 - ``throttle``: starves a process of CPU, as a container's CPU limit does;
-- ``dns_targets``: compose's sidecar that turns the ``app`` DNS name into discovery targets.
+- ``dns_targets``: compose's sidecar that turns the ``app`` DNS name into discovery targets;
+- ``target``: a user's own service, simulator, Prometheus and Alertmanager, as the runner
+  meets them (read only but for the simulator's faults);
+- ``interface``: what the checks need of a stack, any of these.
 """

@@ -15,7 +15,8 @@ class Sink(Protocol):
 
 
 class Stack(Protocol):
-    """``LocalStack`` (loopback binaries) and ``ComposeStack`` (a Docker engine) both are."""
+    """``LocalStack`` (loopback binaries) and ``ComposeStack`` (a Docker engine) both are, and
+    so is ``TargetStack``, a user's own service (and Prometheus and Alertmanager, if given)."""
 
     @property
     def service_url(self) -> str: ...
@@ -30,7 +31,8 @@ class Stack(Protocol):
     def alertmanager_url(self) -> str: ...
 
     @property
-    def sink(self) -> Sink: ...
+    def sink(self) -> Sink | None:
+        """The verifiers' alert sink; None on a user's own stack (``TargetStack``)."""
 
     def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]: ...
 

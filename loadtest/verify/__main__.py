@@ -27,7 +27,7 @@ from loadtest.verify.charts import collect_charts
 from loadtest.verify.locust_run import ROOT
 from loadtest.verify.metric_checks import check_dashboards, check_original_design_queries
 from loadtest.verify.player import Player, Say, progress
-from loadtest.verify.results import RunResult, verdict
+from loadtest.verify.verdict import RunResult, verdict
 
 
 def run_all(stack: LocalStack, workdir: Path, say: Say) -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""Checks on alerts, against Prometheus's ``ALERTS`` series, Alertmanager's API and the
-alert sink: each expected alert went pending, fired, reached its receiver (or was held back
-by an inhibition, as Alertmanager must say) and resolved; nothing but the Watchdog fired
-where nothing may."""
+"""Checks on alerts, against Prometheus's ``ALERTS`` series, Alertmanager's API and, where
+the stack has one (the verifiers'), the alert sink: each expected alert went pending, fired,
+reached its receiver (or was held back by an inhibition, as Alertmanager must say) and
+resolved; nothing but the Watchdog fired where nothing may. Without a sink (a user's own
+stack), "reached its receiver" is what Alertmanager's API says it routed the alert to, and
+"resolved" is Prometheus no longer firing it: both read-only."""
 
 from __future__ import annotations
 
@@ -28,22 +30,31 @@ def alert_selector(expected: ExpectedAlert, state: str | None = None) -> str:
     return "ALERTS{" + ",".join(matchers) + "}"
 
 
-class SuppressionWatch:
-    """Polls Alertmanager's alerts twice a second and remembers each one it held back by an
-    inhibition, and when: an inhibition is only visible while both alerts fire.
+class AlertmanagerWatch:
+    """Polls Alertmanager's alerts twice a second (``GET /api/v2/alerts``, read-only) and
+    remembers each one's receivers and whether an inhibition held it back, and when: an
+    inhibition is only visible while both alerts fire.
 
-    >>> watch = SuppressionWatch(stack.alertmanager_url).start()
+    >>> watch = AlertmanagerWatch(stack.alertmanager_url).start()
     >>> watch.stop()
     """
 
     def __init__(self, alertmanager_url: str) -> None:
+        self._base = alertmanager_url
         self._url = f"{alertmanager_url}/api/v2/alerts"
-        self._seen: list[tuple[float, dict[str, str]]] = []
+        # (when, labels, receivers, held back by an inhibition, by a silence)
+        self._seen: list[tuple[float, dict[str, str], tuple[str, ...], bool, bool]] = []
+        self.receivers: tuple[str, ...] = ()  # those Alertmanager's configuration names
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
-    def start(self) -> SuppressionWatch:
+    def start(self) -> AlertmanagerWatch:
+        try:
+            found = httpx.get(f"{self._base}/api/v2/receivers", timeout=5).json()
+            self.receivers = tuple(r["name"] for r in found)
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            self.receivers = ()
         self._thread.start()
         return self
 
@@ -59,14 +70,33 @@ class SuppressionWatch:
                 continue  # Alertmanager hidden or busy: the next poll tells
             now = time.time()
             with self._lock:
-                self._seen += [(now, a["labels"]) for a in alerts
-                               if a["status"].get("inhibitedBy")]
+                self._seen += [(now, a["labels"],
+                                tuple(r["name"] for r in a.get("receivers", [])),
+                                bool(a["status"].get("inhibitedBy")),
+                                bool(a["status"].get("silencedBy"))) for a in alerts]
+
+    def _of(self, expected: ExpectedAlert, since: float, until: float) -> list[tuple]:
+        with self._lock:
+            return [item for item in self._seen if since <= item[0] <= until
+                    and item[1].get("alertname") == expected.alertname
+                    and all(item[1].get(k) == v for k, v in expected.labels)]
 
     def inhibited(self, expected: ExpectedAlert, since: float, until: float) -> bool:
-        with self._lock:
-            return any(since <= at <= until and labels.get("alertname") == expected.alertname
-                       and all(labels.get(k) == v for k, v in expected.labels)
-                       for at, labels in self._seen)
+        return any(inhibited for *_, inhibited, _ in self._of(expected, since, until))
+
+    def routed(self, expected: ExpectedAlert, since: float,
+               until: float) -> list[tuple[str, float]]:
+        """(receiver, first seen) of each receiver Alertmanager routed it to, active: neither
+        inhibited nor silenced."""
+        first: dict[str, float] = {}
+        for at, _, receivers, inhibited, silenced in self._of(expected, since, until):
+            if not inhibited and not silenced:
+                for name in receivers:
+                    first.setdefault(name, at)
+        return sorted(first.items())
+
+    def silenced(self, expected: ExpectedAlert, since: float, until: float) -> bool:
+        return any(silenced for *_, silenced in self._of(expected, since, until))
 
 
 def first_sample_time(series: list[dict[str, Any]]) -> float | None:
@@ -74,9 +104,25 @@ def first_sample_time(series: list[dict[str, Any]]) -> float | None:
     return min(times) if times else None
 
 
-def notifications_for(stack: Stack, expected: ExpectedAlert, status: str,
-                      since: float) -> list[tuple[str, float]]:
-    """(receiver, received at) of each notification carrying this alert with this status."""
+def expected_hooks(expected: ExpectedAlert, watch: AlertmanagerWatch | None,
+                   stack: Stack) -> list[str]:
+    """Where it must arrive: the sink's webhooks; without a sink, Alertmanager's receiver
+    of that name, or any receiver where Alertmanager has none by that name (a user's)."""
+    if stack.sink is not None:
+        return sorted(expected.hooks)
+    if watch is not None and expected.receiver in watch.receivers:
+        return [expected.receiver]
+    return []
+
+
+def notifications_for(stack: Stack, expected: ExpectedAlert, status: str, since: float,
+                      watch: AlertmanagerWatch | None = None) -> list[tuple[str, float]]:
+    """(receiver, received at) of each notification carrying this alert with this status;
+    without a sink, each receiver Alertmanager routed it to while it fired."""
+    if stack.sink is None:
+        if watch is None or status != "firing":
+            return []
+        return watch.routed(expected, since, time.time())
     found = []
     for item in stack.sink.log.all():
         if item["received_at"] < since:
@@ -90,14 +136,18 @@ def notifications_for(stack: Stack, expected: ExpectedAlert, status: str,
 
 
 def wait_for_deliveries(stack: Stack, expectations: list[ExpectedAlert], since: float,
-                        timeout: float) -> None:
+                        timeout: float, watch: AlertmanagerWatch | None = None) -> None:
     """Alertmanager notifies a second or two after Prometheus fires: give it the time."""
     deadline = time.time() + timeout
     delivered = [e for e in expectations if e.receiver not in NOT_DELIVERED]
+    def arrived(expected: ExpectedAlert) -> bool:
+        hooks = {hook for hook, _ in notifications_for(
+            stack, expected, "firing", 0 if expected.resolve_by == "never" else since, watch)}
+        wanted = set(expected_hooks(expected, watch, stack))
+        return hooks >= wanted if wanted else bool(hooks)
+
     while time.time() < deadline:
-        if all({hook for hook, _ in notifications_for(
-                    stack, e, "firing", 0 if e.resolve_by == "never" else since)} >= set(e.hooks)
-               for e in delivered):
+        if all(arrived(e) for e in delivered):
             return
         time.sleep(0.5)
 
@@ -117,7 +167,7 @@ def stopped_firing_at(stack: Stack, expected: ExpectedAlert,
 
 
 def resolved_at(stack: Stack, expected: ExpectedAlert, result: AlertResult) -> float | None:
-    if expected.receiver in NOT_DELIVERED:
+    if expected.receiver in NOT_DELIVERED or stack.sink is None:
         return stopped_firing_at(stack, expected, result)
     if result.delivered_at is None:
         return None
@@ -136,11 +186,11 @@ def wait_for_resolutions(stack: Stack, pairs: list[tuple[ExpectedAlert, AlertRes
 
 
 def check_not_delivered(stack: Stack, expected: ExpectedAlert, result: AlertResult,
-                        watch: SuppressionWatch, since: float, until: float) -> None:
+                        watch: AlertmanagerWatch | None, since: float, until: float) -> None:
     """An inhibited alert: Alertmanager said it held it back. An undeliverable one: it fired
     while Prometheus had no Alertmanager to tell (it reaches one once the way is back)."""
     if expected.receiver == INHIBITED:
-        if not watch.inhibited(expected, since, until):
+        if watch is None or not watch.inhibited(expected, since, until):
             result.problems.append("Alertmanager never reported it inhibited")
         return
     assert result.fired_at is not None
@@ -171,7 +221,7 @@ def check_holds(stack: Stack, expected: ExpectedAlert, result: AlertResult,
 
 def check_alert(stack: Stack, expected: ExpectedAlert, scenario: Scenario,
                 phases: dict[str, float], since: float, until: float,
-                watch: SuppressionWatch) -> AlertResult:
+                watch: AlertmanagerWatch | None) -> AlertResult:
     result = AlertResult(scenario.name, expected.key, expected.receiver,
                          {"alertname": expected.alertname, **dict(expected.labels)},
                          resolve_by=expected.resolve_by)
@@ -192,32 +242,41 @@ def check_alert(stack: Stack, expected: ExpectedAlert, scenario: Scenario,
         return result
     # The Watchdog fires from the start, before any scenario, and is not repeated for an hour.
     delivered = notifications_for(stack, expected, "firing",
-                                  0 if expected.resolve_by == "never" else since)
+                                  0 if expected.resolve_by == "never" else since, watch)
     result.delivered_to = sorted({hook for hook, _ in delivered})
+    wanted = expected_hooks(expected, watch, stack)
     if not delivered:
-        result.problems.append("no notification reached Alertmanager's webhooks")
+        silenced = watch is not None and watch.silenced(expected, since, until)
+        result.problems.append("silenced in Alertmanager" if silenced else
+                               "no notification reached Alertmanager's webhooks"
+                               if stack.sink is not None else "Alertmanager never routed it")
     else:
         result.delivered_at = min(at for _, at in delivered)
-        if result.delivered_to != sorted(expected.hooks):
-            result.problems.append(f"delivered to {result.delivered_to}, "
-                                   f"expected {sorted(expected.hooks)}")
+        # The sink sees every webhook: exactly those; a user's Alertmanager may route further.
+        exact = stack.sink is not None
+        if wanted and (result.delivered_to != wanted if exact
+                       else not set(wanted) <= set(result.delivered_to)):
+            result.problems.append(f"delivered to {result.delivered_to}, expected {wanted}")
     check_holds(stack, expected, result, phases)
     return result
 
 
 def check_quiet(stack: Stack, scenario: Scenario, phases: dict[str, float],
-                until: float) -> list[str]:
-    """Every alert but the Watchdog that was even pending in the scenario's quiet phase,
-    and every notification but the Watchdog's sent during it."""
+                until: float, strict: bool = True) -> list[str]:
+    """Every alert but the Watchdog that was even pending (``strict``; else firing) in the
+    scenario's quiet phase, and every notification but the Watchdog's sent during it.
+
+    Not strict in real time: a rule's 5-minute window still holds the warm-up's misses."""
     if scenario.quiet_phase is None:
         return []
     names = [p.name for p in scenario.phases]
     start = phases[scenario.quiet_phase]
     after = names.index(scenario.quiet_phase) + 1
-    end = phases[names[after]] if after < len(names) else until
-    series = stack.query_range('ALERTS{alertname!="Watchdog"}', start, end, STEP)
+    end = phases[names[after]] if after < len(names) and names[after] in phases else until
+    state = "" if strict else ',alertstate="firing"'
+    series = stack.query_range(f'ALERTS{{alertname!="Watchdog"{state}}}', start, end, STEP)
     problems = [f"{s['metric']['alertname']} was {s['metric']['alertstate']}" for s in series]
-    for item in stack.sink.log.all():
+    for item in stack.sink.log.all() if stack.sink is not None else []:
         if start <= item["received_at"] <= end and item["hook"] != "watchdog":
             problems.append(f"notification to {item['hook']}: "
                             f"{[a['labels']['alertname'] for a in item['payload']['alerts']]}")
@@ -232,6 +291,20 @@ def fired_alerts(stack: Stack, since: float, until: float) -> list[str]:
         window = labels.get("long_window")
         keys.add(labels["alertname"] + (f"{{long_window={window}}}" if window else ""))
     return sorted(keys)
+
+
+def wait_until_clear(stack: Stack, expectations: tuple[ExpectedAlert, ...],
+                     timeout: float) -> list[str]:
+    """Wait until none of the alerts a scenario must raise (the Watchdog aside) is pending
+    or firing, as a scenario before it may have left one: it would be taken for the new
+    scenario's own. Returns those still there after ``timeout`` seconds."""
+    waited = [e for e in expectations if e.resolve_by != "never"]
+    deadline = time.time() + timeout
+    while True:
+        left = [e.key for e in waited if stack.query(alert_selector(e))]
+        if not left or time.time() >= deadline:
+            return left
+        time.sleep(0.5)
 
 
 def wait_until_quiet(stack: Stack, timeout: float = 30) -> None:

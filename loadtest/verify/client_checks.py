@@ -12,8 +12,11 @@ from typing import Any
 from app.core.catalog import Catalog
 from loadtest.scenarios.model import ClientCheck, Scenario
 from loadtest.stack.interface import Stack
+from loadtest.verify.metric_checks import phase_window
+from loadtest.verify.service_samples import ServiceSamples
 
 BOUND_SHARE = 0.99  # the share of answers a latency bound holds for: a p99
+QUERY_BUCKETS = f"{Catalog.query_duration.full_name}_bucket"
 
 
 def _number(text: str) -> float:
@@ -49,8 +52,7 @@ def locust_stats(csv_prefix: Path) -> dict[str, dict[str, Any]]:
 def _buckets(stack: Stack, outcome: str, at: float) -> dict[float, float]:
     """The service's cumulative count of ``/api/query`` answers of ``outcome`` by upper
     bound, summed over its instances, as Prometheus had it at ``at``."""
-    series = stack.query(f'sum by (le) ({Catalog.query_duration.full_name}_bucket'
-                         f'{{outcome="{outcome}"}})', at)
+    series = stack.query(f'sum by (le) ({QUERY_BUCKETS}{{outcome="{outcome}"}})', at)
     return {float(s["metric"]["le"]): float(s["value"][1]) for s in series}
 
 
@@ -71,18 +73,40 @@ def quantile_of(counts: dict[float, float], q: float) -> float:
     return lower
 
 
-def service_latency(stack: Stack, check: ClientCheck, since: float,
-                    until: float) -> dict[str, Any]:
+def service_latency(stack: Stack, check: ClientCheck, since: float, until: float,
+                    samples: ServiceSamples | None = None) -> dict[str, Any]:
     """How many answers of the check's outcome the service counted from ``since`` to
-    ``until``, the share that ended within the bound, and their p99 (interpolated)."""
+    ``until``, the share that ended within the bound, and their p99 (interpolated); read
+    from Prometheus, or from ``samples`` of the service's own ``/metrics``."""
     assert check.outcome is not None and check.p99_below_ms is not None
-    start, end = _buckets(stack, check.outcome, since), _buckets(stack, check.outcome, until)
+    if samples is not None:
+        start = samples.buckets(QUERY_BUCKETS, check.outcome, since)
+        end = samples.buckets(QUERY_BUCKETS, check.outcome, until)
+    else:
+        start, end = _buckets(stack, check.outcome, since), _buckets(stack, check.outcome, until)
     counts = {bound: end[bound] - start.get(bound, 0.0) for bound in end}
     bound = check.p99_below_ms / 1000
     total = counts.get(math.inf, 0.0)
-    return {"outcome": check.outcome, "count": total,
-            "within_bound": counts.get(bound, math.nan) / total if total else math.nan,
+    waited = _waited(stack, check, since, until, samples)
+    bounded = max(total - waited, 0.0)
+    return {"outcome": check.outcome, "count": total, "waited": waited,
+            "within_bound": min(counts.get(bound, math.nan) / bounded, 1.0)
+            if bounded else math.nan,
             "p99_ms": quantile_of(counts, BOUND_SHARE) * 1000}
+
+
+def _waited(stack: Stack, check: ClientCheck, since: float, until: float,
+            samples: ServiceSamples | None) -> float:
+    """How many of the check's answers waited by design (``ClientCheck.waited``)."""
+    if check.waited is None:
+        return 0.0
+    sample, labels = check.waited
+    if samples is not None:
+        return samples.total(sample, labels, until) - samples.total(sample, labels, since)
+    selector = sample + "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "}"
+    at = [stack.query(f"sum({selector})", t) for t in (since, until)]
+    start, end = (float(found[0]["value"][1]) if found else 0.0 for found in at)
+    return max(end - start, 0.0)
 
 
 def _problems(check: ClientCheck, seen: dict[str, Any]) -> list[str]:
@@ -98,9 +122,11 @@ def _problems(check: ClientCheck, seen: dict[str, Any]) -> list[str]:
     if service is not None and not service["count"]:
         problems.append(f"the service counted no {service['outcome']} answers in the phase")
     elif service is not None and not service["within_bound"] >= BOUND_SHARE:
+        waited = (f" ({service['waited']:g} that waited in the queue by design left out)"
+                  if service.get("waited") else "")
         problems.append(
             f"the service answered {service['within_bound']:.2%} of {service['count']:g} "
-            f"{service['outcome']} answers within {check.p99_below_ms:g} ms (p99 "
+            f"{service['outcome']} answers within {check.p99_below_ms:g} ms{waited} (p99 "
             f"{service['p99_ms']:.1f} ms), expected {BOUND_SHARE:.0%}")
     return problems
 
@@ -108,14 +134,12 @@ def _problems(check: ClientCheck, seen: dict[str, Any]) -> list[str]:
 def fault_window(scenario: Scenario, phases: dict[str, float],
                  until: float) -> tuple[float, float]:
     """When the scenario's fault phase started and ended (the next phase's start)."""
-    names = [phase.name for phase in scenario.phases]
-    after = names.index(scenario.fault_phase) + 1
-    return phases[scenario.fault_phase], (phases[names[after]] if after < len(names)
-                                          and names[after] in phases else until)
+    return phase_window(scenario, scenario.fault_phase, phases, until)
 
 
 def check_clients(stack: Stack, scenario: Scenario, csv_prefix: Path,
-                  phases: dict[str, float], until: float) -> list[dict[str, Any]]:
+                  phases: dict[str, float], until: float,
+                  samples: ServiceSamples | None = None) -> list[dict[str, Any]]:
     """One row per client check: what Locust saw under its name, the service's own latency
     for a bounded check over the fault phase, and what is wrong."""
     stats = locust_stats(csv_prefix)
@@ -126,17 +150,21 @@ def check_clients(stack: Stack, scenario: Scenario, csv_prefix: Path,
     for check in scenario.client_checks:
         seen = dict(stats.get(check.name, empty))
         if check.p99_below_ms is not None:
-            seen["service"] = service_latency(stack, check, since, end)
+            seen["service"] = service_latency(stack, check, since, end, samples)
         rows.append({"name": check.name, **seen, "problems": _problems(check, seen)})
     return rows
 
 
-def check_holds(stack: Stack, scenario: Scenario, since: float,
-                until: float) -> dict[str, bool]:
-    """Each hold: did its query stay at zero (or return nothing) from ``since`` to ``until``."""
+def check_holds(stack: Stack, scenario: Scenario, since: float, until: float,
+                samples: ServiceSamples | None = None) -> dict[str, bool]:
+    """Each hold: did its query stay at zero (or return nothing) from ``since`` to ``until``;
+    read from Prometheus, or from ``samples`` of the service's own ``/metrics``."""
     held = {}
     for hold in scenario.holds:
+        if samples is not None:
+            held[hold.what] = samples.held(hold, since, until)
+            continue
         series = stack.query_range(hold.query, since, until, 0.5)
         values = [float(v) for s in series for _, v in s["values"]]
-        held[f"{hold.what}: {hold.query}"] = all(v == 0 or math.isnan(v) for v in values)
+        held[hold.what] = all(v == 0 or math.isnan(v) for v in values)
     return held

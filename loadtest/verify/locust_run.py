@@ -29,11 +29,13 @@ def csv_prefix(workdir: Path, scenario: Scenario) -> Path:
     return workdir / f"locust-{scenario.name}"
 
 
-def _argv(stack: Stack, scenario: Scenario, workdir: Path) -> list[str]:
+def _argv(stack: Stack, scenario: Scenario, workdir: Path, seconds: tuple[float, ...],
+          options: tuple[str, ...]) -> list[str]:
     return [sys.executable, "-m", "locust", "-f", str(locustfile(scenario)),
             "--headless", "--host", stack.service_url, "--sim-url", stack.sim_url,
-            "--control-url", stack.control_url, "--time-scale", "compressed", "--only-summary",
-            "--loglevel", "WARNING", "--csv", str(csv_prefix(workdir, scenario))]
+            "--control-url", stack.control_url, "--only-summary",
+            "--phase-seconds", ",".join(f"{s:g}" for s in seconds),
+            "--loglevel", "WARNING", "--csv", str(csv_prefix(workdir, scenario)), *options]
 
 
 def _split_output(process: subprocess.Popen[str], log: IO[str],
@@ -63,36 +65,49 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 
 def _follow(process: subprocess.Popen[str], scenario: Scenario, marks: queue.Queue[str],
-            phases: dict[str, float], say: Progress, stop_when: Callable[[], bool] | None) -> None:
+            phases: dict[str, float], say: Progress, stop_when: Callable[[], bool] | None,
+            longest: float, on_tick: Callable[[dict[str, float]], None] | None) -> None:
     """Record each phase mark until Locust ends, the deadline passes or ``stop_when()``."""
-    deadline = time.time() + scenario.seconds + 60
+    deadline = time.time() + longest + 60
     while process.poll() is None and time.time() < deadline:
         try:
             mark = json.loads(marks.get(timeout=0.5))
             phases[mark["phase"]] = mark["at"]
-            say(f"{scenario.name}: {mark['phase']}")
+            if on_tick is None:
+                say(f"{scenario.name}: {mark['phase']}")
         except queue.Empty:
             pass
+        if on_tick is not None:
+            on_tick(phases)
         if stop_when is not None and phases and stop_when():
             say(f"{scenario.name}: ended early, nothing left to wait for")
             return
 
 
 def run_locust(stack: Stack, scenario: Scenario, workdir: Path, say: Progress,
-               stop_when: Callable[[], bool] | None = None) -> tuple[dict[str, float], str]:
-    """Play the scenario; returns its phase start times and the Locust log's path.
+               stop_when: Callable[[], bool] | None = None, *,
+               seconds: tuple[float, ...] | None = None, options: tuple[str, ...] = (),
+               on_tick: Callable[[dict[str, float]], None] | None = None,
+               ) -> tuple[dict[str, float], str]:
+    """Play the scenario, each phase lasting its ``seconds`` (as written if not given);
+    returns its phase start times and the Locust log's path. ``options`` go to Locust as
+    they are.
 
-    ``stop_when``, checked every half second once the scenario started, ends it early.
+    ``stop_when``, checked every half second once the scenario started, ends it early;
+    ``on_tick`` is called every half second with the phases started so far (instead of a
+    line per phase).
     """
+    seconds = seconds or tuple(p.seconds for p in scenario.phases)
+    longest = sum(seconds) + sum(p.until.within for p in scenario.phases if p.until)
     log_path = workdir / f"locust-{scenario.name}.log"
     marks: queue.Queue[str] = queue.Queue()
     phases: dict[str, float] = {}
     with open(log_path, "w") as log:
-        process = subprocess.Popen(_argv(stack, scenario, workdir), stdout=subprocess.PIPE,
-                                   stderr=log, text=True, cwd=ROOT)
+        process = subprocess.Popen(_argv(stack, scenario, workdir, seconds, options),
+                                   stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)
         reader = _split_output(process, log, marks)
         try:
-            _follow(process, scenario, marks, phases, say, stop_when)
+            _follow(process, scenario, marks, phases, say, stop_when, longest, on_tick)
         finally:
             _stop(process)
             reader.join(5)

@@ -10,6 +10,7 @@ from typing import Any
 from dashboards.paths import JSON_DIR
 from loadtest.scenarios.model import Scenario
 from loadtest.stack.interface import Stack
+from loadtest.verify.service_samples import ServiceSamples
 
 GRAFANA_RATE_INTERVAL = "2s"  # what Grafana picks for a 500ms scrape interval: 4 scrapes
 GRAFANA_INTERVAL = "1s"  # the step of the queries below
@@ -48,13 +49,29 @@ def has_data(series: list[dict[str, Any]]) -> bool:
     return any(not math.isnan(float(v)) for s in series for _, v in s["values"])
 
 
-def check_moves(stack: Stack, scenario: Scenario, since: float,
-                until: float) -> dict[str, bool]:
-    moved: dict[str, bool] = {}
+def phase_window(scenario: Scenario, name: str, phases: dict[str, float],
+                 until: float) -> tuple[float, float]:
+    """When the scenario's phase ``name`` started and ended (the next phase's start)."""
+    names = [phase.name for phase in scenario.phases]
+    after = names.index(name) + 1
+    return phases[name], (phases[names[after]] if after < len(names)
+                          and names[after] in phases else until)
+
+
+def check_moves(stack: Stack, scenario: Scenario, phases: dict[str, float], since: float,
+                until: float, samples: ServiceSamples | None = None) -> dict[str, bool | None]:
+    """Per move (its metric and words): whether it moved in its phase, or anywhere from
+    ``since`` to ``until``; read from Prometheus, or from ``samples`` of the service's own
+    ``/metrics`` where given (None: a condition only Prometheus can tell)."""
+    moved: dict[str, bool | None] = {}
     for move in scenario.moves:
-        series = stack.query_range(move.query, since, until, 0.5)
-        values = [float(v) for s in series for _, v in s["values"]]
-        moved[f"{move.metric}: {move.query}"] = any(v > 0 and not math.isnan(v) for v in values)
+        start, end = (phase_window(scenario, move.phase, phases, until)
+                      if move.phase else (since, until))
+        key = f"{move.metric}: {move.words}"
+        if samples is not None:
+            moved[key] = samples.moved(move, start, end)
+        else:
+            moved[key] = has_data(stack.query_range(move.query, start, end, 0.5))
     return moved
 
 

@@ -124,7 +124,8 @@ ALERT_HEADER = ["scenario", "alert", "expected", "fired at", "delivered to", "re
 
 def terminal(data: dict[str, Any]) -> str:
     out = ["", text_table(ALERT_HEADER, alert_rows(data)), ""]
-    metric_rows = [[s["name"], key.split(":")[0], "yes" if ok else "NO"]
+    metric_rows = [[s["name"], key.split(":")[0],
+                    "yes" if ok else "not checked" if ok is None else "NO"]
                    for s in data["scenarios"] for key, ok in s["moved"].items()]
     out += [text_table(["scenario", "metric", "moved"], metric_rows), ""]
     held = [[s["name"], key, "yes" if ok else "NO"]

@@ -217,6 +217,10 @@ def test_the_alertmanager_entrypoint_refuses_what_is_not_a_url(url: str, tmp_pat
     assert not (tmp_path / "alertmanager.yml").exists()
 
 
+# Tools run on demand (profile loadtest), not services that stay up.
+ON_DEMAND = ("locust", "scenario")
+
+
 def test_healthchecks_use_what_each_image_has() -> None:
     # jaegertracing/jaeger 2.x is built on Alpine: busybox's wget.
     tools = {"prom/": "wget", "grafana/": "wget", "jaegertracing/": "wget", "ollama/": "ollama",
@@ -224,7 +228,7 @@ def test_healthchecks_use_what_each_image_has() -> None:
              # chromadb/chroma 1.x: Rust on debian-slim, no HTTP client; bash has /dev/tcp.
              "chromadb/": "bash"}
     for name, service in services().items():
-        if name == "locust":
+        if name in ON_DEMAND:
             continue
         test = service.get("healthcheck", {}).get("test")
         assert test, f"{name} has no healthcheck"
@@ -266,6 +270,8 @@ def test_one_entry_point_on_port_8000_whatever_the_scale() -> None:
                            "/usr/local/etc/haproxy/errors": "./haproxy/errors"}
     locust = services()["locust"]["command"]
     assert locust[locust.index("--host") + 1] == "http://lb:8000"
+    scenario = services()["scenario"]["entrypoint"]
+    assert scenario[scenario.index("--service") + 1] == "http://lb:8000"
 
 
 def test_haproxy_accepts_the_configuration(tmp_path: Path) -> None:
@@ -283,7 +289,7 @@ def test_haproxy_accepts_the_configuration(tmp_path: Path) -> None:
 
 def test_every_long_running_service_restarts_after_a_reboot() -> None:
     for name, service in services().items():
-        if name != "locust":  # a tool run on demand
+        if name not in ON_DEMAND:
             assert service.get("restart") == "unless-stopped", name
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.api.routes import breaker, cache, documents, exposition, health, query
+from app.api.routes import breaker, cache, documents, exposition, health, query, upstream
 
-ROUTERS = (query.router, documents.router, cache.router, breaker.router, exposition.router,
-           health.router)
+ROUTERS = (query.router, documents.router, cache.router, breaker.router, upstream.router,
+           exposition.router, health.router)

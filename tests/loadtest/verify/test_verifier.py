@@ -38,7 +38,7 @@ from loadtest.verify.alert_checks import rule_keys
 from loadtest.verify.client_checks import _problems, quantile_of
 from loadtest.verify.locust_run import LOCUSTFILES
 from loadtest.verify.metric_checks import ORIGINAL_DESIGN_QUERIES, grafana_to_promql
-from loadtest.verify.results import LIVE_SHARE_BAR
+from loadtest.verify.verdict import LIVE_SHARE_BAR
 from tests import ROOT
 
 

@@ -35,7 +35,8 @@ def alert_finding(result: AlertResult, fault_at: float) -> Finding:
     where = {INHIBITED: "held back by an inhibition",
              UNDELIVERABLE: "shown by Prometheus only"}.get(result.receiver,
                                                            f"delivered to {result.receiver}")
-    what = f"alert {result.alert} fires, {where}, and resolves"
+    what = f"alert {result.alert} fires, {where}" + (
+        "" if result.resolve_by == "never" else ", and resolves")
     steps = [f"{name} {_after(at, fault_at)}" for name, at in (
         ("pending", result.pending_at), ("firing", result.fired_at),
         ("delivered", result.delivered_at), ("resolved", result.resolved_at)) if at is not None]

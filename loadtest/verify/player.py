@@ -109,17 +109,20 @@ class Player:
             if samples is not None:
                 samples.stop()
         since = min(phases.values())
-        results = self._check_alerts(scenario, phases, since, table) if self.alerts else []
+        alerts = self._check_alerts(scenario, phases, since, table) if self.alerts else []
         until = time.time()
-        played = ScenarioResult(
-            scenario.name, scenario.summary, phases, phases[scenario.fault_phase], since,
-            until, results, check_moves(stack, scenario, phases, since, until, samples),
-            fired_alerts(stack, since, until) if self.alerts else [],
-            check_quiet(stack, scenario, phases, until, self.strict_quiet)
-            if self.alerts else [], log_path, check_holds(stack, scenario, since, until, samples),
-            check_clients(stack, scenario, csv_prefix(self.workdir, scenario), phases, until,
-                          samples))
-        played.quiet_phase = scenario.quiet_phase if self.alerts else None
+        played = ScenarioResult(scenario.name, scenario.summary, phases,
+                                phases[scenario.fault_phase], since, until, alerts,
+                                locust_log=log_path)
+        played.moved = check_moves(stack, scenario, phases, since, until, samples)
+        played.held = check_holds(stack, scenario, since, until, samples)
+        played.clients = check_clients(stack, scenario, csv_prefix(self.workdir, scenario),
+                                       phases, until, samples)
+        if self.alerts:
+            played.also_fired = fired_alerts(stack, since, until)
+            played.quiet_violations = check_quiet(stack, scenario, phases, until,
+                                                  self.strict_quiet)
+            played.quiet_phase = scenario.quiet_phase
         played.notes += [f"{key}: still pending or firing from before, after "
                          f"{CLEAR_TIMEOUT:.0f} s" for key in left]
         played.conditions = {
@@ -147,16 +150,22 @@ class Player:
                              RESOLVE_TIMEOUT)
         for expected, result in pairs:
             result.resolved_at = resolved_at(stack, expected, result)
-            not_waited = {n.step: n.words for n in (table.not_waited if table else ())
-                          if n.alert == expected.key}
+            self._settle(expected, result, table)
+        return results
+
+    def _settle(self, expected: ExpectedAlert, result: AlertResult,
+                table: Timetable | None) -> None:
+        """What its timetable did not wait for is said, not failed: its firing (if it never
+        fired) or its resolution; what resolves by the run's end is checked then."""
+        not_waited = {n.step: n.words for n in (table.not_waited if table else ())
+                      if n.alert == expected.key}
+        if not_waited:
             if "fire" in not_waited and result.problems == ["never fired"]:
                 result.problems, result.not_waited = [], not_waited["fire"]
-            elif "resolve" in not_waited or "fire" in not_waited:
-                if result.resolved_at is None:
-                    result.not_waited = not_waited.get("resolve", not_waited.get("fire", ""))
-            elif expected.resolve_by == "scenario" and result.ok and result.resolved_at is None:
-                result.problems.append(f"not resolved within {RESOLVE_TIMEOUT:.0f}s of the "
-                                       "scenario's end")
-            elif expected.resolve_by == "run":
-                self.run_alerts.append((expected, result))
-        return results
+            elif result.resolved_at is None:
+                result.not_waited = not_waited.get("resolve", not_waited.get("fire", ""))
+        elif expected.resolve_by == "scenario" and result.ok and result.resolved_at is None:
+            result.problems.append(f"not resolved within {RESOLVE_TIMEOUT:.0f}s of the "
+                                   "scenario's end")
+        elif expected.resolve_by == "run":
+            self.run_alerts.append((expected, result))

@@ -145,6 +145,13 @@ def prepare(args: argparse.Namespace) -> Plan:
     _check_simulator(stack, plan)
     notes: list[str] = []
     rules = loaded_rules(stack.prometheus_url) if stack.prometheus_url else None
+    if stack.alertmanager_url:
+        try:
+            httpx.get(f"{stack.alertmanager_url}/api/v2/receivers",
+                      timeout=10).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise CannotPlay(f"cannot read the Alertmanager at {stack.alertmanager_url}: "
+                             f"{exc}") from exc
     if rules is None and plan.alerts:
         notes.append("alerts: no --prometheus and --alertmanager given")
     speed = _speed(args.time_scale, rules, stack.prometheus_url, notes)

@@ -92,6 +92,17 @@ def test_a_simulator_out_of_reach_is_refused_before_any_load(
     assert "the breaker opened during outage" in done.stderr  # what could not be seen
 
 
+def test_a_monitoring_stack_out_of_reach_is_refused_before_any_load(
+        default_service: ServiceThread, sim: SimulatorThread) -> None:
+    base = ("outage", "--service", default_service.url, "--sim", sim.url)
+    done = run_scenario(*base, "--prometheus", "http://127.0.0.1:9",
+                        "--alertmanager", "http://127.0.0.1:9")
+    assert done.returncode == 2
+    assert "cannot read the rules of the Prometheus at http://127.0.0.1:9" in done.stderr
+    done = run_scenario(*base, "--prometheus", "http://127.0.0.1:9")
+    assert done.returncode == 2 and "give both --prometheus and --alertmanager" in done.stderr
+
+
 def test_a_scenario_that_needs_the_verifiers_actions_is_refused() -> None:
     done = run_scenario("store-down")
     assert done.returncode == 2

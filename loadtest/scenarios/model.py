@@ -149,7 +149,8 @@ HOLD_KINDS = ("stays_zero", "no_increase")
 TARGET_LABELS = ("job", "instance")
 
 
-def _selector(sample: str, labels: tuple[tuple[str, str], ...]) -> str:
+def selector(sample: str, labels: tuple[tuple[str, str], ...]) -> str:
+    """A PromQL selector: ``sample{k="v",...}``, or the bare name without labels."""
     if not labels:
         return sample
     return sample + "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "}"
@@ -191,7 +192,7 @@ class MetricMove:
     @property
     def query(self) -> str:
         """A PromQL condition over the verifiers' 500 ms scrapes: non-empty when it moved."""
-        series = _selector(self.sample, self.labels)
+        series = selector(self.sample, self.labels)
         return {
             "increases": f"sum(rate({series}[5s])) > 0",
             "rises": f"max(delta({series}[10s])) > 0",
@@ -205,7 +206,7 @@ class MetricMove:
     @property
     def words(self) -> str:
         """What moved in words, and in which phase."""
-        series = _selector(self.sample, self.labels)
+        series = selector(self.sample, self.labels)
         said = self.what or {
             "increases": f"{series} increased", "rises": f"{series} rose",
             "changes": f"{series} changed", "above": f"{series} went above {self.value:g}",
@@ -233,7 +234,7 @@ class MetricHold:
     @property
     def query(self) -> str:
         """A PromQL expression that stays at zero (or returns nothing) while it holds."""
-        series = _selector(self.sample, self.labels)
+        series = selector(self.sample, self.labels)
         if self.kind == "stays_zero":
             return f"max({series})"
         return f"sum(increase({series}[5s]))"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.catalog import Catalog
-from loadtest.scenarios.model import ClientCheck, Scenario
+from loadtest.scenarios.model import ClientCheck, Scenario, selector
 from loadtest.stack.interface import Stack
 from loadtest.verify.metric_checks import phase_window
 from loadtest.verify.service_samples import ServiceSamples
@@ -103,8 +103,7 @@ def _waited(stack: Stack, check: ClientCheck, since: float, until: float,
     sample, labels = check.waited
     if samples is not None:
         return samples.total(sample, labels, until) - samples.total(sample, labels, since)
-    selector = sample + "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "}"
-    at = [stack.query(f"sum({selector})", t) for t in (since, until)]
+    at = [stack.query(f"sum({selector(sample, labels)})", t) for t in (since, until)]
     start, end = (float(found[0]["value"][1]) if found else 0.0 for found in at)
     return max(end - start, 0.0)
 

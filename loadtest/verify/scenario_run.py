@@ -14,7 +14,6 @@ cannot be played here.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import re
 import sys
@@ -35,6 +34,7 @@ from loadtest.scenarios.timetable import ServiceClocks, Timetable, minutes, time
 from loadtest.scenarios.words import phase_words
 from loadtest.sim.models import full_name
 from loadtest.stack.target import TargetStack
+from loadtest.verify.client_checks import locust_stats
 from loadtest.verify.findings import NOT_SEEN, Finding, findings, passed
 from loadtest.verify.locust_run import csv_prefix
 from loadtest.verify.player import Player, progress
@@ -195,18 +195,16 @@ class Progress:
 
     def counts(self) -> str:
         """Requests so far, and errors by kind (``503 circuit_open``)."""
-        requests, errors = 0, {}
         try:
-            with open(f"{self.csv_path}_stats.csv") as file:
-                for row in csv.DictReader(file):
-                    if row["Name"] == "Aggregated":
-                        requests = int(row["Request Count"])
-            with open(f"{self.csv_path}_failures.csv") as file:
-                for row in csv.DictReader(file):
-                    kind = ERROR_WRAPPER.sub(r"\1", row["Error"])
-                    errors[kind] = errors.get(kind, 0) + int(row["Occurrences"])
-        except (OSError, ValueError, KeyError):
-            pass
+            stats = locust_stats(self.csv_path)
+        except (ValueError, KeyError):  # a file caught half written: the next line tells
+            stats = {}
+        requests = sum(named["requests"] for named in stats.values())
+        errors: dict[str, int] = {}
+        for named in stats.values():
+            for error, count in named["errors"].items():
+                kind = ERROR_WRAPPER.sub(r"\1", error)
+                errors[kind] = errors.get(kind, 0) + count
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(errors.items(),
                                                                 key=lambda kv: -kv[1]))
         return f"{requests} requests" + (f"; errors: {kinds}" if kinds else "; no errors")

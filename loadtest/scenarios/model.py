@@ -34,10 +34,11 @@ ACTIONS = ("stop_service", "start_service", "hide_target", "restore_target", "cl
 SELF_SERVED_ACTIONS = ("clear_cache",)
 # normal: the realistic mix (half repeated, a fifth paraphrased, the rest new; one in ten
 # streamed); new_only: every question new; streamed: the normal questions, every answer
-# streamed (a chat UI); warm: only the few questions the overload mix repeats; overload:
+# streamed (a chat UI); repeated: only the normal mix's repeated questions, to have them
+# cached before it; warm: only the few questions the overload mix repeats; overload:
 # those questions a fifth of the time, new ones otherwise, each answer named by what it was
 # (users.py) and Retry-After honoured.
-MIXES = ("normal", "new_only", "streamed", "warm", "overload")
+MIXES = ("normal", "new_only", "streamed", "repeated", "warm", "overload")
 # The service's own clocks a phase may have to outlast (Phase.waits_for), as the service
 # reports them (loadtest/scenarios/timetable.py reads them): the breaker's reset timeout
 # before it half-opens, the health check's interval, the read timeout of a call to Ollama.

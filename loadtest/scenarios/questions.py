@@ -46,6 +46,22 @@ def new_question(rng: random.Random) -> str:
     return " ".join(words).capitalize() + "?"
 
 
+def mix_question(mix: str, rng: random.Random) -> str:
+    """A question of ``mix`` (loadtest/scenarios/model.py's MIXES but the overload ones):
+    ``new_only`` a new one; ``repeated`` a repeated one; else half repeated, a fifth
+    paraphrased, the rest new."""
+    if mix == "new_only":
+        return new_question(rng)
+    if mix == "repeated":
+        return rng.choice(QUESTIONS)
+    draw = rng.random()
+    if draw < 0.5:
+        return rng.choice(QUESTIONS)
+    if draw < 0.7:
+        return rng.choice(PARAPHRASES)
+    return new_question(rng)
+
+
 def new_document(rng: random.Random) -> dict[str, str]:
     topic = "".join(rng.choices(string.ascii_lowercase, k=8))
     text = (f"The {topic} service keeps its records for thirty days. Requests to {topic} "

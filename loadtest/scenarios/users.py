@@ -9,7 +9,7 @@ from typing import Any
 from locust import FastHttpUser, events, task
 
 from loadtest.scenarios.model import MIXES
-from loadtest.scenarios.questions import PARAPHRASES, QUESTIONS, new_document, new_question
+from loadtest.scenarios.questions import mix_question, new_document, new_question
 from loadtest.scenarios.timetable import SPEEDS
 
 
@@ -115,24 +115,14 @@ class RagUser(FastHttpUser):
         pause, self.backoff = self.backoff, 0.0
         return pause or self.rng.uniform(0.1, 0.3)
 
-    def _question(self) -> str:
-        if QuestionMix.current == "new_only":
-            return new_question(self.rng)
-        draw = self.rng.random()
-        if draw < 0.5:
-            return self.rng.choice(QUESTIONS)
-        if draw < 0.7:
-            return self.rng.choice(PARAPHRASES)
-        return new_question(self.rng)
-
     @task(60)
     def ask(self) -> None:
         if QuestionMix.current in ("warm", "overload"):
             self._ask_under_overload()
             return
         stream = QuestionMix.current == "streamed" or self.rng.random() < 0.1
-        with self.client.post("/api/query", json={"question": self._question(),
-                                                  "stream": stream},
+        question = mix_question(QuestionMix.current, self.rng)
+        with self.client.post("/api/query", json={"question": question, "stream": stream},
                               name="/api/query (stream)" if stream else "/api/query",
                               catch_response=True) as response:
             _name_failure(response)

@@ -23,6 +23,7 @@ MIXES = {
     "normal": "the usual mix of repeated, paraphrased and new questions",
     "new_only": "only new questions",
     "streamed": "the usual mix, every answer streamed",
+    "repeated": "only the repeated questions, to have them cached",
     "warm": "a few questions, to have them cached",
     "overload": "mostly new questions, a fifth cached ones, honouring Retry-After",
 }

@@ -264,7 +264,8 @@ def check_alert(stack: Stack, expected: ExpectedAlert, scenario: Scenario,
 def check_quiet(stack: Stack, scenario: Scenario, phases: dict[str, float],
                 until: float, strict: bool = True) -> list[str]:
     """Every alert but the Watchdog that was even pending (``strict``; else firing) in the
-    scenario's quiet phase, and every notification but the Watchdog's sent during it.
+    scenario's quiet phase, and every notification but the Watchdog's that told of a firing
+    alert during it (the resolved notice of an alert of an earlier phase is not one).
 
     Not strict in real time: a rule's 5-minute window still holds the warm-up's misses."""
     if scenario.quiet_phase is None:
@@ -276,11 +277,23 @@ def check_quiet(stack: Stack, scenario: Scenario, phases: dict[str, float],
     state = "" if strict else ',alertstate="firing"'
     series = stack.query_range(f'ALERTS{{alertname!="Watchdog"{state}}}', start, end, STEP)
     problems = [f"{s['metric']['alertname']} was {s['metric']['alertstate']}" for s in series]
-    for item in stack.sink.log.all() if stack.sink is not None else []:
-        if start <= item["received_at"] <= end and item["hook"] != "watchdog":
-            problems.append(f"notification to {item['hook']}: "
-                            f"{[a['labels']['alertname'] for a in item['payload']['alerts']]}")
+    received = stack.sink.log.all() if stack.sink is not None else []
+    problems += firing_notices(received, start, end)
     return sorted(set(problems))
+
+
+def firing_notices(received: list[dict[str, Any]], start: float, end: float) -> list[str]:
+    """The notifications received between ``start`` and ``end`` (but the Watchdog's) that
+    told of a firing alert, each as ``notification to <hook>: [<alertname>, ...]``."""
+    notices = []
+    for item in received:
+        if not start <= item["received_at"] <= end or item["hook"] == "watchdog":
+            continue
+        firing = [a["labels"]["alertname"] for a in item["payload"]["alerts"]
+                  if a["status"] == "firing"]
+        if firing:
+            notices.append(f"notification to {item['hook']}: {firing}")
+    return notices
 
 
 def fired_alerts(stack: Stack, since: float, until: float) -> list[str]:

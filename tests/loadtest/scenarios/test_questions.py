@@ -9,7 +9,14 @@ import numpy as np
 
 from app.core.settings import Settings
 from app.rag.semcache import question_key
-from loadtest.scenarios.questions import QUESTIONS_AND_PARAPHRASES, new_question
+from loadtest.scenarios.compose_plan import scenario
+from loadtest.scenarios.plan import CACHE_WARM
+from loadtest.scenarios.questions import (
+    QUESTIONS,
+    QUESTIONS_AND_PARAPHRASES,
+    mix_question,
+    new_question,
+)
 from loadtest.sim.text import embed_text
 
 THRESHOLD = Settings().cache_similarity_threshold
@@ -39,3 +46,15 @@ def test_new_questions_miss() -> None:
         assert max(cosine(question, k) for k in known) < THRESHOLD
     for a, b in itertools.combinations(fresh[:40], 2):
         assert cosine(a, b) < THRESHOLD
+
+
+
+def test_the_repeated_mix_asks_only_the_questions_the_warm_up_waits_to_see_cached() -> None:
+    """The baseline's warm-up lasts until the cache holds len(QUESTIONS) entries: on a fresh
+    service, that is every repeated question, as its mix asks nothing else."""
+    warm_up = scenario("baseline").phases[0]
+    assert warm_up.mix == "repeated" and warm_up.until == CACHE_WARM
+    assert CACHE_WARM.at_least == len({question_key(q) for q in QUESTIONS})
+    rng = random.Random(3)
+    assert {mix_question("repeated", rng) for _ in range(500)} == set(QUESTIONS)
+    assert {mix_question("normal", rng) for _ in range(500)} > set(QUESTIONS)

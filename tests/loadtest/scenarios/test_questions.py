@@ -48,7 +48,6 @@ def test_new_questions_miss() -> None:
         assert cosine(a, b) < THRESHOLD
 
 
-
 def test_the_repeated_mix_asks_only_the_questions_the_warm_up_waits_to_see_cached() -> None:
     """The baseline's warm-up lasts until the cache holds len(QUESTIONS) entries: on a fresh
     service, that is every repeated question, as its mix asks nothing else."""

@@ -83,7 +83,7 @@ system-deps:
 catalog: setup
 	$(BIN)/python -m app.core.metric_table --write
 
-# The benchmarks (bench/, docs/performance.md), side by side in one run (about 6 minutes).
+# The benchmarks (bench/, docs/performance.md), side by side in one run (about 22 minutes).
 bench: setup system-deps
 	$(BIN)/python -m bench
 

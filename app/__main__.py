@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from app.core.settings import Settings
 from app.factory import create_app
 from app.serve import DrainingServer
+from app.telemetry.logs import lean_log_records, logging_config
 from app.telemetry.tracing import TracingConfigError
 
 
@@ -34,9 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     except TracingConfigError as exc:
         print(f"invalid configuration: {exc}", file=sys.stderr)
         return 2
-    # Our access log (one JSON line per request, with its trace id) replaces uvicorn's.
+    # One logging configuration, JSON lines, for our loggers and uvicorn's; our access log
+    # (one line per request, with its trace id) replaces uvicorn's.
+    lean_log_records()
     config = uvicorn.Config(app, host=settings.host, port=settings.port,
-                            log_level=settings.log_level, workers=1, access_log=False)
+                            log_level=settings.log_level, workers=1, access_log=False,
+                            log_config=logging_config(settings.log_level))
     server = DrainingServer(config, app.state.components.drain, settings.drain_timeout)
     server.run()
     return 0 if server.started else 3  # uvicorn's status for a failed start

@@ -19,7 +19,7 @@ from app.prober import check_store_forever, check_upstream_forever, probe_while_
 from app.rag.pipeline import RagService
 from app.telemetry.runtime import measure_loop_lag
 
-log = logging.getLogger("app")
+log = logging.getLogger(__name__)
 
 CORPUS_RETRY_SECONDS = 2.0
 

@@ -21,11 +21,12 @@ import logging
 
 from app.core.errors import CircuitOpenError, StoreUnavailable, UpstreamError
 from app.store.base import DocumentStore
+from app.telemetry.logs import FIELDS
 from app.telemetry.metrics import Metrics
 from app.upstream.breaker import State
 from app.upstream.client import OllamaClient
 
-log = logging.getLogger("app")
+log = logging.getLogger(__name__)
 
 
 def probe_interval(reset_timeout: float) -> float:
@@ -45,7 +46,8 @@ async def probe_while_half_open(client: OllamaClient) -> None:
             try:
                 await client.probe()
             except UpstreamError as exc:
-                log.info("breaker probe failed: %s", exc)
+                log.info("breaker probe failed: %s", exc,
+                         extra={FIELDS: {"error": exc.code, "breaker": State.HALF_OPEN}})
 
 
 async def check_upstream_forever(client: OllamaClient, interval: float, timeout: float) -> None:

@@ -24,7 +24,7 @@ import uvicorn
 
 from app.http.drain import Drain
 
-log = logging.getLogger("app")
+log = logging.getLogger(__name__)
 
 # What uvicorn's shutdown waits for requests still running after the drain gave up.
 EXIT_GRACE = 1.0
@@ -76,10 +76,10 @@ class DrainingServer(uvicorn.Server):
     async def _drain_then_exit(self, sig: int) -> None:
         started = time.monotonic()
         self.drain.begin()
-        log.warning("draining: %d request(s) in flight, waiting up to %gs",
+        log.info("draining: %d request(s) in flight, waiting up to %gs",
                     self.drain.in_flight, self.timeout)
         if await self.drain.wait(self.timeout):
-            log.warning("drained in %.1fs", time.monotonic() - started)
+            log.info("drained in %.1fs", time.monotonic() - started)
         else:
             log.warning("drain timeout (%gs): %d request(s) still in flight are cancelled",
                         self.timeout, self.drain.in_flight)

@@ -1,5 +1,6 @@
-"""A bare FastAPI endpoint returning the same JSON as a cached answer: the baseline that the
-service's exact-hit path is compared with. ``python -m bench.bare_app --port P``."""
+"""A bare FastAPI endpoint that does comparable work to the service's exact hit: it parses
+the same JSON body with a pydantic model and returns the same small JSON; the baseline the
+service's request path is compared with. ``python -m bench.bare_app --port P``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 CACHED_ANSWER: dict[str, Any] = {
     "answer": "An answer.", "sources": [], "cache": {"result": "exact", "similarity": 1.0},
@@ -15,11 +17,17 @@ CACHED_ANSWER: dict[str, Any] = {
 }
 
 
+class Question(BaseModel):
+    question: str
+    top_k: int | None = None
+    stream: bool = False
+
+
 def create_bare_app() -> FastAPI:
     app = FastAPI()
 
     @app.post("/api/query")
-    async def query(body: dict[str, Any]) -> dict[str, Any]:
+    async def query(body: Question) -> dict[str, Any]:
         return CACHED_ANSWER
 
     return app
@@ -29,4 +37,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
+    # The same server as the service's (uvicorn's defaults: uvloop and httptools).
     uvicorn.run(create_bare_app(), host="127.0.0.1", port=args.port, log_level="warning")

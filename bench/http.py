@@ -1,10 +1,13 @@
-"""2. Throughput and latency of the exact-hit path under wrk on loopback, single process:
-the instrumented service, the same with metrics off, and a bare FastAPI endpoint returning
-the same JSON, in alternating rounds.
-6. Whether the load generator keeps up: wrk's CPU use against the server's in each round."""
+"""2. The request path's cost over HTTP, single process: server CPU per request under wrk on
+loopback for the exact-hit path (with tracing off and with every request sampled), the shed
+path (503 ``overloaded``), the exact hit with metrics off and with the access log off, and a
+bare FastAPI endpoint that does comparable work (``bench/bare_app.py``), in alternating
+rounds; each ratio is the median of the per-round ratios to the bare endpoint.
+7. Whether the load generator keeps up: wrk's CPU use against the server's in each round."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -13,15 +16,24 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.tracing import receiver
 from loadtest.stack.processes import ManagedProcess, find_binary, free_port
 
 QUESTION = "What does a circuit breaker do when it is half-open?"
+HELD_QUESTION = "A question whose embedding never comes back, holding the only chat slot."
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+POST_SCRIPT = ('wrk.method = "POST"\n'
+               f"wrk.body = {json.dumps(json.dumps({'question': QUESTION}))}\n"
+               'wrk.headers["Content-Type"] = "application/json"\n')
+GOALS = {"exact_hit_cpu_vs_bare": 1.5, "shed_cpu_vs_bare": 1.5, "tracing_added_us": 150}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -34,97 +46,183 @@ def _milliseconds(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
-def _wrk(wrk: str, url: str, script: Path, seconds: int, connections: int,
-         server_pid: int) -> dict[str, float]:
+def _number(pattern: str, output: str, default: float | None = None) -> float:
+    found = re.search(pattern, output)
+    if found is None:
+        if default is None:
+            raise RuntimeError(f"wrk's output has no {pattern!r}:\n{output}")
+        return default
+    return float(found.group(1))
+
+
+def wrk(binary: str, url: str, script: Path, seconds: int, connections: int,
+        server_pid: int, expect_status: int) -> dict[str, float]:
+    """One round: wrk's figures, the server's CPU per request, and wrk's own CPU share.
+    Every answer must have ``expect_status`` (wrk counts the others as non-2xx)."""
     server_before = _cpu_seconds(server_pid)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(
-        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+        [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
+         url], capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_seconds = _cpu_seconds(server_pid) - server_before
-    if "Non-2xx" in output:
-        raise RuntimeError(f"wrk got errors from {url}:\n{output}")
+    requests = _number(r"(\d+) requests in", output)
+    non_2xx = _number(r"Non-2xx or 3xx responses: (\d+)", output, default=0)
+    if non_2xx != (requests if expect_status >= 300 else 0):
+        raise RuntimeError(f"wrk expected only {expect_status} answers from {url}:\n{output}")
     wrk_cpu = (children_after.ru_utime - children_before.ru_utime
                + children_after.ru_stime - children_before.ru_stime)
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.M))
     return {
-        "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
-        "p50_ms": _milliseconds(latency["50"]),
-        "p99_ms": _milliseconds(latency["99"]),
+        "requests_per_second": _number(r"Requests/sec:\s+([\d.]+)", output),
+        "p50_ms": _milliseconds(latency["50"]), "p99_ms": _milliseconds(latency["99"]),
         "server_cpu_share": server_seconds / seconds,
-        "server_cpu_us_per_request": server_seconds * 1e6
-        / max(1, int(re.search(r"(\d+) requests in", output).group(1))),  # type: ignore[union-attr]
+        "server_cpu_us_per_request": server_seconds * 1e6 / max(1.0, requests),
         "wrk_cpu_share": wrk_cpu / seconds,
     }
 
 
-def _start_servers(workdir: Path, processes: dict[str, ManagedProcess]) -> dict[str, str]:
-    """The simulator and the servers compared; returns each server's query URL once
-    it has answered (on the service, that first answer puts the question in the cache)."""
-    sim_port = free_port()
-    processes["sim"] = ManagedProcess(
-        "sim", [sys.executable, "-m", "loadtest.sim", "--port", str(sim_port), "--fast"],
-        workdir / "sim.log")
-    processes["sim"].wait_http_ok(f"http://127.0.0.1:{sim_port}/api/version")
-    service_env = {"OLLAMA_RAG_OLLAMA_URL": f"http://127.0.0.1:{sim_port}",
-                   "OLLAMA_RAG_LOG_LEVEL": "warning", "OLLAMA_RAG_DATA_DIR": ":memory:"}
-    servers = {
-        "instrumented": (["-m", "app"], service_env),
-        "metrics_off": (["-m", "app"], service_env | {"OLLAMA_RAG_METRICS_ENABLED": "false"}),
-        # The JSON access log (on by default) writes a line per request to the server's log.
-        "access_log_off": (["-m", "app"], service_env | {"OLLAMA_RAG_ACCESS_LOG": "false"}),
-        "bare_fastapi": (["-m", "bench.bare_app"], {}),
+@dataclass
+class Server:
+    """One server compared: how it is started and what every answer of it must be."""
+
+    args: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+    scrape: bool = False  # GET /metrics instead of POST /api/query
+
+
+def servers(sim_url: str, hanging_sim_url: str, trace_url: str) -> dict[str, Server]:
+    service = {"OLLAMA_RAG_OLLAMA_URL": sim_url, "OLLAMA_RAG_DATA_DIR": ":memory:",
+               "OLLAMA_RAG_LOG_LEVEL": "warning"}
+    app = [sys.executable, "-m", "app"]
+    return {
+        "exact_hit": Server(app, service),
+        "exact_hit_traced": Server(app, service | {"OTEL_EXPORTER_OTLP_ENDPOINT": trace_url,
+                                                   "OTEL_TRACES_SAMPLER": "always_on"}),
+        # One chat call to Ollama at a time, held by a question whose embedding hangs (a
+        # simulator of its own hangs them): every other question is turned away at admission.
+        "shed": Server(app, service | {"OLLAMA_RAG_OLLAMA_URL": hanging_sim_url,
+                                       "OLLAMA_RAG_ADMISSION_MAX_CHAT": "1",
+                                       "OLLAMA_RAG_READ_TIMEOUT": "3600"}, status=503),
+        "exact_hit_metrics_off": Server(app, service | {"OLLAMA_RAG_METRICS_ENABLED": "false"}),
+        "exact_hit_access_log_off": Server(app, service | {"OLLAMA_RAG_ACCESS_LOG": "false"}),
+        # A Prometheus scrape of a service that has answered once (its series pre-created).
+        "metrics_scrape": Server(app, service, scrape=True),
+        "bare_fastapi": Server([sys.executable, "-m", "bench.bare_app"]),
     }
-    urls = {}
-    for name, (args, env) in servers.items():
+
+
+def hold_the_chat_slot(service_url: str) -> threading.Thread:
+    """Ask a question whose embedding hangs for good (the thread ends when the service is
+    stopped)."""
+
+    def ask() -> None:
+        # An error here is the service stopping: the end of the benchmark.
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.post(f"{service_url}/api/query", json={"question": HELD_QUESTION},
+                       timeout=3700)
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    return thread
+
+
+def _chat_in_flight(url: str) -> float:
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    found = re.search(r'^ollama_rag_admission_in_flight\{lane="chat"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def start(workdir: Path, processes: dict[str, ManagedProcess], trace_url: str,
+          only: Collection[str] | None = None) -> dict[str, tuple[str, Server]]:
+    """The simulator and the servers compared (``only`` those named), each ready: the
+    exact-hit servers have answered the question once (it is in their cache), the shed
+    one sheds it."""
+    sims = {}
+    for sim in ("sim", "hanging_sim"):
         port = free_port()
-        processes[name] = ManagedProcess(name, [sys.executable, *args, "--port", str(port)],
-                                         workdir / f"{name}.log", env=env)
-        urls[name] = f"http://127.0.0.1:{port}/api/query"
+        sims[sim] = f"http://127.0.0.1:{port}"
+        processes[sim] = ManagedProcess(
+            sim, [sys.executable, "-m", "loadtest.sim", "--port", str(port), "--fast"],
+            workdir / f"{sim}.log")
+        processes[sim].wait_http_ok(f"{sims[sim]}/api/version")
+    httpx.put(f"{sims['hanging_sim']}/_sim/faults", timeout=5, json={
+        "mode": "timeout", "paths": ["/api/embed"], "hang_seconds": 3600}).raise_for_status()
+    found = {}
+    for name, server in servers(sims["sim"], sims["hanging_sim"], trace_url).items():
+        if only is not None and name not in only:
+            continue
+        port = free_port()
+        processes[name] = ManagedProcess(name, [*server.args, "--port", str(port)],
+                                         workdir / f"{name}.log", env=server.env)
+        url = f"http://127.0.0.1:{port}"
+        if server.status == 503:
+            processes[name].wait_http_ok(f"{url}/healthz")
+            hold_the_chat_slot(url)
+            processes[name].wait_until(lambda url=url: _chat_in_flight(url) == 1, 30,
+                                       "the held question's chat slot")
         processes[name].wait_until(
-            lambda url=urls[name]: httpx.post(
-                url, json={"question": QUESTION}, timeout=5).status_code == 200,
-            30, "its first answer")
-    return urls
+            lambda url=url, status=server.status: httpx.post(
+                f"{url}/api/query", json={"question": QUESTION}, timeout=5
+            ).status_code == status, 30, f"a {server.status} answer")
+        found[name] = (f"{url}/metrics" if server.scrape else f"{url}/api/query", server)
+    return found
+
+
+def _series(metrics_url: str) -> int:
+    text = httpx.get(metrics_url, timeout=10).text
+    return sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def _quartiles(values: list[float]) -> list[float]:
+    ordered = sorted(values)
+    return [round(ordered[len(ordered) // 4], 3), round(ordered[3 * len(ordered) // 4], 3)]
+
+
+def summarise(samples: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+    """Medians per server; each server's per-round ratios to the bare endpoint (CPU per
+    request and requests/s), as median and interquartile range."""
+    bare = samples["bare_fastapi"]
+    figures: dict[str, Any] = {}
+    for name, rounds in samples.items():
+        figures[name] = {key: round(statistics.median(r[key] for r in rounds), 3)
+                         for key in rounds[0]}
+        if name != "bare_fastapi":
+            cpu = [r["server_cpu_us_per_request"] / b["server_cpu_us_per_request"]
+                   for r, b in zip(rounds, bare, strict=True)]
+            rps = [r["requests_per_second"] / b["requests_per_second"]
+                   for r, b in zip(rounds, bare, strict=True)]
+            figures[name]["cpu_vs_bare"] = round(statistics.median(cpu), 3)
+            figures[name]["cpu_vs_bare_interquartile"] = _quartiles(cpu)
+            figures[name]["requests_per_second_vs_bare"] = round(statistics.median(rps), 3)
+    traced = [t["server_cpu_us_per_request"] - h["server_cpu_us_per_request"]
+              for t, h in zip(samples["exact_hit_traced"], samples["exact_hit"], strict=True)]
+    return {"servers": figures,
+            "tracing_added_us": round(statistics.median(traced), 1),
+            "tracing_added_us_interquartile": _quartiles(traced)}
 
 
 def run(seconds: int = 3, rounds: int = 8, connections: int = 16) -> dict[str, Any]:
-    wrk = find_binary("wrk", package="wrk")
-    with tempfile.TemporaryDirectory(prefix="ollama-rag-bench-") as tmp:
+    binary = find_binary("wrk", package="wrk")
+    with tempfile.TemporaryDirectory(prefix="ollama-rag-bench-") as tmp, \
+            receiver() as trace_url:
         workdir = Path(tmp)
         processes: dict[str, ManagedProcess] = {}
         try:
-            urls = _start_servers(workdir, processes)
-            script = workdir / "post.lua"
-            script.write_text(
-                'wrk.method = "POST"\n'
-                f"wrk.body = {json.dumps(json.dumps({'question': QUESTION}))}\n"
-                'wrk.headers["Content-Type"] = "application/json"\n')
-            samples: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
+            targets = start(workdir, processes, trace_url)
+            post, get = workdir / "post.lua", workdir / "get.lua"
+            post.write_text(POST_SCRIPT)
+            get.write_text('wrk.method = "GET"\n')
+            series = _series(targets["metrics_scrape"][0])
+            samples: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
             for _ in range(rounds):
-                for name in urls:
-                    samples[name].append(_wrk(wrk, urls[name], script, seconds, connections,
-                                              processes[name].process.pid))
+                for name, (url, server) in targets.items():
+                    samples[name].append(wrk(binary, url, get if server.scrape else post,
+                                             seconds, connections,
+                                             processes[name].process.pid, server.status))
         finally:
             for process in processes.values():
                 process.stop()
-
-    def median(name: str, key: str) -> float:
-        return round(statistics.median(s[key] for s in samples[name]), 3)
-
-    def paired_ratio(a: str, b: str) -> float:
-        """Median of the per-round ratios: each pair ran back to back, under the same noise."""
-        return round(statistics.median(
-            x["requests_per_second"] / y["requests_per_second"]
-            for x, y in zip(samples[a], samples[b], strict=True)), 3)
-
-    figures = {name: {key: median(name, key) for key in samples[name][0]} for name in samples}
-    return {
-        "seconds_per_round": seconds, "rounds": rounds, "connections": connections,
-        "servers": figures,
-        "instrumented_vs_metrics_off": paired_ratio("instrumented", "metrics_off"),
-        "instrumented_vs_bare": paired_ratio("instrumented", "bare_fastapi"),
-        "instrumented_vs_access_log_off": paired_ratio("instrumented", "access_log_off"),
-        "goals": {"instrumented_vs_metrics_off": 0.95, "instrumented_vs_bare": 0.60},
-    }
+    return {"seconds_per_round": seconds, "rounds": rounds, "connections": connections,
+            "metrics_scrape_series": series, **summarise(samples), "goals": GOALS}

@@ -18,6 +18,12 @@ def set_faults(sim: SimulatorThread, **faults: Any) -> None:
     response.raise_for_status()
 
 
+def sim_stats(sim: SimulatorThread) -> dict[str, int]:
+    """The simulator's counts: requests by ``"<method> <path>"``, ``"cancelled <path>"``..."""
+    stats: dict[str, int] = httpx.get(f"{sim.url}/_sim/stats", timeout=5).json()
+    return stats
+
+
 def scrape(base_url: str, **headers: str) -> Samples:
     """Every sample on the service's /metrics, keyed by name and label set."""
     response = httpx.get(f"{base_url}/metrics", headers=headers, timeout=5)

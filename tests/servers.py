@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.components import Components
+from app.telemetry.logs import logging_config
 from loadtest.sim.faults import FAST_MODEL
 from loadtest.stack.in_process import BackgroundSimulator
 from loadtest.stack.loop_thread import LoopThread
@@ -38,7 +39,7 @@ class ServiceThread:
         self.app = app
         self.components: Components = app.state.components
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                lifespan="on")
+                                lifespan="on", log_config=logging_config("warning"))
         self.server = uvicorn.Server(config)
         self._thread = LoopThread()
         self._task = asyncio.run_coroutine_threadsafe(self.server.serve(), self._thread.loop)

@@ -1,11 +1,13 @@
-"""ASGI middleware that stops the work of a request whose caller went away.
+"""Stopping the work of a request whose caller went away.
 
 Neither uvicorn nor Starlette cancels a handler when its client disconnects: a question
 whose caller hung up would keep its call to Ollama running to the end, and a closed stream
-would keep generating into a dead socket. Once the request body is read, this middleware
-listens for ``http.disconnect`` and cancels the request's task; the upstream call's
-connection is closed (``ollama_rag_upstream_requests_cancelled_total`` counts it) and the
-request is recorded with status 499, nginx's "client closed request".
+would keep generating into a dead socket. Once the request body is read, a watcher listens
+for ``http.disconnect`` and cancels the request's task; the upstream call's connection is
+closed (``ollama_rag_upstream_requests_cancelled_total`` counts it) and the request is
+recorded with status 499, nginx's "client closed request".
+
+    >>> await run_until_disconnect(app, scope, receive, response, body)
 """
 
 from __future__ import annotations
@@ -16,84 +18,83 @@ from contextlib import suppress
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CLIENT_CLOSED_REQUEST = 499
-_METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}  # the ones that do upstream work
+# The watcher starts only once a request has run this long: most requests (cache hits,
+# shed answers) are over in a millisecond, and a task per request cost more than they did.
+# A caller that hangs up sooner is noticed when the watcher starts (uvicorn remembers the
+# disconnect), so no request is cancelled later than this after its caller left.
+WATCH_AFTER_SECONDS = 0.02
 
 
-class CancelOnDisconnectMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class ResponseSend:
+    """``send``, noting what the response did: its status (500, what the client sees, until
+    the app starts a response), whether it started and whether it ended."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _METHODS_WITH_BODY:
-            await self.app(scope, receive, send)
-            return
-        body: list[Message] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body.append(message)
-            if not message.get("more_body", False):
-                break
-        await _Exchange(self.app, scope, receive, send, body).run()
+    __slots__ = ("_send", "finished", "started", "status")
 
-
-class _Exchange:
-    """One request: its app call in the request's own task, and a watcher that cancels that
-    task when the caller disconnects before the response's last byte."""
-
-    def __init__(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send,
-                 body: list[Message]) -> None:
-        self.app = app
-        self.scope = scope
-        self.receive = receive
-        self.send = send
-        self.body = body
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
         self.started = False
         self.finished = False
-        self.gone = asyncio.Event()
 
-    async def _app_receive(self) -> Message:
-        if self.body:
-            return self.body.pop(0)
-        await self.gone.wait()
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+            self.started = True
+        elif kind == "http.response.body" and not message.get("more_body", False):
+            self.finished = True
+        await self._send(message)
+
+    async def close_for_gone_caller(self) -> None:
+        """End the response for what records it: 499 unless it had started (a stream keeps
+        its 200); the server sends nothing to a client that is gone."""
+        if not self.started:
+            await self({"type": "http.response.start", "status": CLIENT_CLOSED_REQUEST,
+                        "headers": []})
+        await self({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def run_until_disconnect(app: ASGIApp, scope: Scope, receive: Receive,
+                               response: ResponseSend, body: bytes) -> None:
+    """Run ``app`` with ``body`` already read; cancel it if the caller disconnects before
+    the response's last byte."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = asyncio.Event()
+    delivered = False
+
+    async def app_receive() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await gone.wait()
         return {"type": "http.disconnect"}
 
-    async def _app_send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-        elif message["type"] == "http.response.body" and not message.get("more_body", False):
-            self.finished = True
-        await self.send(message)
-
-    async def _watch(self, task: asyncio.Task[None]) -> None:
-        # With the body read, the next message can only be the disconnect.
-        while (await self.receive())["type"] != "http.disconnect":
+    async def watch() -> None:
+        # With the body read, the next message can only be the disconnect (or, once the
+        # response is complete, uvicorn's notice of it, which changes nothing).
+        while (await receive())["type"] != "http.disconnect":
             pass
-        if not self.finished:
-            self.gone.set()
+        if not response.finished:
+            gone.set()
             task.cancel()
 
-    async def run(self) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        watcher = asyncio.create_task(self._watch(task))
-        try:
-            await self.app(self.scope, self._app_receive, self._app_send)
-        except asyncio.CancelledError:
-            if not self.gone.is_set():
-                raise  # cancelled from elsewhere (shutdown): not ours to absorb
-            task.uncancel()
-            await self._close()
-        finally:
+    loop = asyncio.get_running_loop()
+    watchers: list[asyncio.Task[None]] = []
+    timer = loop.call_later(WATCH_AFTER_SECONDS, lambda: watchers.append(
+        loop.create_task(watch())))
+    try:
+        await app(scope, app_receive, response)
+    except asyncio.CancelledError:
+        if not gone.is_set():
+            raise  # cancelled from elsewhere (shutdown): not ours to absorb
+        task.uncancel()
+        await response.close_for_gone_caller()
+    finally:
+        timer.cancel()
+        for watcher in watchers:
             watcher.cancel()
             with suppress(asyncio.CancelledError):
                 await watcher
-
-    async def _close(self) -> None:
-        """End the response for the middlewares outside (metrics, access log): the server
-        sends nothing to a client that is gone."""
-        if not self.started:
-            await self.send({"type": "http.response.start", "status": CLIENT_CLOSED_REQUEST,
-                             "headers": []})
-        await self.send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
 
 from app.core.labels import OPERATIONAL_ROUTES
 from app.http.error_handlers import error_response
@@ -52,27 +52,9 @@ class Drain:
             self._idle.set()
 
 
-class DrainMiddleware:
-    """Counts the requests in flight; while draining, refuses new ones (503, Retry-After,
-    ``Connection: close`` so that the client reconnects, through the load balancer, to an
-    instance that stays)."""
-
-    def __init__(self, app: ASGIApp, *, drain: Drain) -> None:
-        self.app = app
-        self.drain = drain
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPERATIONAL_PATHS:
-            await self.app(scope, receive, send)
-            return
-        if self.drain.draining:
-            response = error_response(
-                503, SHUTTING_DOWN, "this instance is shutting down; retry, another one "
-                "will answer", headers={"connection": "close"}, retry_after_seconds=1)
-            await response(scope, receive, send)
-            return
-        self.drain.enter()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.drain.leave()
+def shutting_down() -> Response:
+    """The answer to new work while draining: 503, Retry-After, ``Connection: close`` so
+    that the client reconnects, through the load balancer, to an instance that stays."""
+    return error_response(503, SHUTTING_DOWN, "this instance is shutting down; retry, another "
+                          "one will answer", headers={"connection": "close"},
+                          retry_after_seconds=1)

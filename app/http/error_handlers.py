@@ -16,7 +16,7 @@ from app.core.errors import ApiError, CircuitOpenError, Overloaded, StoreUnavail
 from app.core.schemas import ErrorBody, FieldProblem
 from app.telemetry.request_context import note_error
 
-log = logging.getLogger("app")
+log = logging.getLogger(__name__)
 
 _STATUS_CODES = {
     400: "bad_request",

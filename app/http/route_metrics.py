@@ -1,4 +1,4 @@
-"""ASGI middleware that counts and times every HTTP request by route template.
+"""Counting and timing every HTTP request by route template (for ``app/http/request_layer.py``).
 
 The route label is the template (``/api/query``), never the raw path: any path that no
 route matches is counted under one fixed value, so scanners cannot add series.
@@ -6,18 +6,16 @@ route matches is counted under one fixed value, so scanners cannot add series.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
-from contextlib import nullcontext
 from typing import Any
 
 from starlette.routing import BaseRoute, Match, Router
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.core.errors import Overloaded
-from app.core.labels import UNMATCHED_ROUTE, HitType, QueryOutcome, normalise_method
+from app.core.labels import UNMATCHED_ROUTE, HitType, QueryOutcome
 from app.telemetry.metrics import Metrics
-from app.telemetry.request_context import RequestRecord, current_record, request_record
+from app.telemetry.request_context import RequestRecord
 from app.telemetry.tracing import Tracing
 
 
@@ -98,20 +96,6 @@ class RouteResolver:
         return route
 
 
-class StatusNotingSend:
-    """``send``, noting the response's status: 500, what the client sees, until the app
-    starts a response."""
-
-    def __init__(self, send: Send) -> None:
-        self.status = 500
-        self._send = send
-
-    async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-        await self._send(message)
-
-
 QUERY_ROUTE = "/api/query"
 _CACHE_HITS: dict[str | None, QueryOutcome] = {HitType.EXACT: QueryOutcome.CACHE_EXACT,
                                                 HitType.SEMANTIC: QueryOutcome.CACHE_SEMANTIC}
@@ -128,15 +112,16 @@ def query_outcome(status: int, record: RequestRecord) -> QueryOutcome:
     return _CACHE_HITS.get(record.cache, QueryOutcome.ANSWERED)
 
 
-class HttpMetricsMiddleware:
-    """Counts and times every request; the duration carries the current span's trace id as
-    an exemplar when tracing is on."""
+class RequestMetrics:
+    """Counts and times requests by route template; the duration carries the current span's
+    trace id as an exemplar when tracing is on.
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, routes: RouteResolver,
-                 tracing: Tracing) -> None:
-        self.app = app
+    >>> request_metrics.start("POST", "/api/query")
+    >>> request_metrics.finish("POST", "/api/query", 200, 0.004, record)
+    """
+
+    def __init__(self, metrics: Metrics, tracing: Tracing) -> None:
         self.metrics = metrics
-        self._route = routes
         self._exemplar = tracing.exemplar
         # Hot-path caches: .labels() lookups cost more than the counting.
         self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -144,36 +129,28 @@ class HttpMetricsMiddleware:
         self._query_durations = {outcome: metrics.query_duration.labels(outcome)
                                  for outcome in QueryOutcome}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        route = self._route(scope)
-        method = normalise_method(scope["method"])
+    def start(self, method: str, route: str) -> None:
+        """A request of the route is in progress."""
+        self._children_of(method, route)[1].inc()
+
+    def _children_of(self, method: str, route: str) -> tuple[Any, Any]:
+        """The route's duration histogram and in-progress gauge."""
         children = self._children.get((method, route))
         if children is None:
             children = (self.metrics.http_duration.labels(method, route),
                         self.metrics.http_in_progress.labels(route))
             self._children[(method, route)] = children
-        duration, in_progress = children
-        noting = StatusNotingSend(send)
-        in_progress.inc()
-        started = time.perf_counter()
-        # The record that the pipeline notes the cache's answer on: the request telemetry's
-        # when it runs (outside this one), else one of its own.
-        record = current_record()
-        try:
-            with request_record() if record is None else nullcontext(record) as record:
-                await self.app(scope, receive, noting)
-        finally:
-            status = noting.status
-            elapsed = time.perf_counter() - started
-            duration.observe(elapsed, self._exemplar())
-            if route == QUERY_ROUTE:
-                self._query_durations[query_outcome(status, record)].observe(elapsed)
-            counter = self._counters.get((method, route, status))
-            if counter is None:
-                counter = self.metrics.http_requests.labels(method, route, str(status))
-                self._counters[(method, route, status)] = counter
-            counter.inc()
-            in_progress.dec()
+        return children
+
+    def finish(self, method: str, route: str, status: int, elapsed: float,
+               record: RequestRecord) -> None:
+        duration, in_progress = self._children_of(method, route)
+        duration.observe(elapsed, self._exemplar())
+        if route == QUERY_ROUTE:
+            self._query_durations[query_outcome(status, record)].observe(elapsed)
+        counter = self._counters.get((method, route, status))
+        if counter is None:
+            counter = self.metrics.http_requests.labels(method, route, str(status))
+            self._counters[(method, route, status)] = counter
+        counter.inc()
+        in_progress.dec()

@@ -138,6 +138,11 @@ class SemanticCache:
         if self._observer is not None:
             self._observer.on_miss()
 
+    def wait_for_index(self) -> None:
+        """Let a running rebuild of the vector index finish and take it (benchmarks)."""
+        if self._index is not None:
+            self._index.wait_for_build()
+
     def put(self, key: str, value: Any, embedding: np.ndarray | None) -> None:
         """Store an answer under a question's key; without an embedding (a unit vector) it
         can only be found by exact match."""

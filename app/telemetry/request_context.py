@@ -1,23 +1,22 @@
 """What the pipeline learns about the request being served, for its access log line and
 its server span: the cache's answer and the error the client was given.
 
-The request middleware opens a record per request; code deeper in (the RAG pipeline, the
-error handlers) notes on it without being handed it. Outside a request, notes go nowhere.
+The request layer (``app/http/request_layer.py``) opens a record per request; code deeper
+in (the RAG pipeline, the error handlers) notes on it without being handed it. Outside a
+request, notes go nowhere.
 
-    >>> with request_record() as record: note_cache("exact", 1.0)
+    >>> with RecordScope() as record: note_cache("exact", 1.0)
     >>> record.cache
     'exact'
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestRecord:
     cache: str | None = None  # exact, semantic or miss; None: no lookup was made
     similarity: float | None = None
@@ -28,18 +27,22 @@ class RequestRecord:
 _CURRENT: ContextVar[RequestRecord | None] = ContextVar("ollama_rag_request", default=None)
 
 
-@contextmanager
-def request_record() -> Iterator[RequestRecord]:
-    record = RequestRecord()
-    token = _CURRENT.set(record)
-    try:
-        yield record
-    finally:
-        _CURRENT.reset(token)
+class RecordScope:
+    """A new record, current for the block: a class rather than ``@contextmanager``, whose
+    generator machinery cost more than the record on every request.
 
+    >>> with RecordScope() as record: ...
+    """
 
-def current_record() -> RequestRecord | None:
-    return _CURRENT.get()
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> RequestRecord:
+        record = RequestRecord()
+        self._token = _CURRENT.set(record)
+        return record
+
+    def __exit__(self, *exc: object) -> None:
+        _CURRENT.reset(self._token)
 
 
 def note_cache(result: str, similarity: float | None) -> None:

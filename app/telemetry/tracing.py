@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
+from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -104,6 +105,31 @@ NULL_SPAN = _NullSpan()
 NULL_SCOPE = _NullScope()
 
 
+class _SpanScope:
+    """``span`` current for the block and ended after it: what the SDK's
+    ``start_as_current_span`` does, without its two nested generator context managers
+    (on every request, with tracing on, they cost more than the span's own bookkeeping)."""
+
+    __slots__ = ("_span", "_token")
+
+    def __init__(self, span: Span) -> None:
+        self._span = span
+        self._token: object = None
+
+    def __enter__(self) -> Span:
+        self._token = context_api.attach(trace.set_span_in_context(self._span))
+        return self._span
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: object) -> None:
+        try:
+            if error is not None:
+                mark_failed(self._span, *describe_failure(error))
+        finally:
+            context_api.detach(self._token)  # type: ignore[arg-type]
+            self._span.end()
+
+
 class Tracing:
     """The app's tracer, or nothing at all when tracing is off."""
 
@@ -136,24 +162,13 @@ class Tracing:
     def span(self, name: str, attributes: Attributes | None = None,
              kind: SpanKind = SpanKind.INTERNAL,
              context: Any = None) -> AbstractContextManager[Any]:
-        """A child of the current span, current inside the block; an exception leaving the
-        block marks it failed, with the service's error code."""
+        """A child of the current span (or of ``context``), current inside the block; an
+        exception leaving the block marks it failed, with the service's error code."""
         if self._tracer is None:
             return NULL_SCOPE
-        return self._scope(name, attributes, kind, context)
-
-    @contextmanager
-    def _scope(self, name: str, attributes: Attributes | None, kind: SpanKind,
-               context: Any) -> Iterator[Span]:
-        assert self._tracer is not None
-        with self._tracer.start_as_current_span(
-                name, context=context, kind=kind, attributes=attributes,
-                record_exception=False, set_status_on_exception=False) as span:
-            try:
-                yield span
-            except BaseException as error:
-                mark_failed(span, *describe_failure(error))
-                raise
+        return _SpanScope(self._tracer.start_span(
+            name, context=context, kind=kind, attributes=attributes,
+            record_exception=False, set_status_on_exception=False))
 
     def start_span(self, name: str, attributes: Attributes | None = None,
                    kind: SpanKind = SpanKind.CLIENT) -> Span | None:

@@ -13,7 +13,7 @@ import httpx
 
 from app.telemetry.metrics import Metrics
 
-log = logging.getLogger("app")
+log = logging.getLogger(__name__)
 
 
 def tagged(model: str) -> str:

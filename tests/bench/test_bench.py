@@ -10,18 +10,22 @@ def test_every_benchmark_produces_its_figures() -> None:
     assert results["instrumentation"]["cpu_us_per_request_metrics_on"] > 0
     assert results["instrumentation"]["metric_calls_only_us_per_request"] > 0
     http = results["http"]
-    assert set(http["servers"]) == {"instrumented", "metrics_off", "access_log_off",
-                                    "bare_fastapi"}
-    for figures in http["servers"].values():
+    assert set(http["servers"]) == {"exact_hit", "exact_hit_traced", "shed",
+                                    "exact_hit_metrics_off", "exact_hit_access_log_off",
+                                    "metrics_scrape", "bare_fastapi"}
+    for name, figures in http["servers"].items():
         assert figures["requests_per_second"] > 0 and figures["p99_ms"] > 0
         assert figures["wrk_cpu_share"] > 0 and figures["server_cpu_share"] > 0
-    assert http["instrumented_vs_metrics_off"] > 0 and http["instrumented_vs_bare"] > 0
+        assert name == "bare_fastapi" or figures["cpu_vs_bare"] > 0
+    assert "tracing_added_us" in http and http["metrics_scrape_series"] > 100
     sizes = results["semantic_cache"]["sizes"]
     assert [s["entries"] for s in sizes] == [100, 1000]
     assert all(s["p99_ms"] > 0 and s["bytes_per_entry"] > 384 * 4 for s in sizes)
     index = results["vector_index"]
-    assert index["semantic_cache"]["approximate"] and index["retrieval"]["index"]["p99_ms"] > 0
-    assert index["semantic_cache"]["decision_agreement"] > 0.5
+    assert [cache["dimensions"] for cache in index["semantic_cache"]] == [384, 768]
+    for cache in index["semantic_cache"]:
+        assert cache["approximate"] and cache["decision_agreement"] > 0.5
+    assert index["retrieval"]["dimensions"] == 768 and index["retrieval"]["index"]["p99_ms"] > 0
     assert index["retrieval"]["ingest_chunks_per_second"] > 0
     reingestion = results["reingestion"]
     assert [r["live_chunks"] for r in reingestion] == [100, 100]
@@ -40,3 +44,13 @@ def test_every_benchmark_produces_its_figures() -> None:
     assert 0 < tracing["hooks_with_tracing_off_us"]["hit"] < tracing[
         "hooks_with_tracing_off_us"]["miss"]
     assert tracing["sdk_span_us"]["sampled"] > 0 and tracing["sdk_span_us"]["not_sampled"] > 0
+    profile = results["request_profile"]
+    for path in ("exact_hit", "exact_hit_traced", "shed", "bare_fastapi"):
+        assert 99 <= sum(profile[path].values()) <= 101, profile[path]
+    for path in ("exact_hit", "exact_hit_traced", "shed"):
+        assert any(area.startswith("the service") for area in profile[path]), profile[path]
+    soak = results["soak"]
+    for figure in ("rss_mib", "open_fds", "series", "cached_answers", "stored_chunks",
+                   "healthz_p99_ms"):
+        assert soak["start"][figure] > 0 and soak["end"][figure] > 0, figure
+    assert soak["start"]["cached_answers"] == soak["end"]["cached_answers"] == 10

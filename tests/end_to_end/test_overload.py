@@ -19,15 +19,10 @@ from alerts.durations import duration_seconds
 from app.core.settings import Settings
 from app.serve import EXIT_ALLOWANCE
 from tests import ROOT
-from tests.helpers import ask, scrape, set_faults, value, wait_until
+from tests.helpers import ask, scrape, set_faults, sim_stats, value, wait_until
 from tests.servers import ServiceProcess, ServiceThread, SimulatorThread
 
 SHED = "ollama_rag_admission_shed_total"
-
-
-def sim_stats(sim: SimulatorThread) -> dict[str, int]:
-    stats: dict[str, int] = httpx.get(f"{sim.url}/_sim/stats", timeout=5).json()
-    return stats
 
 
 def test_overload_is_shed_at_once_and_the_cache_still_answers(

@@ -51,7 +51,9 @@ def test_each_query_is_timed_under_what_its_caller_got(
 def test_unknown_paths_add_no_series(service: ServiceThread) -> None:
     """10,000 requests to random paths with random methods: one fixed route value."""
     rng = random.Random(7)
-    methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "FOO", "PROPFIND"]
+    # Methods outside the label set that the HTTP parser (httptools) takes; one it does not
+    # know is refused by the server before the app sees it.
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "MKCOL", "PROPFIND"]
 
     def random_path() -> str:
         parts = ["".join(rng.choices(string.ascii_letters + string.digits, k=8))

@@ -1,8 +1,9 @@
 """2. The request path's cost over HTTP, single process: server CPU per request under wrk on
 loopback for the exact-hit path (with tracing off and with every request sampled), the shed
-path (503 ``overloaded``), the exact hit with metrics off and with the access log off, and a
-bare FastAPI endpoint that does comparable work (``bench/bare_app.py``), in alternating
-rounds; each ratio is the median of the per-round ratios to the bare endpoint.
+path (503 ``overloaded``), the exact hit with metrics off and with the access log off, a
+Prometheus scrape (``GET /metrics``), and a bare FastAPI endpoint that does comparable work
+(``bench/bare_app.py``), in alternating rounds; each ratio is the median of the per-round
+ratios to the bare endpoint.
 7. Whether the load generator keeps up: wrk's CPU use against the server's in each round."""
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ import re
 import statistics
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -58,22 +59,28 @@ def _service_figures(metrics: str) -> dict[str, float]:
             "stored_chunks": gauge("ollama_rag_document_chunks")}
 
 
-async def _one(client: httpx.AsyncClient, kind: str, rng: random.Random) -> None:
+async def _one(client: httpx.AsyncClient, kind: str, rng: random.Random) -> int:
+    """One request of ``kind``; its status."""
     if kind == "hit":
-        await client.post("/api/query", json={"question": rng.choice(REPEATED)})
+        response = await client.post("/api/query", json={"question": rng.choice(REPEATED)})
     elif kind == "miss":
-        await client.post("/api/query", json={"question": new_question(rng)})
+        response = await client.post("/api/query", json={"question": new_question(rng)})
     elif kind == "ingest":
-        await client.post("/api/documents", json={"documents": [rng.choice(DOCUMENTS)]})
+        response = await client.post("/api/documents",
+                                     json={"documents": [rng.choice(DOCUMENTS)]})
     else:
         payload = {"question": new_question(rng), "stream": True}
         async with client.stream("POST", "/api/query", json=payload) as response:
             async for _ in response.aiter_lines():
                 if kind == "hang_up":
                     break  # leaves mid-answer: the connection is closed, not read to the end
+    return response.status_code
 
 
-async def _traffic(client: httpx.AsyncClient, count: int, rng: random.Random) -> None:
+async def _traffic(client: httpx.AsyncClient, count: int, rng: random.Random,
+                   answers: Counter[str]) -> None:
+    """``count`` requests of the mix from ``WORKERS`` callers; ``answers`` counts them by
+    kind and status."""
     kinds = rng.choices(KINDS, WEIGHTS, k=count)
     queue: asyncio.Queue[str] = asyncio.Queue()
     for kind in kinds:
@@ -81,7 +88,8 @@ async def _traffic(client: httpx.AsyncClient, count: int, rng: random.Random) ->
 
     async def worker() -> None:
         while not queue.empty():
-            await _one(client, queue.get_nowait(), rng)
+            kind = queue.get_nowait()
+            answers[f"{kind} {await _one(client, kind, rng)}"] += 1
 
     await asyncio.gather(*(worker() for _ in range(WORKERS)))
 
@@ -106,12 +114,13 @@ async def _poll(url: str, pid: int, stop: asyncio.Event) -> dict[str, float]:
             "healthz_samples": float(len(timings))}
 
 
-async def _segment(url: str, pid: int, count: int, rng: random.Random) -> dict[str, float]:
+async def _segment(url: str, pid: int, count: int, rng: random.Random,
+                   answers: Counter[str]) -> dict[str, float]:
     """``count`` requests of the mix while the service is polled; then its metrics."""
     stop = asyncio.Event()
     poll = asyncio.create_task(_poll(url, pid, stop))
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        await _traffic(client, count, rng)
+        await _traffic(client, count, rng, answers)
         stop.set()
         metrics = (await client.get("/metrics")).text
     return {**await poll, **_service_figures(metrics)}
@@ -120,19 +129,23 @@ async def _segment(url: str, pid: int, count: int, rng: random.Random) -> dict[s
 async def _soak(url: str, pid: int, requests: int, segment: int,
                 capacity: int) -> dict[str, Any]:
     rng = random.Random(27)
+    answers: Counter[str] = Counter()
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         # Warm-up: every repeated question and document once, and misses past the capacity.
         for question in REPEATED:
-            await client.post("/api/query", json={"question": question})
-        await client.post("/api/documents", json={"documents": DOCUMENTS})
-        await _traffic(client, 2 * capacity, rng)
-    start = await _segment(url, pid, segment, rng)
+            (await client.post("/api/query", json={"question": question})).raise_for_status()
+        (await client.post("/api/documents", json={"documents": DOCUMENTS})).raise_for_status()
+        await _traffic(client, 2 * capacity, rng, answers)
+    start = await _segment(url, pid, segment, rng, answers)
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        await _traffic(client, requests - 2 * segment, rng)
-    end = await _segment(url, pid, segment, rng)
+        await _traffic(client, requests - 2 * segment, rng, answers)
+    end = await _segment(url, pid, segment, rng, answers)
     ratios = {key: round(end[key] / start[key], 3) if start[key] else None for key in start
               if key != "healthz_samples"}
-    return {"start": start, "end": end, "end_over_start": ratios}
+    # Answers by kind and status: figures of a service failing every request would be flat
+    # too.
+    return {"answers": dict(sorted(answers.items())), "start": start, "end": end,
+            "end_over_start": ratios}
 
 
 def run(requests: int = 30_000, segment: int = 3000,

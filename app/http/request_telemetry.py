@@ -7,8 +7,8 @@ response has been sent: for a streamed answer, when the stream ends or breaks. A
 stream that broke after its 200, marks it failed with the service's error code.
 
     >>> telemetry = RequestTelemetry(tracing, access_log=True)
-    >>> with telemetry.server_span(scope, route) as span: ...
-    >>> telemetry.finish(span, scope, route, status, seconds, record)
+    >>> with telemetry.server_span(scope, "POST", "/api/query") as span: ...
+    >>> telemetry.finish(span, "POST", "/api/query", 200, 0.004, record)
 """
 
 from __future__ import annotations

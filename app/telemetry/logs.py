@@ -69,7 +69,7 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def log_fields(logger: logging.Logger, message: str, fields: dict[str, Any]) -> None:
     """An info record with its fields, on the request path: the record is made here, so
     that ``Logger.info`` does not walk the stack for the caller's file and line, which no
-    line of ours shows (about a quarter of an access line's cost)."""
+    line of ours shows."""
     if logger.isEnabledFor(logging.INFO):
         record = logging.LogRecord(logger.name, logging.INFO, "", 0, message, None, None)
         record.fields = fields

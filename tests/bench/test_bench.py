@@ -54,3 +54,5 @@ def test_every_benchmark_produces_its_figures() -> None:
                    "healthz_p99_ms"):
         assert soak["start"][figure] > 0 and soak["end"][figure] > 0, figure
     assert soak["start"]["cached_answers"] == soak["end"]["cached_answers"] == 10
+    assert {answer.split()[1] for answer in soak["answers"]} == {"200"}, soak["answers"]
+    assert sum(soak["answers"].values()) == 120 + 2 * 10  # the mix, and the warm-up's

@@ -25,7 +25,9 @@ from typing import Any
 
 import httpx
 
+from bench.stats import interquartile, series_count
 from bench.tracing import receiver
+from loadtest.scenarios.conditions import read_sample
 from loadtest.stack.processes import ManagedProcess, find_binary, free_port
 
 QUESTION = "What does a circuit breaker do when it is half-open?"
@@ -129,10 +131,9 @@ def hold_the_chat_slot(service_url: str) -> threading.Thread:
     return thread
 
 
-def _chat_in_flight(url: str) -> float:
-    text = httpx.get(f"{url}/metrics", timeout=5).text
-    found = re.search(r'^ollama_rag_admission_in_flight\{lane="chat"\} (\S+)$', text, re.M)
-    return float(found.group(1)) if found else 0.0
+def _chat_in_flight(url: str) -> float | None:
+    return read_sample(httpx.get(f"{url}/metrics", timeout=5).text,
+                       "ollama_rag_admission_in_flight", (("lane", "chat"),))
 
 
 def start(workdir: Path, processes: dict[str, ManagedProcess], trace_url: str,
@@ -171,14 +172,8 @@ def start(workdir: Path, processes: dict[str, ManagedProcess], trace_url: str,
     return found
 
 
-def _series(metrics_url: str) -> int:
-    text = httpx.get(metrics_url, timeout=10).text
-    return sum(1 for line in text.splitlines() if line and not line.startswith("#"))
-
-
 def _quartiles(values: list[float]) -> list[float]:
-    ordered = sorted(values)
-    return [round(ordered[len(ordered) // 4], 3), round(ordered[3 * len(ordered) // 4], 3)]
+    return [round(quartile, 3) for quartile in interquartile(values)]
 
 
 def summarise(samples: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
@@ -215,7 +210,7 @@ def run(seconds: int = 3, rounds: int = 8, connections: int = 16) -> dict[str, A
             post, get = workdir / "post.lua", workdir / "get.lua"
             post.write_text(POST_SCRIPT)
             get.write_text('wrk.method = "GET"\n')
-            series = _series(targets["metrics_scrape"][0])
+            series = series_count(httpx.get(targets["metrics_scrape"][0], timeout=10).text)
             samples: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
             for _ in range(rounds):
                 for name, (url, server) in targets.items():

@@ -16,6 +16,7 @@ from app.factory import create_app
 from app.rag.semcache import question_key
 from app.store.vectors import unit_vector
 from bench.asgi_driver import post_json
+from bench.stats import interquartile
 
 QUESTION = "What does a circuit breaker do when it is half-open?"
 
@@ -82,9 +83,8 @@ def run(requests: int = 500, rounds: int = 30) -> dict[str, Any]:
         "cpu_us_per_request_metrics_on": round(on * 1e6, 2),
         "cpu_us_per_request_metrics_off": round(off * 1e6, 2),
         "metrics_cost_us_per_request": round(statistics.median(differences) * 1e6, 2),
-        "metrics_cost_us_interquartile": [round(differences[len(differences) // 4] * 1e6, 2),
-                                          round(differences[3 * len(differences) // 4] * 1e6,
-                                                2)],
+        "metrics_cost_us_interquartile": [round(quartile * 1e6, 2)
+                                          for quartile in interquartile(differences)],
         "metric_calls_only_us_per_request": round(calls * 1e6, 2),
         "ratio_on_to_off": round(on / off, 3),
         "goal_us": 15,

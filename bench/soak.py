@@ -26,6 +26,8 @@ from typing import Any
 
 import httpx
 
+from bench.stats import percentiles_ms, series_count
+from loadtest.scenarios.conditions import read_sample
 from loadtest.scenarios.questions import new_question
 from loadtest.stack.processes import ManagedProcess, free_port
 
@@ -48,15 +50,9 @@ def _process_figures(pid: int) -> dict[str, float]:
 
 
 def _service_figures(metrics: str) -> dict[str, float]:
-    samples = [line for line in metrics.splitlines() if line and not line.startswith("#")]
-
-    def gauge(name: str) -> float:
-        found = re.search(rf"^{name} (\S+)$", metrics, re.M)
-        return float(found.group(1)) if found else 0.0
-
-    return {"series": float(len(samples)),
-            "cached_answers": gauge("ollama_rag_semcache_size"),
-            "stored_chunks": gauge("ollama_rag_document_chunks")}
+    return {"series": float(series_count(metrics)),
+            "cached_answers": read_sample(metrics, "ollama_rag_semcache_size") or 0.0,
+            "stored_chunks": read_sample(metrics, "ollama_rag_document_chunks") or 0.0}
 
 
 async def _one(client: httpx.AsyncClient, kind: str, rng: random.Random) -> int:
@@ -108,9 +104,9 @@ async def _poll(url: str, pid: int, stop: asyncio.Event) -> dict[str, float]:
             timings.append(loop.time() - started)
             samples.append(_process_figures(pid))
             await asyncio.sleep(0.02)
+    healthz = percentiles_ms(timings, digits=2)
     return {**{key: statistics.median(s[key] for s in samples) for key in samples[0]},
-            "healthz_p50_ms": round(statistics.median(timings) * 1000, 2),
-            "healthz_p99_ms": round(statistics.quantiles(timings, n=100)[98] * 1000, 2),
+            "healthz_p50_ms": healthz["p50_ms"], "healthz_p99_ms": healthz["p99_ms"],
             "healthz_samples": float(len(timings))}
 
 

@@ -35,6 +35,7 @@ from app.rag.semcache import question_key
 from app.store.vectors import unit_vector
 from app.telemetry.tracing import Tracing
 from bench.asgi_driver import post_json
+from bench.stats import interquartile
 from loadtest.scenarios.questions import new_question
 from loadtest.sim.faults import FAST_MODEL
 from loadtest.stack.in_process import BackgroundSimulator
@@ -180,8 +181,7 @@ def _summary(samples: dict[str, list[tuple[float, float]]]) -> dict[str, Any]:
             differences = sorted(a[0] - b[0] for a, b in zip(rounds, off, strict=True))
             figures[f"difference_us_request_path_{mode}"] = _median_us(differences)
             figures[f"difference_us_request_path_{mode}_interquartile"] = [
-                round(differences[len(differences) // 4] * 1e6, 1),
-                round(differences[3 * len(differences) // 4] * 1e6, 1)]
+                round(quartile * 1e6, 1) for quartile in interquartile(differences)]
             figures[f"difference_us_process_{mode}"] = _median_us(
                 [a[1] - b[1] for a, b in zip(rounds, off, strict=True)])
     return figures

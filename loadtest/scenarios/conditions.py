@@ -15,14 +15,19 @@ log = logging.getLogger("loadtest")
 POLL_SECONDS = 0.5
 
 
-def sample_value(metrics_text: str, until: Until) -> float | None:
-    """The value of ``until``'s sample in a ``/metrics`` page (the largest, if several carry
-    its labels), or None if the page has none."""
-    values = [sample.value for family in text_string_to_metric_families(metrics_text)
-              for sample in family.samples
-              if sample.name == until.sample
-              and dict(until.labels).items() <= sample.labels.items()]
+def read_sample(metrics_text: str, sample: str,
+                labels: tuple[tuple[str, str], ...] = ()) -> float | None:
+    """The value of ``sample`` carrying ``labels`` in a ``/metrics`` page (the largest, if
+    several carry them), or None if the page has none."""
+    values = [found.value for family in text_string_to_metric_families(metrics_text)
+              for found in family.samples
+              if found.name == sample and dict(labels).items() <= found.labels.items()]
     return max(values, default=None)
+
+
+def sample_value(metrics_text: str, until: Until) -> float | None:
+    """The value of ``until``'s sample in a ``/metrics`` page (see ``read_sample``)."""
+    return read_sample(metrics_text, until.sample, until.labels)
 
 
 def wait_until(service_url: str, until: Until) -> bool:

@@ -52,6 +52,7 @@ def client_config(settings: Settings) -> ClientConfig:
         max_keepalive=settings.pool_max_keepalive, connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout, write_timeout=settings.write_timeout,
         pool_timeout=settings.pool_timeout,
+        cold_load_seconds=settings.cold_load_seconds,
     )
 
 

@@ -8,10 +8,10 @@ import sys
 
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from dashboards import admission, breaker, cache, overview, runtime, upstream
+from dashboards import admission, breaker, cache, ollama, overview, runtime, upstream
 from dashboards.paths import JSON_DIR as OUTPUT_DIR
 
-MODULES = (overview, breaker, cache, upstream, admission, runtime)
+MODULES = (overview, breaker, cache, upstream, ollama, admission, runtime)
 
 
 def render() -> dict[str, str]:

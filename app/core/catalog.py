@@ -22,6 +22,9 @@ FAST_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 SIMILARITY_BUCKETS = tuple(round(0.05 * i, 2) for i in range(1, 21))
 # From an immediate admission to the longest queue wait anyone would configure.
 QUEUE_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+# A model load on Ollama: a small model from a warm page cache in a fraction of a second,
+# a large one from a slow disk in minutes.
+LOAD_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
 # From a healthy loop's sub-millisecond wake-ups to a loop blocked for seconds.
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
@@ -167,8 +170,9 @@ class Catalog:
     )
     admission_shed = CounterSpec(
         "admission_shed_total",
-        "Requests turned away by admission control (503 overloaded, before reaching Ollama or "
-        "the breaker), by lane and reason (queue_full, queue_timeout).",
+        "Requests turned away as overloaded (503 overloaded), by lane and reason: by admission "
+        "control before reaching Ollama or the breaker (queue_full, queue_timeout), or by "
+        "Ollama's own full queue (ollama_busy).",
         ("lane", "reason"),
     )
     query_ttft = HistogramSpec(
@@ -242,6 +246,38 @@ class Catalog:
         "found' since), 0 if not: `ollama pull` it.",
         ("model",),
     )
+    ollama_model_loaded = GaugeSpec(
+        "ollama_model_loaded",
+        "1 if Ollama has the model loaded (GET /api/ps, polled with the health check), 0 if "
+        "not; under model=\"other\", how many models the service is not configured with "
+        "are loaded.",
+        ("model",),
+    )
+    ollama_model_memory = GaugeSpec(
+        "ollama_model_memory_bytes",
+        "Memory a loaded model holds on Ollama's machine (GET /api/ps): in VRAM "
+        "(memory=\"vram\") and in all (memory=\"total\"); 0 when not loaded.",
+        ("model", "memory"),
+    )
+    ollama_model_unload = GaugeSpec(
+        "ollama_model_unload_seconds",
+        "Seconds until Ollama unloads the model (its expires_at in GET /api/ps: the "
+        "keep-alive after its last call); 0 when not loaded.",
+        ("model",),
+    )
+    ollama_model_loads = CounterSpec(
+        "ollama_model_loads_total",
+        "Model loads seen on Ollama: a model newly listed by GET /api/ps, or an answer whose "
+        "load_duration says the model was loaded for it (OLLAMA_RAG_COLD_LOAD_SECONDS).",
+        ("model",),
+    )
+    ollama_model_load_duration = HistogramSpec(
+        "ollama_model_load_duration_seconds",
+        "How long Ollama took to load the model for a call, as its load_duration reports it.",
+        ("model",),
+        buckets=LOAD_BUCKETS,
+    )
+    ollama_info = InfoSpec("ollama", "Ollama's version (GET /api/version).", ("version",))
     build_info = InfoSpec("build", "Version of the service.", ("version",))
     event_loop_lag = HistogramSpec(
         "event_loop_lag_seconds",

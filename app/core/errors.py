@@ -7,6 +7,7 @@
     ├── StoreUnavailable              the document store cannot be used: 503 with Retry-After
     └── UpstreamError                 a call to Ollama failed: 502
         ├── UpstreamOverloaded        ... no pooled connection came free in time: 503
+        ├── OllamaBusy                ... Ollama's own queue was full (its 503): 503
         ├── UpstreamTimeout           ... it did not answer in time: 504
         ├── UpstreamConnectionError   ... it could not be reached
         ├── UpstreamServerError       ... it answered 5xx or reported an error
@@ -99,6 +100,18 @@ class UpstreamOverloaded(UpstreamError):
     http_status = 503
     code = "overloaded"
     outcome = UpstreamOutcome.POOL_TIMEOUT
+    breaker_failure = None
+    retry_after = 1
+
+
+class OllamaBusy(UpstreamError):
+    """Ollama answered 503 "server busy ... maximum pending requests exceeded": more calls
+    wait in its queue than OLLAMA_MAX_QUEUE allows. Overload, not failure: the breaker does
+    not count it, admission control lowers its limit, the caller is told to retry."""
+
+    http_status = 503
+    code = "overloaded"
+    outcome = UpstreamOutcome.OLLAMA_BUSY
     breaker_failure = None
     retry_after = 1
 

@@ -34,6 +34,18 @@ class CallStatus(StrEnum):
     REJECTED = "rejected"
 
 
+# The model label of a model the service is not configured with (Ollama's /api/ps lists
+# every loaded model, whoever loaded it): one value, so the series stay bounded.
+OTHER_MODEL = "other"
+
+
+class ModelMemory(StrEnum):
+    """``memory`` of ``ollama_model_memory_bytes``."""
+
+    VRAM = "vram"
+    TOTAL = "total"
+
+
 class PoolType(StrEnum):
     MAXSIZE = "maxsize"
     KEEPALIVE = "keepalive"
@@ -72,6 +84,7 @@ class UpstreamOperation(StrEnum):
     EMBED = "embed"
     PROBE = "probe"  # the breaker's half-open probe
     HEALTH_CHECK = "health_check"  # the periodic check, outside the breaker
+    LOADED_MODELS = "loaded_models"  # GET /api/ps with the health check
 
 
 class UpstreamOutcome(StrEnum):
@@ -82,6 +95,7 @@ class UpstreamOutcome(StrEnum):
     CONNECTION_ERROR = "connection_error"
     MALFORMED = "malformed"
     POOL_TIMEOUT = "pool_timeout"  # no connection free in time: overload, not Ollama's fault
+    OLLAMA_BUSY = "ollama_busy"  # Ollama's own queue was full (its 503): overload
 
 
 class AnswerMode(StrEnum):
@@ -104,6 +118,7 @@ class ShedReason(StrEnum):
 
     QUEUE_FULL = "queue_full"  # at the limit, and no turn expected within the queue's wait
     QUEUE_TIMEOUT = "queue_timeout"  # queued, and no slot came free within the wait
+    OLLAMA_BUSY = "ollama_busy"  # admitted, but Ollama's own queue was full (its 503)
 
 
 class StoreEngine(StrEnum):

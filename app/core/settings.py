@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # A periodic check that Ollama answers at all, whatever the traffic (outside the breaker).
     health_check_interval: float = Field(default=15.0, gt=0)
     health_check_timeout: float = Field(default=5.0, gt=0)
+    # An answer whose load_duration is at least this says Ollama loaded the model for it
+    # (a loaded model's is milliseconds; a load, a second or more).
+    cold_load_seconds: float = Field(default=0.1, gt=0)
 
     # Circuit breaker around every upstream call.
     breaker_failure_threshold: int = Field(default=5, ge=1)

@@ -106,11 +106,14 @@ class Metrics(Catalog):
         self.llm_ttft.labels(chat_model)
         for operation in CANCELLABLE_OPERATIONS:
             self.upstream_cancelled.labels(operation)
+        for model in dict.fromkeys((chat_model, embed_model)):
+            self.ollama_model_loads.labels(model)
+            self.ollama_model_load_duration.labels(model)
         for lane in AdmissionLaneName:
             for reason in ShedReason:
                 self.admission_shed.labels(lane, reason)
         for operation in StoreOperation:
             for engine in StoreEngine:
                 self.store_errors.labels(engine, operation)
-        # upstream_up, store_up and model_available are left out on purpose: they are
-        # unknown until the first check.
+        # upstream_up, store_up, model_available and Ollama's loaded models are left out on
+        # purpose: they are unknown until the first check.

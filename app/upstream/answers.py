@@ -19,6 +19,7 @@ import numpy as np
 
 from app.core.errors import (
     ModelNotFound,
+    OllamaBusy,
     UpstreamBadResponse,
     UpstreamConnectionError,
     UpstreamError,
@@ -46,7 +47,7 @@ class ChatStats:
     @property
     def working_seconds(self) -> float:
         """The time Ollama reports working on the call: its total less its load_duration
-        (which holds its wait for a busy model, as well as a model load)."""
+        (a model load, and its scheduler's wait for one)."""
         if self.total_seconds is None:
             return 0.0
         return max(0.0, self.total_seconds - self.phase_seconds.get(LlmPhase.LOAD, 0.0))
@@ -72,6 +73,9 @@ def classify_transport_error(exc: httpx.HTTPError) -> UpstreamError:
 # Ollama's words for a model it does not have: 'model "llama3.2" not found, try pulling it
 # first' (older versions quote it with single quotes).
 _MODEL_NOT_FOUND = re.compile(r"""model ["']([^"']+)["'] not found""")
+# Ollama's words for a full queue (server/sched.go ErrMaxQueue): "server busy, please try
+# again.  maximum pending requests exceeded".
+_QUEUE_FULL = "maximum pending requests exceeded"
 
 
 def check_status(response: httpx.Response, body: bytes) -> None:
@@ -83,6 +87,8 @@ def check_status(response: httpx.Response, body: bytes) -> None:
     missing = _MODEL_NOT_FOUND.search(detail)
     if response.status_code == 404 and missing is not None:
         raise ModelNotFound(missing.group(1))
+    if response.status_code == 503 and _QUEUE_FULL in detail:
+        raise OllamaBusy(f"Ollama's queue is full (OLLAMA_MAX_QUEUE): {detail}")
     if response.status_code < 500:
         raise UpstreamRejectedRequest(
             f"Ollama refused the request with {response.status_code}: {detail}"

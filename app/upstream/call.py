@@ -18,7 +18,7 @@ import httpx
 from opentelemetry.trace import Span
 
 from app.core.errors import UpstreamError
-from app.core.labels import CLIENT_NAME, AdmissionLaneName, UpstreamOperation
+from app.core.labels import CLIENT_NAME, AdmissionLaneName, ShedReason, UpstreamOperation
 from app.core.labels import UpstreamOutcome as Outcome
 from app.telemetry.metrics import Metrics
 from app.telemetry.tracing import Tracing, describe_failure, mark_failed
@@ -43,7 +43,7 @@ LANES = {UpstreamOperation.CHAT: AdmissionLaneName.CHAT,
          UpstreamOperation.CHAT_STREAM: AdmissionLaneName.CHAT,
          UpstreamOperation.EMBED: AdmissionLaneName.EMBED}
 # Outcomes that tell admission control Ollama is overloaded.
-DROPS = (Outcome.TIMEOUT, Outcome.POOL_TIMEOUT)
+DROPS = (Outcome.TIMEOUT, Outcome.POOL_TIMEOUT, Outcome.OLLAMA_BUSY)
 # How a caller that went away shows up in its call: the request's task is cancelled, or the
 # stream's generator closed.
 CANCELLATIONS = (asyncio.CancelledError, GeneratorExit)
@@ -142,6 +142,9 @@ class UpstreamCall:
 
     def fail(self, error: UpstreamError) -> None:
         self._finish(error.outcome, error)
+        lane = LANES.get(self._operation)
+        if error.outcome is Outcome.OLLAMA_BUSY and lane is not None:
+            self._metrics.admission_shed.labels(lane, ShedReason.OLLAMA_BUSY).inc()
         self._slot.fail(dropped=error.outcome in DROPS)
         if error.breaker_failure is None:
             self._permit.release()

@@ -48,6 +48,7 @@ from app.upstream.answers import (
 from app.upstream.breaker import CircuitBreaker
 from app.upstream.call import UpstreamCall
 from app.upstream.model_check import ModelAvailability
+from app.upstream.ollama_state import OllamaState
 
 T = TypeVar("T")
 
@@ -65,6 +66,7 @@ class ClientConfig:
     read_timeout: float
     write_timeout: float
     pool_timeout: float
+    cold_load_seconds: float
 
 
 @dataclass
@@ -83,6 +85,8 @@ class OllamaClient:
         self.tracing = tracing or Tracing(None)
         self.admission = admission or Admission(None, metrics)
         self.models = ModelAvailability(metrics, [config.chat_model, config.embed_model])
+        self.ollama = OllamaState(metrics, [config.chat_model, config.embed_model],
+                                  config.cold_load_seconds)
         url = httpx.URL(config.url)
         self._server = {"server.address": url.host,
                         "server.port": url.port or (443 if url.scheme == "https" else 80)}
@@ -132,6 +136,8 @@ class OllamaClient:
                                 "gen_ai.embeddings.dimension.count": int(p[0].shape[1])},
         )
         self.metrics.llm_tokens.labels(model, TokenType.PROMPT).inc(stats.prompt_tokens)
+        self.ollama.note_answer(model, stats.phase_seconds.get(LlmPhase.LOAD),
+                                stats.total_seconds)
         return matrix
 
     async def _chat(self, messages: list[dict[str, str]], slot: Slot | None) -> ChatResult:
@@ -173,13 +179,14 @@ class OllamaClient:
 
     async def health_check(self, timeout: float) -> bool:
         """``GET /api/version`` outside the breaker: is Ollama there at all? Recorded as
-        ``upstream_up`` and the ``health_check`` operation."""
+        ``upstream_up`` and the ``health_check`` operation. When it is: which models it has
+        (``/api/tags``) and which it has loaded (``/api/ps``)."""
         started = time.perf_counter()
         outcome = Outcome.SUCCESS
         try:
             response = await self._check_http.get("/api/version", timeout=timeout)
             check_status(response, response.content)
-            parse_json(response.content)
+            self.ollama.note_version(parse_json(response.content).get("version"))
         except httpx.HTTPError as exc:
             outcome = classify_transport_error(exc).outcome
         except UpstreamError as error:
@@ -190,6 +197,10 @@ class OllamaClient:
         self.metrics.upstream_up.labels(CLIENT_NAME).set(1 if up else 0)
         if up:
             await self.models.check(self._check_http, timeout)
+            started = time.perf_counter()
+            outcome = await self.ollama.poll(self._check_http, timeout)
+            self.metrics.upstream_duration.labels(UpstreamOperation.LOADED_MODELS,
+                                                  outcome).observe(time.perf_counter() - started)
         return up
 
     @contextmanager
@@ -214,6 +225,8 @@ class OllamaClient:
 
     def record_stats(self, stats: ChatStats) -> None:
         model = self.config.chat_model
+        self.ollama.note_answer(model, stats.phase_seconds.get(LlmPhase.LOAD),
+                                stats.total_seconds)
         self.metrics.llm_tokens.labels(model, TokenType.PROMPT).inc(stats.prompt_tokens)
         self.metrics.llm_tokens.labels(model, TokenType.COMPLETION).inc(stats.completion_tokens)
         for phase, seconds in stats.phase_seconds.items():

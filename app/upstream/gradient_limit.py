@@ -11,8 +11,8 @@ calls before their first token (prompt evaluation; an embedding's whole time), p
 allowance for the way there. Envoy and Gradient2 must instead measure it with a low
 concurrency now and then (Envoy pins its concurrency, turning callers away meanwhile) or
 from a long average (which takes a queue that lasts for the new normal); an Ollama that
-gets slower for every call is not a queue, and Ollama says so. Its scheduler's wait for a
-busy model (and a cold load) is in its load_duration, outside that time: a queue.
+gets slower for every call is not a queue, and Ollama says so. Its wait for a busy model
+(and a cold load) is outside that time: a queue.
 
 Pure arithmetic, no clock and no asyncio: ``app/upstream/admission.py`` feeds it windows of samples,
 and the tests feed it a simulated upstream.

@@ -22,6 +22,7 @@ from loadtest.scenarios.model import (
     Scenario,
     Until,
 )
+from loadtest.scenarios.ollama_plan import BASELINE_MOVES, OLLAMA_SCENARIOS
 from loadtest.scenarios.questions import QUESTIONS
 from loadtest.sim.faults import FAST_MODEL, Faults
 
@@ -98,8 +99,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             MetricMove(M + "llm_time_to_first_token_seconds_count"),
             MetricMove(M + "llm_tokens_total"),
             MetricMove(M + "document_chunks", "rises", what="documents were ingested"),
-            MetricMove(M + "query_time_to_first_token_seconds_count"),
-        ),
+            MetricMove(M + "query_time_to_first_token_seconds_count"), *BASELINE_MOVES),
     ),
     Scenario(
         "slow-upstream",
@@ -397,4 +397,4 @@ RECOVERY = Scenario(
     (Phase("healthy", 45, USERS),),
     fault_phase="healthy",
 )
-SCENARIOS = (*SCENARIOS, RECOVERY)
+SCENARIOS = (*SCENARIOS, *OLLAMA_SCENARIOS, RECOVERY)

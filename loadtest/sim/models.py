@@ -14,6 +14,16 @@ from typing import Any
 DEFAULT_MODELS = ["llama3.2:latest", "nomic-embed-text:latest"]
 
 
+# What each default model holds in memory once loaded (Ollama's /api/ps ``size``): the
+# chat model about 2 GiB, the embedding model about 260 MiB; any other, 1 GiB.
+MODEL_SIZES = {"llama3.2:latest": 2_019_393_189, "nomic-embed-text:latest": 274_302_450}
+OTHER_SIZE = 1_073_741_824
+
+
+def model_size(model: str) -> int:
+    return MODEL_SIZES.get(full_name(model), OTHER_SIZE)
+
+
 def full_name(model: str) -> str:
     """``llama3.2`` is ``llama3.2:latest`` to Ollama."""
     return model if ":" in model.rsplit("/", 1)[-1] else f"{model}:latest"
@@ -43,8 +53,12 @@ def tag(name: str, modified_at: str) -> dict[str, Any]:
             "size": 1_000_000, "digest": _digest(full_name(name)), "details": details(name)}
 
 
-def running(name: str, expires_at: str) -> dict[str, Any]:
-    return {**tag(name, expires_at), "expires_at": expires_at, "size_vram": 0,
+def running(name: str, expires_at: str, size: int) -> dict[str, Any]:
+    """A loaded model as ``/api/ps`` lists it: held in VRAM whole (``size_vram`` = ``size``),
+    as on a GPU that fits it."""
+    listed = {key: value for key, value in tag(name, expires_at).items()
+              if key != "modified_at"}
+    return {**listed, "size": size, "expires_at": expires_at, "size_vram": size,
             "context_length": 4096}
 
 

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loadtest.sim import models as catalog
@@ -26,25 +27,28 @@ from loadtest.sim.http1 import (
     write_json,
     write_raw,
 )
+from loadtest.sim.scheduler import Scheduler, keep_alive_seconds
 from loadtest.sim.text import DEFAULT_DIMENSIONS, compose_answer, count_tokens, embed_text
 
 SIM_VERSION = "0.5.7-sim"
 Writer = asyncio.StreamWriter
 Handler = Callable[[dict[str, Any], Writer], Awaitable[None]]
 
-# The current request's (queued, slowed) seconds, for the durations it reports.
+# The current request's (loaded, slowed) seconds, for the durations it reports.
 _EXTRA: ContextVar[tuple[float, float]] = ContextVar("sim_extra", default=(0.0, 0.0))
+# What Ollama reports as the expiry of a model kept loaded for good: its maximum duration.
+FOREVER = timedelta(days=106_751)
 
 
 class OllamaApi:
     """Answers one API request; ``faults`` is read for the pace of streamed tokens."""
 
-    def __init__(self, faults: Faults, dimensions: int = DEFAULT_DIMENSIONS,
-                 rng: random.Random | None = None) -> None:
+    def __init__(self, faults: Faults, scheduler: Scheduler,
+                 dimensions: int = DEFAULT_DIMENSIONS, rng: random.Random | None = None) -> None:
         self.faults = faults
+        self.scheduler = scheduler
         self._random = rng or random.Random()
         self.dimensions = dimensions
-        self._loaded_models: dict[str, float] = {}
         self._handlers: dict[tuple[str, str], Handler] = {
             ("POST", "/api/chat"): self._chat,
             ("POST", "/api/generate"): self._generate,
@@ -57,11 +61,12 @@ class OllamaApi:
         }
 
     async def serve(self, request: Request, writer: Writer, *, garbage: bool,
-                    queued: float = 0.0, slowed: float = 0.0) -> None:
-        """Answer the request; with ``garbage`` the answer is malformed. ``queued``: the
-        seconds it waited for the model (reported in load_duration, as Ollama's scheduler
-        wait is); ``slowed``: the seconds a slow model took on top (reported as its work)."""
-        _EXTRA.set((queued, slowed))
+                    loaded: float = 0.0, slowed: float = 0.0) -> None:
+        """Answer the request; with ``garbage`` the answer is malformed. ``loaded``: the
+        seconds the scheduler spent loading the model for it (its load_duration; a wait for
+        a busy model is not in it, as in Ollama, where it is the runner's); ``slowed``: the
+        seconds a slow model took on top (reported as its work)."""
+        _EXTRA.set((loaded, slowed))
         handler = self._handlers.get((request.method, request.path))
         if handler is None:
             known_path = any(path == request.path for _, path in self._handlers)
@@ -82,6 +87,11 @@ class OllamaApi:
                                                               payload["model"]):
             await write_json(writer, 404, catalog.not_found(payload["model"]))
             return
+        try:
+            keep_alive_seconds(payload.get("keep_alive"))
+        except ValueError as exc:
+            await write_json(writer, 400, {"error": str(exc)})
+            return
         if garbage:
             await self._garbage(payload, writer)
         else:
@@ -100,13 +110,6 @@ class OllamaApi:
         await write_chunk(writer, b"{<<garbage>>\n")
         await end_chunked(writer)
 
-    def _load_seconds(self, model: str) -> float:
-        """The first call to a model pays a (short, simulated) load."""
-        if model in self._loaded_models:
-            return 0.0
-        self._loaded_models[model] = time.time()
-        return 0.05
-
     def _first_token_seconds(self) -> float:
         """Prompt evaluation: the pace's first-token time, spread by the jitter."""
         spread = self._random.uniform(1 - self.faults.jitter, 1 + self.faults.jitter)
@@ -114,8 +117,7 @@ class OllamaApi:
 
     def _final_fields(self, model: str, prompt: str, answer: str, prompt_seconds: float,
                       eval_seconds: float) -> dict[str, Any]:
-        queued, slowed = _EXTRA.get()
-        load = self._load_seconds(model) + queued
+        load, slowed = _EXTRA.get()
         prompt_seconds += slowed
         prompt_tokens = count_tokens(prompt)
         return {
@@ -129,8 +131,24 @@ class OllamaApi:
             "eval_duration": int(eval_seconds * 1e9),
         }
 
+    async def _load_only(self, payload: dict[str, Any], writer: Writer, chat: bool) -> None:
+        """A call with nothing to answer loads the model (the scheduler did), or with
+        ``keep_alive: 0`` unloads it (the scheduler does as the call ends): Ollama answers
+        at once with ``done_reason`` "load" or "unload"."""
+        unload = keep_alive_seconds(payload.get("keep_alive")) == 0
+        body: dict[str, Any] = {"model": payload["model"], "created_at": now(), "done": True,
+                                "done_reason": "unload" if unload else "load"}
+        if chat:
+            body["message"] = {"role": "assistant", "content": ""}
+        else:
+            body["response"] = ""
+        await write_json(writer, 200, body)
+
     async def _chat(self, payload: dict[str, Any], writer: Writer) -> None:
-        messages = payload.get("messages")
+        messages = payload.get("messages", [])
+        if messages == []:
+            await self._load_only(payload, writer, chat=True)
+            return
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             await write_json(writer, 400, {"error": "messages must be a list of objects"})
             return
@@ -139,7 +157,10 @@ class OllamaApi:
         await self._answer(payload, writer, prompt, answer, chat=True)
 
     async def _generate(self, payload: dict[str, Any], writer: Writer) -> None:
-        prompt = str(payload.get("prompt", ""))
+        prompt = str(payload.get("prompt") or "")
+        if not prompt:
+            await self._load_only(payload, writer, chat=False)
+            return
         answer = compose_answer([{"role": "user", "content": prompt}], self.faults.answer_tokens)
         await self._answer(payload, writer, prompt, answer, chat=False)
 
@@ -183,8 +204,7 @@ class OllamaApi:
         if not isinstance(inputs, list) or not all(isinstance(t, str) for t in inputs):
             await write_json(writer, 400, {"error": "input must be a string or a list of them"})
             return
-        queued, slowed = _EXTRA.get()
-        load = self._load_seconds(payload["model"]) + queued
+        load, slowed = _EXTRA.get()
         await write_json(writer, 200, {
             "model": payload["model"],
             "embeddings": [embed_text(t, self.dimensions) for t in inputs],
@@ -199,7 +219,6 @@ class OllamaApi:
         if not isinstance(prompt, str):
             await write_json(writer, 400, {"error": "prompt must be a string"})
             return
-        self._load_seconds(payload["model"])
         await write_json(writer, 200, {"embedding": embed_text(prompt, self.dimensions)})
 
     async def _show(self, payload: dict[str, Any], writer: Writer) -> None:
@@ -213,5 +232,15 @@ class OllamaApi:
         await write_json(writer, 200, {"version": SIM_VERSION})
 
     async def _ps(self, _: dict[str, Any], writer: Writer) -> None:
-        models = [catalog.running(name, now()) for name in sorted(self._loaded_models)]
+        """The loaded models, the most recently used first, each with the time it will be
+        unloaded (a running one: its keep-alive from now)."""
+        models = []
+        for runner in self.scheduler.loaded():
+            left = self.scheduler.expires_in(runner)
+            if left is None:
+                until = FOREVER if runner.keep_alive < 0 else timedelta(seconds=runner.keep_alive)
+            else:
+                until = timedelta(seconds=left)
+            expires_at = (datetime.now(UTC) + until).isoformat()
+            models.append(catalog.running(runner.name, expires_at, runner.size))
         await write_json(writer, 200, {"models": models})

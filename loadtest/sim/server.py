@@ -14,19 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import time
 from collections import Counter, deque
 from dataclasses import asdict
 from typing import Any
 
 from loadtest.sim.faults import Faults
 from loadtest.sim.http1 import Request, read_request, watch_for_hangup, write_json
+from loadtest.sim.models import full_name, has_model
 from loadtest.sim.ollama_api import OllamaApi
+from loadtest.sim.other_clients import OtherClients
+from loadtest.sim.scheduler import QueueFull, Scheduler, keep_alive_seconds
 from loadtest.sim.text import DEFAULT_DIMENSIONS
 
 DEFAULT_PORT = 11434  # Ollama's own
 MAX_TRACE_IDS = 200_000
-# The calls that need a model runner: ``parallel`` of each run at once, the rest queue.
+# The calls that need a loaded model: the scheduler (scheduler.py) gives them their turn.
 GATED_PATHS = ("/api/chat", "/api/generate", "/api/embed", "/api/embeddings")
 
 
@@ -44,7 +46,9 @@ class UpstreamSimulator:
     def __init__(self, dimensions: int = DEFAULT_DIMENSIONS, seed: int = 0) -> None:
         self.faults = Faults()
         self._random = random.Random(seed)
-        self.api = OllamaApi(self.faults, dimensions, self._random)
+        self.scheduler = Scheduler(self.faults)
+        self.other_clients = OtherClients(self.scheduler, self.faults)
+        self.api = OllamaApi(self.faults, self.scheduler, dimensions, self._random)
         self.stats: Counter[str] = Counter()
         # The trace ids Ollama's callers sent (GET /_sim/traces), the latest MAX_TRACE_IDS.
         self.trace_ids: deque[str] = deque(maxlen=MAX_TRACE_IDS)
@@ -54,20 +58,18 @@ class UpstreamSimulator:
         # Set when the faults change: hung calls end, as they do when a wedged Ollama is
         # restarted (their connections drop).
         self._hangs_released = asyncio.Event()
-        self._gates: dict[str, asyncio.Condition] = {}
-        self._running: Counter[str] = Counter()
-        self._queued: Counter[str] = Counter()
-        self._reopening: set[asyncio.Task[None]] = set()
         self.port = 0
 
     async def start(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
         self._server = await asyncio.start_server(self._serve_connection, host, port)
         self.port = self._server.sockets[0].getsockname()[1]
+        self.other_clients.adjust()
 
     async def stop(self) -> None:
         """Stop listening and end every open connection (keep-alive ones included)."""
         if self._server is not None:
             self._server.close()
+        await self.other_clients.stop()
         for task in list(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
@@ -145,29 +147,22 @@ class UpstreamSimulator:
         raise _Drop
 
     async def _serve_gated(self, request: Request, writer: asyncio.StreamWriter) -> None:
-        """At most ``parallel`` calls of a model path run at once; the rest wait their turn,
-        as in Ollama's queue (OLLAMA_NUM_PARALLEL)."""
-        if request.path not in GATED_PATHS:
+        """A call that needs a model waits for its turn on the loaded model (loading it
+        first), as in Ollama's scheduler; one too many for its queue is answered 503."""
+        model_call = _model_call(request, self.faults.models)
+        if model_call is None:  # no model to load: the API answers why, or needs none
             await self._serve_with_faults(request, writer)
             return
-        arrived = time.perf_counter()
-        gate = self._gates.setdefault(request.path, asyncio.Condition())
-        path = request.path
-        async with gate:
-            self._queued[path] += 1
-            self.stats["queued_peak"] = max(self.stats["queued_peak"], self._queued[path])
-            try:
-                await gate.wait_for(lambda: not self.faults.parallel
-                                    or self._running[path] < self.faults.parallel)
-            finally:
-                self._queued[path] -= 1
-            self._running[path] += 1
+        model, keep_alive = model_call
         try:
-            await self._serve_with_faults(request, writer, time.perf_counter() - arrived)
+            loaded = await self.scheduler.acquire(model, keep_alive)
+        except QueueFull as full:
+            await write_json(writer, 503, {"error": str(full)})
+            return
+        try:
+            await self._serve_with_faults(request, writer, loaded)
         finally:
-            async with gate:
-                self._running[request.path] -= 1
-                gate.notify()
+            self.scheduler.release(model, keep_alive)
 
     def _note_trace(self, request: Request) -> None:
         """Remember the trace id of a W3C ``traceparent`` (version-traceid-spanid-flags)."""
@@ -188,7 +183,7 @@ class UpstreamSimulator:
         return mode
 
     async def _serve_with_faults(self, request: Request, writer: asyncio.StreamWriter,
-                                 queued: float = 0.0) -> None:
+                                 loaded: float = 0.0) -> None:
         faults = self.faults
         if faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
@@ -208,14 +203,8 @@ class UpstreamSimulator:
             slowed = faults.slow_ms * self._random.uniform(1 - faults.jitter, 1 + faults.jitter)
             slowed /= 1000
             await asyncio.sleep(slowed)
-        await self.api.serve(request, writer, garbage=(mode == "garbage"), queued=queued,
+        await self.api.serve(request, writer, garbage=(mode == "garbage"), loaded=loaded,
                              slowed=slowed)
-
-    async def _reopen_gates(self) -> None:
-        """A larger ``parallel`` lets the waiting calls in."""
-        for gate in self._gates.values():
-            async with gate:
-                gate.notify_all()
 
     def _control(self, request: Request) -> tuple[int, dict[str, Any]]:
         if request.path == "/_sim/faults":
@@ -228,9 +217,8 @@ class UpstreamSimulator:
                         raise ValueError("the body must be a JSON object")
                     self.faults.update(changes)
                     self._hangs_released.set()
-                    task = asyncio.ensure_future(self._reopen_gates())
-                    self._reopening.add(task)
-                    task.add_done_callback(self._reopening.discard)
+                    self.scheduler.wake()  # more room or parallelism lets waiting calls in
+                    self.other_clients.adjust()
                     self._hangs_released = asyncio.Event()
                 except ValueError as exc:
                     return 400, {"error": str(exc)}
@@ -243,10 +231,27 @@ class UpstreamSimulator:
                 return 200, {"trace_ids": list(self.trace_ids)}
         elif request.path == "/_sim/stats":
             if request.method == "GET":
-                return 200, dict(self.stats)
+                return 200, dict(self.stats + self.scheduler.stats)
             if request.method == "DELETE":
                 self.stats.clear()
+                self.scheduler.stats.clear()
                 return 200, {}
         else:
             return 404, {"error": f"no control endpoint {request.path}"}
         return 405, {"error": f"{request.method} is not allowed on {request.path}"}
+
+
+def _model_call(request: Request, models: list[str]) -> tuple[str, float | None] | None:
+    """The model a call needs loaded, and its keep_alive; None for a call the API refuses
+    (no JSON, no model, one the simulator lacks, a bad keep_alive) or that needs no model."""
+    if request.method != "POST" or request.path not in GATED_PATHS:
+        return None
+    try:
+        payload = request.json()
+        model = payload["model"]
+        keep_alive = keep_alive_seconds(payload.get("keep_alive"))
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(model, str) or not has_model(models, model):
+        return None
+    return full_name(model), keep_alive

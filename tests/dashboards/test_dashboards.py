@@ -86,7 +86,7 @@ def test_committed_json_is_what_the_code_generates() -> None:
 
 def test_dashboard_settings() -> None:
     uids = [b["uid"] for b in dashboards()]
-    assert len(uids) == len(set(uids)) == 6
+    assert len(uids) == len(set(uids)) == 7
     for board in dashboards():
         name = board["title"]
         assert re.fullmatch(r"ollama-rag-[a-z]+", board["uid"]), name

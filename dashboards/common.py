@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import prometheus, timeseries
+from grafana_foundation_sdk.builders import prometheus, table, timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models import prometheus as pm
 
 from app.core.catalog import EXEMPLAR_METRICS
 
@@ -57,6 +58,14 @@ def finish(panel: cogbuilder.Builder, panel_id: int, title: str, description: st
     """Set what every panel must have: id, title, description, unit, data source, queries."""
     return (panel.id(panel_id).title(title).description(description).unit(unit)
             .datasource(DATASOURCE).targets(queries).span(width).height(height))
+
+
+def info_table(panel_id: int, title: str, description: str, metric: str
+               ) -> cogbuilder.Builder:
+    """A full-width table of an info metric's labels (versions), read at the range's end."""
+    return finish(table.Panel(), panel_id, title, description, "none",
+                  [query(sel(metric)).format(pm.PromQueryFormat.TABLE).instant()],
+                  width=24, height=5)
 
 
 def variables() -> list[cogbuilder.Builder]:

@@ -6,10 +6,17 @@ away. Ollama has no /metrics; the service reads its /api/ps and its answers
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import table, timeseries
-from grafana_foundation_sdk.models import prometheus as pm
+from grafana_foundation_sdk.builders import timeseries
 
-from dashboards.common import alert_thresholds, dashboard, finish, rate, sel, targets
+from dashboards.common import (
+    alert_thresholds,
+    dashboard,
+    finish,
+    info_table,
+    rate,
+    sel,
+    targets,
+)
 
 UID = "ollama-rag-ollama"
 DESCRIPTION = ("Ollama's own state: loaded models, their memory and keep-alive, model loads "
@@ -27,11 +34,8 @@ RAW_LOAD_SECONDS = "ollama_rag_ollama_model_load_duration_seconds_bucket"
 def build() -> db.Dashboard:
     board = _load_panels(_state_panels(dashboard(UID, TITLE, DESCRIPTION)))
     return board.with_panel(
-        finish(table.Panel(), 9, "Ollama's version",
-               "The version of Ollama each instance talks to (GET /api/version, with every "
-               "health check).", "none",
-               [targets((sel("ollama_rag_ollama_info"), ""))[0]
-                .format(pm.PromQueryFormat.TABLE).instant()], width=24, height=5))
+        info_table(9, "Ollama's version", "The version of Ollama each instance talks to (GET "
+                   "/api/version, with every health check).", "ollama_rag_ollama_info"))
 
 
 def _state_panels(board: db.Dashboard) -> db.Dashboard:

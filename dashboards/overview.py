@@ -13,6 +13,7 @@ from dashboards.common import (
     alert_thresholds,
     dashboard,
     finish,
+    info_table,
     rate,
     sel,
     targets,
@@ -170,10 +171,8 @@ def build() -> db.Dashboard:
                     "divided by the budget of the 99% latency SLO; same burn thresholds as "
                     "availability.", LATENCY)
     ).with_panel(
-        finish(table.Panel(), 9, "Versions",
-               "The version each instance runs (ollama_rag_build_info).", "none",
-               [targets((sel("ollama_rag_build_info"), ""))[0]
-                .format(pm.PromQueryFormat.TABLE).instant()], width=24, height=5)
+        info_table(9, "Versions", "The version each instance runs (ollama_rag_build_info).",
+                   "ollama_rag_build_info")
     )
 
 

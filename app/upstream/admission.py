@@ -104,6 +104,7 @@ class AdmissionLane:
         self._hold: float | None = None  # average seconds a call holds its slot
         self._holding: set[Slot] = set()  # the slots in use: how many, and the oldest
         self._window_started = clock()
+        self._last_cut: float | None = None  # when a dropped call last cut the limit
         self._window_latency = 0.0
         self._window_busy = 0.0
         self._window_samples = 0
@@ -202,7 +203,12 @@ class AdmissionLane:
         held = now - slot.admitted_at
         self._hold = held if self._hold is None else self._hold + HOLD_WEIGHT * (held - self._hold)
         if dropped:
-            self.limiter.on_drop()
+            # One cut per window, as TCP backs off once per round trip for a window of
+            # losses: calls dropped together (Ollama's full queue answers a burst of them
+            # 503 at once) are one sign of overload, not one each.
+            if self._last_cut is None or now - self._last_cut >= WINDOW_SECONDS:
+                self.limiter.on_drop()
+                self._last_cut = now
         elif latency is not None:
             self._sample(latency, slot.busy, now)
         self._wake(now)

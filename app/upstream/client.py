@@ -197,11 +197,16 @@ class OllamaClient:
         self.metrics.upstream_up.labels(CLIENT_NAME).set(1 if up else 0)
         if up:
             await self.models.check(self._check_http, timeout)
-            started = time.perf_counter()
-            outcome = await self.ollama.poll(self._check_http, timeout)
-            self.metrics.upstream_duration.labels(UpstreamOperation.LOADED_MODELS,
-                                                  outcome).observe(time.perf_counter() - started)
+            await self._check_loaded_models(timeout)
         return up
+
+    async def _check_loaded_models(self, timeout: float) -> None:
+        """``GET /api/ps``: Ollama's loaded models, as metrics; timed as the
+        ``loaded_models`` operation."""
+        started = time.perf_counter()
+        outcome = await self.ollama.poll(self._check_http, timeout)
+        self.metrics.upstream_duration.labels(UpstreamOperation.LOADED_MODELS, outcome).observe(
+            time.perf_counter() - started)
 
     @contextmanager
     def _noting_models(self, model: str) -> Iterator[None]:

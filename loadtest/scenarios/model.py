@@ -241,6 +241,14 @@ class MetricHold:
         return f"sum(increase({series}[5s]))"
 
 
+# The holds that scenarios of an Ollama in trouble but not failing share.
+BREAKER_CLOSED = MetricHold("the breaker stays closed", "ollama_rag_circuit_breaker_state",
+                            "stays_zero")
+NO_FAILED_CALL = MetricHold("no call to Ollama counts as a failure",
+                            "ollama_rag_circuit_breaker_calls_total", "no_increase",
+                            (("status", "failure"),))
+
+
 @dataclass(frozen=True)
 class ClientCheck:
     """What the callers saw of the requests Locust reported under ``name``; and, for a

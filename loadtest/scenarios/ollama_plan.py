@@ -5,7 +5,14 @@ with the settings each phase gives it; its keep-alive and load times are real se
 
 from __future__ import annotations
 
-from loadtest.scenarios.model import ExpectedAlert, MetricHold, MetricMove, Phase, Scenario
+from loadtest.scenarios.model import (
+    BREAKER_CLOSED,
+    NO_FAILED_CALL,
+    ExpectedAlert,
+    MetricMove,
+    Phase,
+    Scenario,
+)
 from loadtest.sim.faults import FAST_MODEL
 
 M = "ollama_rag_"
@@ -43,8 +50,7 @@ OLLAMA_SCENARIOS: tuple[Scenario, ...] = (
                           what="answers reported their models' loads"),
                MetricMove(M + "ollama_model_loaded", "at_most", 0, phase="one-model",
                           what="a model was seen unloaded")),
-        holds=(MetricHold("the breaker stays closed", M + "circuit_breaker_state",
-                          "stays_zero"),),
+        holds=(BREAKER_CLOSED,),
     ),
     Scenario(
         "keep-alive-short",
@@ -86,10 +92,6 @@ OLLAMA_SCENARIOS: tuple[Scenario, ...] = (
                MetricMove(M + "upstream_request_duration_seconds_count",
                           labels=(("outcome", "ollama_busy"),),
                           what="Ollama turned calls away")),
-        holds=(MetricHold("the breaker stays closed", M + "circuit_breaker_state",
-                          "stays_zero"),
-               MetricHold("no call to Ollama counts as a failure",
-                          M + "circuit_breaker_calls_total", "no_increase",
-                          (("status", "failure"),))),
+        holds=(BREAKER_CLOSED, NO_FAILED_CALL),
     ),
 )

@@ -11,7 +11,9 @@ from alerts.slo import AVAILABILITY, LATENCY, WINDOWS, Objective
 from app.core.labels import QueryOutcome
 from app.core.settings import Settings
 from loadtest.scenarios.model import (
+    BREAKER_CLOSED,
     INHIBITED,
+    NO_FAILED_CALL,
     TARGET_CHANGE_SECONDS,
     UNDELIVERABLE,
     ClientCheck,
@@ -186,11 +188,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                           phase="missing", what="questions were answered 503"),
                MetricMove(M + "upstream_model_available", "at_least", 1, phase="pulled",
                           what="the model was found again once pulled")),
-        holds=(MetricHold("the breaker stays closed", M + "circuit_breaker_state",
-                          "stays_zero"),
-               MetricHold("no call to Ollama counts as a failure",
-                          M + "circuit_breaker_calls_total", "no_increase",
-                          (("status", "failure"),))),
+        holds=(BREAKER_CLOSED, NO_FAILED_CALL),
     ),
     Scenario(
         "store-down",
@@ -207,8 +205,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         moves=(MetricMove(M + "store_up", "at_most", 0),
                MetricMove(M + "store_errors_total"),
                MetricMove(M + "store_operation_duration_seconds_count")),
-        holds=(MetricHold("the breaker stays closed", M + "circuit_breaker_state",
-                          "stays_zero"),),
+        holds=(BREAKER_CLOSED,),
     ),
     Scenario(
         "hung-upstream",
@@ -325,10 +322,7 @@ SCENARIOS: tuple[Scenario, ...] = (
                MetricMove(M + "admission_concurrency_limit", "above", labels=(("lane", "chat"),)),
                MetricMove(M + "admission_in_flight", "at_least", 2),
                MetricMove(M + "admission_queue_wait_seconds_count")),
-        holds=(MetricHold("the breaker stays closed", M + "circuit_breaker_state",
-                          "stays_zero"),
-               MetricHold("no call to Ollama fails", M + "circuit_breaker_calls_total",
-                          "no_increase", (("status", "failure"),)),
+        holds=(BREAKER_CLOSED, NO_FAILED_CALL,
                MetricHold("no 504", M + "http_requests_total", "no_increase",
                           (("status", "504"),)),
                MetricHold("nothing waits for the pool",
@@ -397,4 +391,6 @@ RECOVERY = Scenario(
     (Phase("healthy", 45, USERS),),
     fault_phase="healthy",
 )
-SCENARIOS = (*SCENARIOS, *OLLAMA_SCENARIOS, RECOVERY)
+# Ollama's scenarios play before service-down, whose restart gives the service a fresh
+# admission limit: the limit their 503s lowered would shed the recovery's questions.
+SCENARIOS = (*SCENARIOS[:-1], *OLLAMA_SCENARIOS, SCENARIOS[-1], RECOVERY)

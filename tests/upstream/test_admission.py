@@ -178,3 +178,26 @@ def test_the_expected_wait_keeps_the_queue_short_when_calls_are_long() -> None:
         assert chat.queued == 0 and shed(metrics, ShedReason.QUEUE_FULL) == 1
 
     asyncio.run(scenario())
+
+
+def test_calls_dropped_together_cut_the_limit_once_a_window() -> None:
+    """Ollama's full queue answers a burst of calls 503 at once: one sign of overload, one
+    cut; drops a window later cut again."""
+    now = [0.0]
+    metrics = Metrics(CollectorRegistry(), chat_model="m", embed_model="e", version="t")
+    chat = AdmissionLane(AdmissionLaneName.CHAT, LimitBounds(initial=20, floor=1, ceiling=20),
+                         1.0, metrics, clock=lambda: now[0])
+
+    async def drop(count: int) -> None:
+        slots = [await chat.admit() for _ in range(count)]
+        for slot in slots:
+            slot.fail(dropped=True)
+
+    asyncio.run(drop(10))
+    assert chat.limit == 18  # 20 x 0.9, once
+    now[0] += 0.5
+    asyncio.run(drop(5))
+    assert chat.limit == 18
+    now[0] += 1.0
+    asyncio.run(drop(5))
+    assert chat.limit == math.floor(20 * 0.9 * 0.9)

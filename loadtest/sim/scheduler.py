@@ -191,8 +191,15 @@ class Scheduler:
 
     def _room_for(self, model: str, *, evict: bool) -> bool:
         """Whether ``model`` fits once the least recently used idle models are evicted
-        (evicting them when ``evict``)."""
-        size = model_size(model)
+        (evicting them when ``evict`` and it then fits)."""
+        victims, fits = self._victims(model_size(model), more=1)
+        if evict and fits:
+            self._evict(victims)
+        return fits
+
+    def _victims(self, size: int, more: int) -> tuple[list[str], bool]:
+        """The least recently used idle models to evict so that ``more`` models of ``size``
+        bytes in all fit beside the rest, and whether they then fit."""
         memory = self.faults.memory_mb * MEGABYTE
         most = self.faults.max_loaded_models
         kept = dict(self.runners)
@@ -200,17 +207,20 @@ class Scheduler:
                       key=lambda r: r.last_used)
 
         def fits() -> bool:
-            used = sum(r.size for r in kept.values())
-            return ((not most or len(kept) < most)
-                    and (not memory or used + size <= memory or not kept))
+            count = len(kept) + more
+            used = sum(r.size for r in kept.values()) + size
+            return (not most or count <= most) and (not memory or used <= memory or count <= 1)
 
+        victims = []
         while not fits() and idle:
-            del kept[idle.pop(0).name]
-        if evict and fits():
-            for name in set(self.runners) - set(kept):
-                del self.runners[name]
-                self.stats["evictions"] += 1
-        return fits()
+            victims.append(idle.pop(0).name)
+            del kept[victims[-1]]
+        return victims, fits()
+
+    def _evict(self, names: list[str]) -> None:
+        for name in names:
+            del self.runners[name]
+            self.stats["evictions"] += 1
 
     def _start_loading(self, model: str) -> Runner:
         self._room_for(model, evict=True)
@@ -242,12 +252,4 @@ class Scheduler:
                     and runner.expires_at <= now):
                 del self.runners[name]
                 self.stats["unloads"] += 1
-        memory = self.faults.memory_mb * MEGABYTE
-        most = self.faults.max_loaded_models
-        idle = sorted((r for r in self.runners.values() if r.ready and r.running == 0),
-                      key=lambda r: r.last_used)
-        while idle and ((most and len(self.runners) > most) or (
-                memory and sum(r.size for r in self.runners.values()) > memory
-                and len(self.runners) > 1)):
-            del self.runners[idle.pop(0).name]
-            self.stats["evictions"] += 1
+        self._evict(self._victims(0, more=0)[0])

@@ -108,19 +108,22 @@ AVAILABILITY = Objective(
     record="job:ollama_rag_http_request_errors:ratio_rate{window}",
     bad_ratio=(
         "(\n"
-        '  sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*",status=~"5.."}}'
-        "[{window}]))\n"
+        "  sum by (job) (rate(ollama_rag_http_requests_total"
+        '{{route=~"/api/.*|/v1/.*",status=~"5.."}}[{window}]))\n'
         "  + sum by (job) (rate(ollama_rag_query_stream_failures_total[{window}]))\n"
         ")\n"
-        '/ sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*"}}[{window}]))'
+        '/ sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*|/v1/.*"}}'
+        "[{window}]))"
     ),
     events_record="job:ollama_rag_http_requests:rate{window}",
-    events='sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*"}}[{window}]))',
-    explanation="Availability: share of /api/* requests answered 5xx (503 rejections "
-                "included), or\n      # whose stream broke after its 200 status line.",
+    events='sum by (job) (rate(ollama_rag_http_requests_total{{route=~"/api/.*|/v1/.*"}}'
+           "[{window}]))",
+    explanation="Availability: share of /api/* and /v1/* requests answered 5xx (503 "
+                "rejections\n      # included), or whose stream broke after its 200 status "
+                "line.",
     summary_fast="The availability error budget is burning fast.",
     summary_slow="The availability error budget is burning.",
-    bad_in_words="the /api requests of job {{ $labels.job }} failed",
+    bad_in_words="the /api and /v1 requests of job {{ $labels.job }} failed",
     dashboard_panel=5,
     # OllamaUnreachable pages for those (its health check fails within 15 s of an outage).
     explained_by="min by (job) (min_over_time(ollama_rag_upstream_up[{window}])) == 0",
@@ -137,11 +140,12 @@ LATENCY = Objective(
     ),
     events_record="job:ollama_rag_query_answers:rate{window}",
     events="sum by (job) (rate(ollama_rag_query_time_to_first_token_seconds_count[{window}]))",
-    explanation="Latency: share of successful /api/query answers that took over 5 s to start "
-                "(to the\n      # first streamed token; a whole answer less its generation).",
+    explanation="Latency: share of successful answers (/api/query, /v1/chat/completions) "
+                "that took\n      # over 5 s to start (to the first streamed token; a whole "
+                "answer less its generation).",
     summary_fast="The latency error budget is burning fast.",
     summary_slow="The latency error budget is burning.",
-    bad_in_words="the /api/query answers of job {{ $labels.job }} took over 5s to start",
+    bad_in_words="the answers of job {{ $labels.job }} took over 5s to start",
     dashboard_panel=6,
 )
 OBJECTIVES: tuple[Objective, ...] = (AVAILABILITY, LATENCY)

@@ -7,7 +7,8 @@ uses, and the metrics of the app's own registry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
@@ -43,6 +44,9 @@ class Components:
     admission: Admission
     drain: Drain
     store: ObservedStore
+    # When this instance was made (Unix seconds): what ``/v1/models`` says its models were
+    # created at.
+    created: int = field(default_factory=lambda: int(time.time()))
 
 
 def client_config(settings: Settings) -> ClientConfig:

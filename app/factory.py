@@ -23,7 +23,9 @@ from app.lifespan import lifespan_of
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     parts = build_components(settings)
-    app = FastAPI(title="ollama-rag", version=__version__, lifespan=lifespan_of(parts))
+    # /docs and /redoc are app/api/routes/api_docs.py's, which need no CDN.
+    app = FastAPI(title="ollama-rag", version=__version__, lifespan=lifespan_of(parts),
+                  docs_url=None, redoc_url=None)
     app.state.components = parts
     install_error_handlers(app)
     app.add_middleware(

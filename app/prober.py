@@ -54,7 +54,7 @@ async def check_upstream_forever(client: OllamaClient, interval: float, timeout:
     """Run until cancelled; the first check is immediate."""
     while True:
         if not await client.health_check(timeout):
-            log.warning("Ollama health check failed")
+            log.warning("Ollama health check failed: %s", client.last_check_error)
         await asyncio.sleep(interval)
 
 

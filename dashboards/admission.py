@@ -15,7 +15,7 @@ SHED_RATIO = "instance:ollama_rag_admission_shed:ratio_rate5m"  # what OllamaRag
 WAIT = "ollama_rag_admission_queue_wait_seconds_bucket"
 REFUSED = 'status=~"503|499"'
 # Users' requests: not /readyz, whose 503 while draining is meant for the load balancer.
-API_ROUTES = 'route=~"/api/.*"'
+API_ROUTES = 'route=~"/api/.*|/v1/.*"'
 
 
 def build() -> db.Dashboard:

@@ -28,9 +28,11 @@ REQUESTS = "ollama_rag_http_requests_total"
 DURATION = "ollama_rag_http_request_duration_seconds_bucket"
 ANSWER_START = "ollama_rag_query_time_to_first_token_seconds_bucket"
 QUERY_DURATION = "ollama_rag_query_duration_seconds_bucket"
+QUERY_DURATION_COUNT = "ollama_rag_query_duration_seconds_count"
 BROKEN_STREAMS = "ollama_rag_query_stream_failures_total"
 SERVER_ERROR = 'status=~"5.."'
-QUERY_ROUTE = 'route="/api/query"'
+# The routes questions come through: the native API and the OpenAI-compatible one.
+QUESTION_ROUTES = 'route=~"/api/query|/v1/chat/completions"'
 # Traffic by route leaves out what machines poll (a scrape every 15 s, HAProxy's /readyz
 # every 2 s), which would swamp a quiet service's figures.
 USER_ROUTES = f'route!~"{"|".join(OPERATIONAL_ROUTES)}"'
@@ -134,8 +136,8 @@ def build() -> db.Dashboard:
     return board.with_panel(
         alert_thresholds(
             finish(timeseries.Panel(), 16, "Answer start (the latency SLI)",
-                   "p50 and p99 of the time successful /api/query answers took to start, by "
-                   "mode: to the first streamed token, or a whole answer less its "
+                   "p50 and p99 of the time successful answers (both APIs) took to start, "
+                   "by mode: to the first streamed token, or a whole answer less its "
                    "generation. The latency SLO counts those over 5s.", "s",
                    targets(*answer_start)),
             (None, "green"), (5, "red"))
@@ -146,8 +148,9 @@ def build() -> db.Dashboard:
                "checks left out.", "s",
                targets(*latency))
     ).with_panel(
-        finish(timeseries.Panel(), 19, "/api/query latency by outcome",
-               "p50 and p99 of /api/query until the last byte, by what the caller got: "
+        finish(timeseries.Panel(), 19, "Question latency by outcome",
+               "p50 and p99 of questions (/api/query, /v1/chat/completions) until the last "
+               "byte, by what the caller got: "
                "an exact or a semantic cache hit (the latter after an embedding call), "
                "answered by the model, shed (503 overloaded), refused (4xx) or failed. An "
                "exact hit and a shed answer should take milliseconds even while answers take "
@@ -158,7 +161,14 @@ def build() -> db.Dashboard:
                "until their last chunk.", "short",
                targets((f"sum by (route) "
                         f"({sel('ollama_rag_http_requests_in_progress', USER_ROUTES)})",
-                        "{{route}}")), width=24)
+                        "{{route}}")))
+    ).with_panel(
+        finish(timeseries.Panel(), 20, "Questions by API",
+               "Questions per second by the API they came through (native: /api/query; "
+               "openai: /v1/chat/completions) and what their callers got; both count in "
+               "the SLOs.", "reqps",
+               targets((f"sum by (api, outcome) ({rate(QUERY_DURATION_COUNT)}) > 0",
+                        "{{api}} {{outcome}}")))
     ).with_panel(
         _burn_panel(5, "Availability error budget burn",
                     "Failed /api requests over each window divided by the budget of the "
@@ -188,15 +198,15 @@ def _traffic_rows(board: db.Dashboard) -> db.Dashboard:
             finish(timeseries.Panel(), 2, "Error ratio by route",
                    "Share of requests answered 5xx, by route: 502/504 when Ollama fails or "
                    "times out, 503 while the circuit breaker rejects calls or the pool is "
-                   "full; and the share of /api/query streams that broke after their 200. "
+                   "full; and the share of questions' streams that broke after their 200. "
                    f"The dashed line is the availability SLO's budget ({AVAILABILITY.budget:.1%}"
                    "): above it, the budget burns faster than 30 days allow.",
                    "percentunit",
                    targets((f"sum by (route) ({rate(REQUESTS, SERVER_ERROR, USER_ROUTES)}) "
                             f"/ sum by (route) ({rate(REQUESTS, USER_ROUTES)})", "{{route}}"),
                            (f"sum({rate(BROKEN_STREAMS)}) "
-                            f"/ sum({rate(REQUESTS, QUERY_ROUTE)})",
-                            "/api/query broken streams"))),
+                            f"/ sum({rate(REQUESTS, QUESTION_ROUTES)})",
+                            "broken streams"))),
             (None, "green"), (AVAILABILITY.budget, "red"))
     ).with_panel(
         finish(timeseries.Panel(), 15, "Responses by route and status",

@@ -177,26 +177,28 @@ class Catalog:
     )
     query_ttft = HistogramSpec(
         "query_time_to_first_token_seconds",
-        "Time a caller of /api/query waited for a successful answer to start, by mode: to the "
-        "first streamed line of content, or for a whole answer until it was ready less the "
-        "model's generation time (Ollama's eval_duration). The latency SLI.",
-        ("mode",),
+        "Time a caller of a question waited for a successful answer to start, by mode and api "
+        "(native: /api/query; openai: /v1/chat/completions): to the first streamed piece of "
+        "content, or for a whole answer until it was ready less the model's generation time "
+        "(Ollama's eval_duration). The latency SLI.",
+        ("mode", "api"),
         buckets=HTTP_BUCKETS,
         exemplars=True,
     )
     query_duration = HistogramSpec(
         "query_duration_seconds",
-        "Duration of each /api/query request until its last byte, by outcome (cache_exact, "
-        "cache_semantic, answered, shed, refused, failed): an exact hit's or a shed answer's "
-        "latency on its own, which the route's histogram mixes with minutes-long answers.",
-        ("outcome",),
+        "Duration of each question (/api/query, /v1/chat/completions) until its last byte, by "
+        "outcome (cache_exact, cache_semantic, answered, shed, refused, failed) and api: an "
+        "exact hit's or a shed answer's latency on its own, which the route's histogram mixes "
+        "with minutes-long answers.",
+        ("outcome", "api"),
         buckets=HTTP_BUCKETS,
     )
     query_stream_failures = CounterSpec(
         "query_stream_failures_total",
-        "Streamed answers that broke after their 200 status line, by upstream outcome; the "
-        "availability SLI counts them as failed requests.",
-        ("outcome",),
+        "Streamed answers that broke after their 200 status line, by upstream outcome and "
+        "api; the availability SLI counts them as failed requests.",
+        ("outcome", "api"),
     )
     llm_tokens = CounterSpec(
         "llm_tokens_total",

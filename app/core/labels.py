@@ -99,10 +99,23 @@ class UpstreamOutcome(StrEnum):
 
 
 class AnswerMode(StrEnum):
-    """How ``/api/query`` answered: one JSON body, or NDJSON stream events."""
+    """How a question was answered: one JSON body, or a stream (NDJSON events on
+    ``/api/query``, server-sent events on ``/v1/chat/completions``)."""
 
     WHOLE = "whole"
     STREAM = "streamed"
+
+
+class QuestionApi(StrEnum):
+    """``api``: which API a question came through."""
+
+    NATIVE = "native"  # POST /api/query
+    OPENAI = "openai"  # POST /v1/chat/completions
+
+
+# The route each question API answers on, for the request metrics' per-question outcome.
+QUESTION_ROUTES = {"/api/query": QuestionApi.NATIVE,
+                   "/v1/chat/completions": QuestionApi.OPENAI}
 
 
 class AdmissionLaneName(StrEnum):
@@ -137,7 +150,8 @@ class StoreOperation(StrEnum):
 
 
 class QueryOutcome(StrEnum):
-    """``outcome`` of an ``/api/query`` request, as its caller saw it."""
+    """``outcome`` of a question (``/api/query``, ``/v1/chat/completions``), as its caller
+    saw it."""
 
     CACHE_EXACT = "cache_exact"  # the same question answered before: no call to Ollama
     CACHE_SEMANTIC = "cache_semantic"  # a similar one: after the question's embedding call
@@ -151,7 +165,7 @@ class QueryOutcome(StrEnum):
 LABEL_VALUE_SETS: tuple[type[StrEnum], ...] = (
     BreakerState, CallStatus, PoolType, HitType, EvictionReason, TokenType, LlmPhase,
     UpstreamOperation, UpstreamOutcome, AnswerMode, AdmissionLaneName, ShedReason,
-    StoreEngine, StoreOperation, QueryOutcome,
+    StoreEngine, StoreOperation, QueryOutcome, QuestionApi,
 )
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 OTHER_METHOD = "OTHER"

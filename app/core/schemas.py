@@ -31,7 +31,7 @@ NOT_BLANK = r"\S"
 MAX_SOURCE_CHARS = 200
 
 
-def _valid_text(text: str) -> str:
+def valid_text(text: str) -> str:
     """JSON can carry lone UTF-16 surrogates ("\\ud800") that no encoder accepts."""
     try:
         text.encode("utf-8")
@@ -51,7 +51,7 @@ def _json_integer(value: object) -> object:
     raise PydanticCustomError("int_type", "must be an integer")
 
 
-def _not_blank(text: str) -> str:
+def not_blank(text: str) -> str:
     if not text.strip():
         raise PydanticCustomError("blank", "must not be empty")
     return text
@@ -74,7 +74,7 @@ class QueryRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _question(cls, value: str) -> str:
-        return _not_blank(_valid_text(value))
+        return not_blank(valid_text(value))
 
     @field_validator("top_k", mode="before")
     @classmethod
@@ -96,12 +96,12 @@ class DocumentIn(BaseModel):
     @field_validator("text")
     @classmethod
     def _text(cls, value: str) -> str:
-        return _not_blank(_valid_text(value))
+        return not_blank(valid_text(value))
 
     @field_validator("source")
     @classmethod
     def _source(cls, value: str | None) -> str | None:
-        return None if value is None else _valid_text(value)
+        return None if value is None else valid_text(value)
 
 
 class DocumentsRequest(BaseModel):
@@ -137,8 +137,14 @@ class Source(BaseModel):
 
 
 class CacheOutcome(BaseModel):
-    result: HitType | Literal["miss"]
-    similarity: float | None = Field(description="1 for an exact hit; null for a miss.")
+    result: HitType | Literal["miss", "bypass"] = Field(
+        description="bypass: the cache was not asked (a conversation with earlier messages "
+                    "or with generation options, on /v1/chat/completions).")
+    similarity: float | None = Field(description="1 for an exact hit; null otherwise.")
+
+
+# Why the model stopped (Ollama's done_reason): "length" when it hit its token limit.
+FinishReason = Literal["stop", "length"]
 
 
 class Usage(BaseModel):
@@ -157,6 +163,7 @@ class QueryAnswer(BaseModel):
     cache: CacheOutcome
     model: str
     usage: Usage
+    finish_reason: FinishReason
     timings_ms: Timings
 
 
@@ -217,6 +224,7 @@ class UpstreamSettings(BaseModel):
 
 class Status(BaseModel):
     status: Literal["ok", "ready"]
+    version: str = Field(description="The service's version.")
 
 
 class FieldProblem(BaseModel):
@@ -253,6 +261,7 @@ class ChunkEvent(BaseModel):
 class EndEvent(BaseModel):
     type: Literal["end"] = "end"
     usage: Usage
+    finish_reason: FinishReason
     timings_ms: Timings
 
 
@@ -268,7 +277,7 @@ StreamEvent = Annotated[StartEvent | ChunkEvent | EndEvent | ErrorEvent,
                         Field(discriminator="type")]
 
 
-def ndjson(event: StartEvent | ChunkEvent | EndEvent | ErrorEvent) -> bytes:
+def ndjson(event: StreamEvent) -> bytes:
     """One line of an NDJSON answer."""
     return event.model_dump_json().encode() + b"\n"
 
@@ -288,7 +297,9 @@ _ERROR_MEANINGS = {
 }
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI ``responses`` documenting these error statuses with the ``ErrorBody`` model."""
-    return {status: {"model": ErrorBody, "description": _ERROR_MEANINGS[status]}
+def error_responses(*statuses: int,
+                    body: type[BaseModel] = ErrorBody) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` documenting these error statuses with the ``ErrorBody`` model
+    (``/v1``'s: ``OpenAIErrorBody``)."""
+    return {status: {"model": body, "description": _ERROR_MEANINGS[status]}
             for status in statuses}

@@ -1,5 +1,7 @@
 """Every error becomes a JSON body, ``{"error": code, "detail": message}`` (the
-``ErrorBody`` schema): the one place where exceptions are mapped to answers."""
+``ErrorBody`` schema), or on ``/v1`` OpenAI's ``{"error": {"message", "type", "param",
+"code"}}`` (``OpenAIErrorBody``) with the same status and headers: the one place where
+exceptions are mapped to answers."""
 
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from app.core.errors import ApiError, CircuitOpenError, Overloaded, StoreUnavailable, UpstreamError
+from app.core.openai_schemas import OpenAIError, OpenAIErrorBody
 from app.core.schemas import ErrorBody, FieldProblem
 from app.telemetry.request_context import note_error
 
@@ -30,10 +34,43 @@ _STATUS_CODES = {
 }
 
 
+OPENAI_PREFIX = "/v1/"
+# OpenAI's error types, by status; any other status is a server_error.
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error",
+                 404: "not_found_error", 429: "rate_limit_error"}
+
+
+def openai_error(status: int, body: ErrorBody) -> OpenAIErrorBody:
+    """The error in OpenAI's shape: its type by status, the service's code as ``code``."""
+    kind = _OPENAI_TYPES.get(status, "invalid_request_error" if status < 500
+                             else "api_error")
+    param = body.fields[0].field if body.fields else None
+    return OpenAIErrorBody(error=OpenAIError(message=body.detail, type=kind, param=param,
+                                             code=body.error))
+
+
+class ErrorResponse(JSONResponse):
+    """An error answer, in the shape its path's clients read: decided when it is sent,
+    because the drain and body-limit answers are made before any route is known."""
+
+    def __init__(self, status: int, body: ErrorBody,
+                 headers: dict[str, str] | None = None) -> None:
+        self.error_body = body
+        super().__init__(body.model_dump(exclude_none=True), status_code=status,
+                         headers=headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("path", "").startswith(OPENAI_PREFIX):
+            self.body = self.render(openai_error(self.status_code,
+                                                 self.error_body).model_dump())
+            self.headers["content-length"] = str(len(self.body))
+        await super().__call__(scope, receive, send)
+
+
 def error_response(status: int, code: str, detail: str, *,
                    headers: dict[str, str] | None = None,
                    fields: list[FieldProblem] | None = None,
-                   retry_after_seconds: int | None = None) -> JSONResponse:
+                   retry_after_seconds: int | None = None) -> ErrorResponse:
     """The JSON error body; with ``retry_after_seconds``, also its Retry-After header. The
     code is noted for the request's access log line and server span."""
     note_error(code, detail)
@@ -41,7 +78,7 @@ def error_response(status: int, code: str, detail: str, *,
                      retry_after_seconds=retry_after_seconds)
     if retry_after_seconds is not None:
         headers = {**(headers or {}), "Retry-After": str(retry_after_seconds)}
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+    return ErrorResponse(status, body, headers)
 
 
 def _describe_validation(errors: list[dict[str, Any]]) -> JSONResponse:

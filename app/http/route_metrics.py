@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Match, Router
 from starlette.types import Scope
 
 from app.core.errors import Overloaded
-from app.core.labels import UNMATCHED_ROUTE, HitType, QueryOutcome
+from app.core.labels import QUESTION_ROUTES, UNMATCHED_ROUTE, HitType, QueryOutcome
 from app.telemetry.metrics import Metrics
 from app.telemetry.request_context import RequestRecord
 from app.telemetry.tracing import Tracing
@@ -96,13 +96,12 @@ class RouteResolver:
         return route
 
 
-QUERY_ROUTE = "/api/query"
 _CACHE_HITS: dict[str | None, QueryOutcome] = {HitType.EXACT: QueryOutcome.CACHE_EXACT,
                                                 HitType.SEMANTIC: QueryOutcome.CACHE_SEMANTIC}
 
 
 def query_outcome(status: int, record: RequestRecord) -> QueryOutcome:
-    """What the caller of ``/api/query`` got, from its status and what the pipeline noted."""
+    """What the caller of a question got, from its status and what the pipeline noted."""
     if record.error == Overloaded.code:
         return QueryOutcome.SHED
     if 400 <= status < 500:
@@ -126,7 +125,8 @@ class RequestMetrics:
         # Hot-path caches: .labels() lookups cost more than the counting.
         self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._counters: dict[tuple[str, str, int], Any] = {}
-        self._query_durations = {outcome: metrics.query_duration.labels(outcome)
+        self._query_durations = {(route, outcome): metrics.query_duration.labels(outcome, api)
+                                 for route, api in QUESTION_ROUTES.items()
                                  for outcome in QueryOutcome}
 
     def start(self, method: str, route: str) -> None:
@@ -146,8 +146,8 @@ class RequestMetrics:
                record: RequestRecord) -> None:
         duration, in_progress = self._children_of(method, route)
         duration.observe(elapsed, self._exemplar())
-        if route == QUERY_ROUTE:
-            self._query_durations[query_outcome(status, record)].observe(elapsed)
+        if route in QUESTION_ROUTES:
+            self._query_durations[route, query_outcome(status, record)].observe(elapsed)
         counter = self._counters.get((method, route, status))
         if counter is None:
             counter = self.metrics.http_requests.labels(method, route, str(status))

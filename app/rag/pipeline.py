@@ -1,31 +1,36 @@
 """The RAG pipeline: cache lookup, retrieval, generation, and document ingestion.
 
+Both question APIs (``/api/query`` and ``/v1/chat/completions``) ask it a ``Question``; a
+streamed answer comes back as stream events, which each route writes in its own format.
+
     >>> rag = RagService(rag_config(Settings()), client, cache, store, metrics)
-    >>> answer = await rag.answer("What does a circuit breaker do?", top_k=4)
+    >>> answer = await rag.answer(Question("What does a circuit breaker do?", top_k=4))
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from app.core.errors import CircuitOpenError, Overloaded, UpstreamBadResponse, UpstreamError
-from app.core.labels import AnswerMode, UpstreamOperation
+from app.core.labels import AnswerMode, QuestionApi, UpstreamOperation
 from app.core.schemas import (
     CacheOutcome,
     ChunkEvent,
     EndEvent,
     ErrorEvent,
+    FinishReason,
     IngestResult,
     QueryAnswer,
     Source,
     StartEvent,
+    StreamEvent,
     Usage,
-    ndjson,
 )
 from app.rag.corpus import BUILTIN_DOCUMENTS
 from app.rag.ingestion import ChunkingConfig, Ingestion
@@ -51,6 +56,33 @@ class RagConfig:
     chunk_chars: int
     chunk_overlap_chars: int
     load_builtin_corpus: bool
+
+
+# The cache's outcome for a question it is not asked about (a conversation with history, or
+# with generation options: its answer is not the answer to its last question alone).
+BYPASS = "bypass"
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a caller asks: the question (what retrieval searches for, and the cache's key),
+    and for a conversation (``/v1/chat/completions``) its earlier messages, oldest first,
+    and the generation options passed to Ollama.
+
+        >>> Question("What does a circuit breaker do?", top_k=4)
+    """
+
+    text: str
+    top_k: int
+    api: QuestionApi = QuestionApi.NATIVE
+    history: tuple[dict[str, str], ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def cacheable(self) -> bool:
+        """Only a question on its own: a conversation's answer depends on its history, and
+        options (temperature, stop...) change the answer a cached one would replace."""
+        return not self.history and not self.options
 
 
 def _ms(seconds: float) -> float:
@@ -80,6 +112,7 @@ class Lookup:
 
     key: str  # the question's cache key
     hit: CacheHit | None
+    cached: bool = True  # False: the cache was not asked (``Question.cacheable``)
     embedding: np.ndarray | None = None  # a unit vector
     embed_error: UpstreamError | CircuitOpenError | Overloaded | None = None
     # A miss's upstream calls, admitted before it was embedded (``OllamaClient.question``).
@@ -96,6 +129,8 @@ class Lookup:
         return self.calls
 
     def outcome(self) -> CacheOutcome:
+        if not self.cached:
+            return CacheOutcome(result=BYPASS, similarity=None)
         if self.hit is None:
             return CacheOutcome(result="miss", similarity=None)
         return CacheOutcome(result=self.hit.hit_type, similarity=round(self.hit.similarity, 4))
@@ -105,6 +140,7 @@ class Lookup:
 class PreparedAnswer:
     """A miss, ready to be sent to the chat model."""
 
+    question: Question
     lookup: Lookup
     messages: list[dict[str, str]]
     sources: list[Source]
@@ -151,39 +187,41 @@ class RagService:
     async def ingest(self, documents: list[tuple[str, str]]) -> IngestResult:
         return await self.ingestion.ingest(documents)
 
-    async def lookup(self, question: str, timings: Timings) -> Lookup:
-        """Exact, then semantic. A miss first gets its chat call admitted (``Overloaded``
-        otherwise). When the question cannot be embedded (breaker open, upstream down,
-        overloaded) the lookup degrades to exact match instead of failing. The caller
-        releases the admission no answer used (``Lookup.release``)."""
+    async def lookup(self, question: Question, timings: Timings) -> Lookup:
+        """Exact, then semantic (for a cacheable question). A miss first gets its chat call
+        admitted (``Overloaded`` otherwise). When the question cannot be embedded (breaker
+        open, upstream down, overloaded) the lookup degrades to exact match instead of
+        failing. The caller releases the admission no answer used (``Lookup.release``)."""
         started = time.perf_counter()
-        key = question_key(question)
+        key = question_key(question.text)
         # No span of its own: a dictionary lookup of microseconds, whose result the server
         # span carries (``ollama_rag.cache.result``); exporting a span cost more than it.
-        hit = self.cache.lookup_exact(key)
+        hit = self.cache.lookup_exact(key) if question.cacheable else None
         lookup_seconds = time.perf_counter() - started
-        result = Lookup(key, hit)
+        result = Lookup(key, hit, cached=question.cacheable)
         if hit is None:
             result.calls = await self.client.question()
             embed_started = time.perf_counter()
             try:
-                result.embedding = await result.calls.embed(question)
+                result.embedding = await result.calls.embed(question.text)
             except (UpstreamError, CircuitOpenError, Overloaded) as exc:
                 result.embed_error = exc
             except BaseException:
                 result.release()
                 raise
             timings.add(UpstreamOperation.EMBED, time.perf_counter() - embed_started)
-            if result.embedding is not None:
+            if result.embedding is not None and result.cached:
                 lookup_seconds += self._semantic_lookup(result)
+        outcome = result.outcome()
+        note_cache(outcome.result, outcome.similarity)
+        if not result.cached:
+            return result
         self.metrics.cache_lookup_duration.observe(lookup_seconds)
         timings.add("cache_lookup", lookup_seconds)
         if result.hit is None:
             self.cache.record_miss()
         else:
             self.cache.record_hit(result.hit)
-        outcome = result.outcome()
-        note_cache(outcome.result, outcome.similarity)
         return result
 
     def _semantic_lookup(self, result: Lookup) -> float:
@@ -202,13 +240,14 @@ class RagService:
                     span.set_attribute("ollama_rag.cache.similarity", round(best, 4))
         return elapsed
 
-    async def prepare(self, question: str, top_k: int, timings: Timings,
+    async def prepare(self, question: Question, timings: Timings,
                       lookup: Lookup) -> PreparedAnswer:
         """Retrieve the context of a missed question."""
         if lookup.embed_error is not None:
             raise lookup.embed_error
         assert lookup.embedding is not None
         await self.ensure_corpus()
+        top_k = question.top_k
         with self.tracing.span("retrieval", {"ollama_rag.retrieval.top_k": top_k}) as span:
             started = time.perf_counter()
             try:
@@ -227,9 +266,10 @@ class RagService:
         context = "\n\n".join(f"[{i + 1}] {s.chunk.text}" for i, s in enumerate(scored))
         messages = [
             {"role": "system", "content": SYSTEM_PROMPT.format(context=context)},
-            {"role": "user", "content": question},
+            *question.history,
+            {"role": "user", "content": question.text},
         ]
-        return PreparedAnswer(lookup, messages, _sources(scored), timings)
+        return PreparedAnswer(question, lookup, messages, _sources(scored), timings)
 
     def _cached_answer(self, hit: CacheHit, lookup: Lookup, timings: Timings) -> QueryAnswer:
         cached: QueryAnswer = hit.value
@@ -237,87 +277,100 @@ class RagService:
                                          "timings_ms": timings.as_ms()})
 
     def _remember(self, answer: QueryAnswer, prepared: PreparedAnswer) -> None:
-        self.cache.put(prepared.lookup.key, answer, prepared.lookup.embedding)
+        if prepared.lookup.cached:
+            self.cache.put(prepared.lookup.key, answer, prepared.lookup.embedding)
 
     def _generated_answer(self, content: str, prepared: PreparedAnswer,
-                          usage: Usage) -> QueryAnswer:
+                          stats: ChatStats) -> QueryAnswer:
         return QueryAnswer(answer=content, sources=prepared.sources,
                            cache=prepared.lookup.outcome(), model=self.config.chat_model,
-                           usage=usage, timings_ms=prepared.timings.as_ms())
+                           usage=_usage(stats), finish_reason=_finish_reason(stats),
+                           timings_ms=prepared.timings.as_ms())
 
-    async def answer(self, question: str, top_k: int) -> QueryAnswer:
+    async def answer(self, question: Question) -> QueryAnswer:
         timings = Timings()
         lookup = await self.lookup(question, timings)
         try:
             if lookup.hit is not None:
-                self._answer_started(AnswerMode.WHOLE, timings.elapsed())
+                self._answer_started(question, AnswerMode.WHOLE, timings.elapsed())
                 return self._cached_answer(lookup.hit, lookup, timings)
-            prepared = await self.prepare(question, top_k, timings, lookup)
+            prepared = await self.prepare(question, timings, lookup)
             started = time.perf_counter()
-            result = await lookup.miss_calls.chat(prepared.messages)
+            result = await lookup.miss_calls.chat(prepared.messages, question.options)
         finally:
             lookup.release()
         timings.add("llm", time.perf_counter() - started)
-        answer = self._generated_answer(result.content, prepared, _usage(result.stats))
+        answer = self._generated_answer(result.content, prepared, result.stats)
         self._remember(answer, prepared)
-        self._answer_started(AnswerMode.WHOLE,
+        self._answer_started(question, AnswerMode.WHOLE,
                              max(0.0, timings.elapsed() - result.stats.generation_seconds))
         return answer
 
-    def _answer_started(self, mode: AnswerMode, seconds: float) -> None:
+    def _answer_started(self, question: Question, mode: AnswerMode, seconds: float) -> None:
         """The latency SLI: observed only for answers that succeed."""
-        self.metrics.query_ttft.labels(mode).observe(seconds, self.tracing.exemplar())
+        self.metrics.query_ttft.labels(mode, question.api).observe(seconds,
+                                                                   self.tracing.exemplar())
 
-    async def answer_stream(self, question: str, top_k: int) -> AsyncIterator[bytes]:
+    async def answer_stream(self, question: Question) -> AsyncIterator[StreamEvent]:
         """Everything that can fail with an HTTP status fails before this returns; the
-        iterator it returns yields NDJSON lines."""
+        iterator it returns yields the stream events (``start``, ``chunk``..., then ``end``
+        or ``error``)."""
         timings = Timings()
         lookup = await self.lookup(question, timings)
         try:
             if lookup.hit is not None:
-                self._answer_started(AnswerMode.STREAM, timings.elapsed())
+                self._answer_started(question, AnswerMode.STREAM, timings.elapsed())
                 return _cached_stream(self._cached_answer(lookup.hit, lookup, timings))
-            prepared = await self.prepare(question, top_k, timings, lookup)
+            prepared = await self.prepare(question, timings, lookup)
             started = time.perf_counter()
-            stream = await lookup.miss_calls.open_chat_stream(prepared.messages)
+            stream = await lookup.miss_calls.open_chat_stream(prepared.messages,
+                                                              question.options)
         finally:
             lookup.release()
         return self._generated_stream(prepared, stream, started)
 
     async def _generated_stream(self, prepared: PreparedAnswer,
-                                stream: ChatStream, started: float) -> AsyncIterator[bytes]:
+                                stream: ChatStream, started: float) -> AsyncIterator[StreamEvent]:
         pieces: list[str] = []
         first_piece_after: float | None = None
+        api = prepared.question.api
         try:
-            yield ndjson(StartEvent(cache=prepared.lookup.outcome(), sources=prepared.sources,
-                                    model=self.config.chat_model))
+            yield StartEvent(cache=prepared.lookup.outcome(), sources=prepared.sources,
+                             model=self.config.chat_model)
             try:
                 async for piece in stream:
                     if first_piece_after is None:
                         first_piece_after = prepared.timings.elapsed()
                     pieces.append(piece)
-                    yield ndjson(ChunkEvent(content=piece))
+                    yield ChunkEvent(content=piece)
             except UpstreamError as error:
-                # The status line is already sent: the error travels as the last line, and
+                # The status line is already sent: the error travels as the last event, and
                 # the failure is counted where the availability SLI sees it.
-                self.metrics.query_stream_failures.labels(error.outcome).inc()
+                self.metrics.query_stream_failures.labels(error.outcome, api).inc()
                 note_error(error.code, error.message)
-                yield ndjson(ErrorEvent(error=error.code, detail=error.message))
+                yield ErrorEvent(error=error.code, detail=error.message)
                 return
             if first_piece_after is None:  # an empty answer starts when it ends
                 first_piece_after = prepared.timings.elapsed()
-            self._answer_started(AnswerMode.STREAM, first_piece_after)
+            self._answer_started(prepared.question, AnswerMode.STREAM, first_piece_after)
             prepared.timings.add("llm", time.perf_counter() - started)
             if stream.time_to_first_token is not None:
                 prepared.timings.add("time_to_first_token", stream.time_to_first_token)
-            answer = self._generated_answer("".join(pieces), prepared, _usage(stream.stats))
+            answer = self._generated_answer("".join(pieces), prepared, stream.stats)
             self._remember(answer, prepared)
-            yield ndjson(EndEvent(usage=answer.usage, timings_ms=answer.timings_ms))
+            yield EndEvent(usage=answer.usage, finish_reason=answer.finish_reason,
+                           timings_ms=answer.timings_ms)
         finally:
             await stream.aclose()
 
 
-async def _cached_stream(answer: QueryAnswer) -> AsyncIterator[bytes]:
-    yield ndjson(StartEvent(cache=answer.cache, sources=answer.sources, model=answer.model))
-    yield ndjson(ChunkEvent(content=answer.answer))
-    yield ndjson(EndEvent(usage=answer.usage, timings_ms=answer.timings_ms))
+def _finish_reason(stats: ChatStats) -> FinishReason:
+    """Ollama's done_reason: ``length`` when the answer was cut at its token limit."""
+    return "length" if stats.done_reason == "length" else "stop"
+
+
+async def _cached_stream(answer: QueryAnswer) -> AsyncIterator[StreamEvent]:
+    yield StartEvent(cache=answer.cache, sources=answer.sources, model=answer.model)
+    yield ChunkEvent(content=answer.answer)
+    yield EndEvent(usage=answer.usage, finish_reason=answer.finish_reason,
+                   timings_ms=answer.timings_ms)

@@ -188,6 +188,14 @@ class LocalStore:
         return result
 
 
+def check_data_dir_free(data_dir: str) -> None:
+    """Raise ``StoreUnavailable`` now if another process holds the data directory, so that
+    ``python -m app`` can say so in one line before it starts serving (the store takes the
+    lock for good when it opens)."""
+    if data_dir != IN_MEMORY and Path(data_dir).is_dir():
+        _lock(Path(data_dir) / ".lock").close()
+
+
 def _lock(path: Path) -> IO[str]:
     """Hold ``path`` locked for the process's life, or say who holds it."""
     handle = path.open("a+")

@@ -22,6 +22,7 @@ from app.core.labels import (
     EvictionReason,
     HitType,
     QueryOutcome,
+    QuestionApi,
     ShedReason,
     StoreEngine,
     StoreOperation,
@@ -96,13 +97,14 @@ class Metrics(Catalog):
         for token_type in TokenType:
             self.llm_tokens.labels(chat_model, token_type)
         self.llm_tokens.labels(embed_model, TokenType.PROMPT)  # embeddings complete nothing
-        for mode in AnswerMode:
-            self.query_ttft.labels(mode)
-        for query_outcome in QueryOutcome:
-            self.query_duration.labels(query_outcome)
-        for outcome in UpstreamOutcome:
-            if outcome is not UpstreamOutcome.SUCCESS:
-                self.query_stream_failures.labels(outcome)
+        for api in QuestionApi:
+            for mode in AnswerMode:
+                self.query_ttft.labels(mode, api)
+            for query_outcome in QueryOutcome:
+                self.query_duration.labels(query_outcome, api)
+            for outcome in UpstreamOutcome:
+                if outcome is not UpstreamOutcome.SUCCESS:
+                    self.query_stream_failures.labels(outcome, api)
         self.llm_ttft.labels(chat_model)
         for operation in CANCELLABLE_OPERATIONS:
             self.upstream_cancelled.labels(operation)

@@ -59,15 +59,28 @@ class ChatStats:
         return self.phase_seconds.get(LlmPhase.EVAL, 0.0)
 
 
+def _ollama_at(exc: httpx.HTTPError) -> str:
+    """``Ollama at http://host:port``: the address tried, for a failure's detail and log
+    line (a wrong OLLAMA_RAG_OLLAMA_URL is the usual cause)."""
+    try:
+        url = exc.request.url
+    except RuntimeError:  # an error raised before any request was built
+        return "Ollama"
+    return f"Ollama at {url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+
+
 def classify_transport_error(exc: httpx.HTTPError) -> UpstreamError:
     if isinstance(exc, httpx.PoolTimeout):  # a TimeoutException, but ours, not Ollama's
         return UpstreamOverloaded("no connection to Ollama came free in time: the service "
                                   "is overloaded; retry shortly")
     if isinstance(exc, httpx.TimeoutException):
-        return UpstreamTimeout(f"Ollama did not answer in time ({type(exc).__name__})")
+        return UpstreamTimeout(f"{_ollama_at(exc)} did not answer in time "
+                               f"({type(exc).__name__})")
     if isinstance(exc, httpx.DecodingError):
-        return UpstreamBadResponse("Ollama sent a body that could not be decoded")
-    return UpstreamConnectionError(f"could not reach Ollama ({type(exc).__name__})")
+        return UpstreamBadResponse(f"{_ollama_at(exc)} sent a body that could not be decoded")
+    reason = f": {exc}" if str(exc) else ""
+    return UpstreamConnectionError(f"could not reach {_ollama_at(exc)} "
+                                   f"({type(exc).__name__}{reason})")
 
 
 # Ollama's words for a model it does not have: 'model "llama3.2" not found, try pulling it

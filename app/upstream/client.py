@@ -13,7 +13,7 @@ takes and keeps in a ``QuestionCalls`` handle: ``calls = await client.question()
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -100,6 +100,7 @@ class OllamaClient:
         # overload, and must not read as "Ollama is unreachable".
         self._check_http = httpx.AsyncClient(
             base_url=config.url, limits=httpx.Limits(max_connections=1), transport=transport)
+        self.last_check_error = ""  # why the last health check failed ("" when it did not)
         metrics.pool_size.labels(CLIENT_NAME, PoolType.MAXSIZE).set(config.max_connections)
         metrics.pool_size.labels(CLIENT_NAME, PoolType.KEEPALIVE).set(config.max_keepalive)
 
@@ -121,9 +122,16 @@ class OllamaClient:
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         """One unit row per text, in order, admitted by the embed lane."""
-        return await self._embed(texts, part_of=None)
+        return (await self._embed(texts, part_of=None))[0]
 
-    async def _embed(self, texts: list[str], *, part_of: Slot | None) -> np.ndarray:
+    async def embed_counted(self, texts: list[str]) -> tuple[np.ndarray, int]:
+        """``embed``, with the prompt tokens Ollama counted (``/v1/embeddings`` reports
+        them)."""
+        matrix, stats = await self._embed(texts, part_of=None)
+        return matrix, stats.prompt_tokens
+
+    async def _embed(self, texts: list[str], *,
+                     part_of: Slot | None) -> tuple[np.ndarray, ChatStats]:
         """``part_of``: the admission of the work the call is part of (a question's chat
         admission); without one the embed lane admits it."""
         model = self.config.embed_model
@@ -138,13 +146,22 @@ class OllamaClient:
         self.metrics.llm_tokens.labels(model, TokenType.PROMPT).inc(stats.prompt_tokens)
         self.ollama.note_answer(model, stats.phase_seconds.get(LlmPhase.LOAD),
                                 stats.total_seconds)
-        return matrix
+        return matrix, stats
 
-    async def _chat(self, messages: list[dict[str, str]], slot: Slot | None) -> ChatResult:
+    def _chat_payload(self, messages: list[dict[str, str]], options: Mapping[str, Any],
+                      stream: bool) -> dict[str, Any]:
+        payload: dict[str, Any] = {"model": self.config.chat_model, "messages": messages,
+                                   "stream": stream}
+        if options:
+            payload["options"] = dict(options)
+        return payload
+
+    async def _chat(self, messages: list[dict[str, str]], options: Mapping[str, Any],
+                    slot: Slot | None) -> ChatResult:
         """``slot``: the chat lane's, admitted before the question was embedded; without one
-        the chat lane admits the call."""
+        the chat lane admits the call. ``options``: Ollama's (temperature, num_predict...)."""
         model = self.config.chat_model
-        payload = {"model": model, "messages": messages, "stream": False}
+        payload = self._chat_payload(messages, options, stream=False)
         started = time.perf_counter()
         (content, stats), exemplar = await self._call_json(
             UpstreamOperation.CHAT, model, "POST", "/api/chat", payload, slot=slot,
@@ -159,10 +176,10 @@ class OllamaClient:
         return ChatResult(content, stats)
 
     async def _open_chat_stream(self, messages: list[dict[str, str]],
-                                slot: Slot | None) -> ChatStream:
+                                options: Mapping[str, Any], slot: Slot | None) -> ChatStream:
         """Send a streamed chat request and return once Ollama has answered with a status,
         so that a refusal becomes an HTTP error before any byte is streamed."""
-        payload = {"model": self.config.chat_model, "messages": messages, "stream": True}
+        payload = self._chat_payload(messages, options, stream=True)
         call = await UpstreamCall.start(self, UpstreamOperation.CHAT_STREAM,
                                         self.config.chat_model, slot)
         with self._noting_models(self.config.chat_model), call.recording_failures():
@@ -180,17 +197,20 @@ class OllamaClient:
     async def health_check(self, timeout: float) -> bool:
         """``GET /api/version`` outside the breaker: is Ollama there at all? Recorded as
         ``upstream_up`` and the ``health_check`` operation. When it is: which models it has
-        (``/api/tags``) and which it has loaded (``/api/ps``)."""
+        (``/api/tags``) and which it has loaded (``/api/ps``). Why a check failed is kept in
+        ``last_check_error``, for the log."""
         started = time.perf_counter()
         outcome = Outcome.SUCCESS
+        self.last_check_error = ""
         try:
             response = await self._check_http.get("/api/version", timeout=timeout)
             check_status(response, response.content)
             self.ollama.note_version(parse_json(response.content).get("version"))
         except httpx.HTTPError as exc:
-            outcome = classify_transport_error(exc).outcome
+            error = classify_transport_error(exc)
+            outcome, self.last_check_error = error.outcome, error.message
         except UpstreamError as error:
-            outcome = error.outcome
+            outcome, self.last_check_error = error.outcome, error.message
         self.metrics.upstream_duration.labels(UpstreamOperation.HEALTH_CHECK, outcome).observe(
             time.perf_counter() - started)
         up = outcome is Outcome.SUCCESS
@@ -284,13 +304,15 @@ class QuestionCalls:
 
     async def embed(self, text: str) -> np.ndarray:
         """The question's unit vector."""
-        return (await self._client._embed([text], part_of=self._slot))[0]
+        return (await self._client._embed([text], part_of=self._slot))[0][0]
 
-    async def chat(self, messages: list[dict[str, str]]) -> ChatResult:
-        return await self._client._chat(messages, self._take())
+    async def chat(self, messages: list[dict[str, str]],
+                   options: Mapping[str, Any] | None = None) -> ChatResult:
+        return await self._client._chat(messages, options or {}, self._take())
 
-    async def open_chat_stream(self, messages: list[dict[str, str]]) -> ChatStream:
-        return await self._client._open_chat_stream(messages, self._take())
+    async def open_chat_stream(self, messages: list[dict[str, str]],
+                               options: Mapping[str, Any] | None = None) -> ChatStream:
+        return await self._client._open_chat_stream(messages, options or {}, self._take())
 
     def release(self) -> None:
         slot = self._take()

@@ -68,7 +68,7 @@ class Faults:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         paths = merged["paths"]
         if not isinstance(paths, list) or not all(
-                isinstance(p, str) and p.startswith("/api/") for p in paths):
+                isinstance(p, str) and p.startswith(("/api/", "/v1/")) for p in paths):
             raise ValueError("paths must be a list of API paths such as /api/chat")
         models = merged["models"]
         if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):

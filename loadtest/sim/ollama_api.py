@@ -1,6 +1,8 @@
 """Ollama's API on the simulator, with Ollama's field names and units: ``/api/chat``
 (streamed and not), ``/api/generate``, ``/api/embed``, the legacy ``/api/embeddings``,
-``/api/tags``, ``/api/show``, ``/api/version`` and ``/api/ps``. Durations are nanoseconds,
+``/api/tags``, ``/api/show``, ``/api/version``, ``/api/ps`` and ``GET``/``HEAD /``; the
+model management calls (``model_admin.py``) and Ollama's OpenAI-compatible ``/v1``
+(``openai_compat.py``). Durations are nanoseconds,
 token counts ``prompt_eval_count`` and ``eval_count``, as Ollama reports them; a model the
 simulator does not have (``Faults.models``) gets Ollama's 404. The official ``ollama`` Python
 client parses every answer (tests/loadtest/sim/test_official_client.py)."""
@@ -27,12 +29,18 @@ from loadtest.sim.http1 import (
     write_json,
     write_raw,
 )
+from loadtest.sim.model_admin import ModelAdmin
+from loadtest.sim.openai_compat import OpenAICompat
 from loadtest.sim.scheduler import Scheduler, keep_alive_seconds
 from loadtest.sim.text import DEFAULT_DIMENSIONS, compose_answer, count_tokens, embed_text
 
 SIM_VERSION = "0.5.7-sim"
 Writer = asyncio.StreamWriter
 Handler = Callable[[dict[str, Any], Writer], Awaitable[None]]
+# A handler that reads the request itself (its body is not a call on one present model).
+RawHandler = Callable[[Request, Writer], Awaitable[None]]
+# What Ollama answers on / (server/routes.go), which health checks and UIs probe.
+RUNNING = b"Ollama is running"
 
 # The current request's (loaded, slowed) seconds, for the durations it reports.
 _EXTRA: ContextVar[tuple[float, float]] = ContextVar("sim_extra", default=(0.0, 0.0))
@@ -59,6 +67,14 @@ class OllamaApi:
             ("GET", "/api/version"): self._version,
             ("GET", "/api/ps"): self._ps,
         }
+        admin, compat = ModelAdmin(faults), OpenAICompat(faults, self.first_token_seconds)
+        self._raw_handlers: dict[tuple[str, str], RawHandler] = {
+            ("GET", "/"): self._root, ("HEAD", "/"): self._root,
+            ("POST", "/api/pull"): admin.pull, ("DELETE", "/api/delete"): admin.delete,
+            ("POST", "/api/copy"): admin.copy,
+            ("GET", "/v1/models"): compat.models,
+            ("POST", "/v1/chat/completions"): compat.chat_completions,
+        }
 
     async def serve(self, request: Request, writer: Writer, *, garbage: bool,
                     loaded: float = 0.0, slowed: float = 0.0) -> None:
@@ -67,9 +83,14 @@ class OllamaApi:
         a busy model is not in it, as in Ollama, where it is the runner's); ``slowed``: the
         seconds a slow model took on top (reported as its work)."""
         _EXTRA.set((loaded, slowed))
+        raw_handler = self._raw_handlers.get((request.method, request.path))
+        if raw_handler is not None:
+            await raw_handler(request, writer)
+            return
         handler = self._handlers.get((request.method, request.path))
         if handler is None:
-            known_path = any(path == request.path for _, path in self._handlers)
+            known_path = any(path == request.path
+                             for _, path in (*self._handlers, *self._raw_handlers))
             status = 405 if known_path else 404
             await write_json(writer, status, {"error": f"{request.method} {request.path}"})
             return
@@ -110,19 +131,27 @@ class OllamaApi:
         await write_chunk(writer, b"{<<garbage>>\n")
         await end_chunked(writer)
 
-    def _first_token_seconds(self) -> float:
+    async def _root(self, request: Request, writer: Writer) -> None:
+        if request.method == "HEAD":  # the headers of the GET, without its body
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(RUNNING))
+            await writer.drain()
+            return
+        await write_raw(writer, 200, b"text/plain; charset=utf-8", RUNNING)
+
+    def first_token_seconds(self) -> float:
         """Prompt evaluation: the pace's first-token time, spread by the jitter."""
         spread = self._random.uniform(1 - self.faults.jitter, 1 + self.faults.jitter)
         return self.faults.first_token_ms * spread / 1000
 
     def _final_fields(self, model: str, prompt: str, answer: str, prompt_seconds: float,
-                      eval_seconds: float) -> dict[str, Any]:
+                      eval_seconds: float, done_reason: str = "stop") -> dict[str, Any]:
         load, slowed = _EXTRA.get()
         prompt_seconds += slowed
         prompt_tokens = count_tokens(prompt)
         return {
             "done": True,
-            "done_reason": "stop",
+            "done_reason": done_reason,
             "total_duration": int((load + prompt_seconds + eval_seconds) * 1e9),
             "load_duration": int(load * 1e9),
             "prompt_eval_count": prompt_tokens,
@@ -154,6 +183,13 @@ class OllamaApi:
             return
         prompt = " ".join(str(m.get("content", "")) for m in messages)
         answer = compose_answer(messages, self.faults.answer_tokens)
+        options = payload.get("options")
+        limit = options.get("num_predict") if isinstance(options, dict) else None
+        words = answer.split(" ")
+        if isinstance(limit, int) and 0 < limit < len(words):  # cut, as Ollama's num_predict
+            await self._answer(payload, writer, prompt, " ".join(words[:limit]), chat=True,
+                               done_reason="length")
+            return
         await self._answer(payload, writer, prompt, answer, chat=True)
 
     async def _generate(self, payload: dict[str, Any], writer: Writer) -> None:
@@ -165,7 +201,7 @@ class OllamaApi:
         await self._answer(payload, writer, prompt, answer, chat=False)
 
     async def _answer(self, payload: dict[str, Any], writer: Writer, prompt: str,
-                      answer: str, chat: bool) -> None:
+                      answer: str, chat: bool, done_reason: str = "stop") -> None:
         model = payload["model"]
 
         def piece(text: str) -> dict[str, Any]:
@@ -176,12 +212,12 @@ class OllamaApi:
                 base["response"] = text
             return base
 
-        first_token = self._first_token_seconds()
+        first_token = self.first_token_seconds()
         if payload.get("stream", True) is False:
             eval_seconds = count_tokens(answer) * self.faults.token_ms / 1000
             await asyncio.sleep(first_token + eval_seconds)  # the whole answer, then the body
             body = piece(answer) | self._final_fields(model, prompt, answer, first_token,
-                                                      eval_seconds)
+                                                      eval_seconds, done_reason)
             await write_json(writer, 200, body)
             return
         await start_chunked(writer, b"application/x-ndjson")
@@ -193,7 +229,7 @@ class OllamaApi:
             if self.faults.token_ms:
                 await asyncio.sleep(self.faults.token_ms / 1000)
         final = piece("") | self._final_fields(model, prompt, answer, first_token,
-                                               time.perf_counter() - started)
+                                               time.perf_counter() - started, done_reason)
         await write_chunk(writer, ndjson(final))
         await end_chunked(writer)
 

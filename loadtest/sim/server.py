@@ -29,7 +29,8 @@ from loadtest.sim.text import DEFAULT_DIMENSIONS
 DEFAULT_PORT = 11434  # Ollama's own
 MAX_TRACE_IDS = 200_000
 # The calls that need a loaded model: the scheduler (scheduler.py) gives them their turn.
-GATED_PATHS = ("/api/chat", "/api/generate", "/api/embed", "/api/embeddings")
+GATED_PATHS = ("/api/chat", "/api/generate", "/api/embed", "/api/embeddings",
+               "/v1/chat/completions")
 
 
 class _Drop(Exception):

@@ -31,7 +31,7 @@ def test_the_answer_schema_names_every_field(service: ServiceThread) -> None:
     ok = schema["paths"]["/api/query"]["post"]["responses"]["200"]["content"]
     ref = ok["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     answer = schema["components"]["schemas"][ref]
-    fields = ["answer", "sources", "cache", "model", "usage", "timings_ms"]
+    fields = ["answer", "sources", "cache", "model", "usage", "finish_reason", "timings_ms"]
     assert list(answer["properties"]) == fields
     assert set(answer["required"]) == set(fields)
     assert "application/x-ndjson" in ok

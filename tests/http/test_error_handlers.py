@@ -62,3 +62,24 @@ def test_no_input_gives_a_500(make_service: Callable[..., ServiceThread]) -> Non
             response = client.post(path, content=raw,
                                    headers={"content-type": "application/json"})
             assert_json_error(response, 422)
+
+
+def test_on_v1_every_error_comes_in_openai_s_shape(
+        make_service: Callable[..., ServiceThread]) -> None:
+    """Also those answered before any route: a body over the limit, a draining instance."""
+    service = make_service(max_body_bytes=1024)
+    url = f"{service.url}/v1/chat/completions"
+    too_big = httpx.post(url, content=b"x" * 2048, headers={"content-type": "application/json"})
+    assert too_big.status_code == 413
+    assert too_big.json()["error"]["code"] == "body_too_large"
+    assert too_big.json()["error"]["type"] == "invalid_request_error"
+    assert int(too_big.headers["content-length"]) == len(too_big.content)
+    unknown = httpx.get(f"{service.url}/v1/nothing-here")
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == {"message": "Not Found", "type": "not_found_error",
+                                       "param": None, "code": "not_found"}
+    service.components.drain.begin()
+    draining = httpx.post(url, json={"model": "m", "messages": []})
+    assert draining.status_code == 503 and draining.json()["error"]["type"] == "api_error"
+    assert draining.headers["retry-after"]
+    assert_json_error(httpx.post(f"{service.url}/api/query", json={}), 503)  # native shape

@@ -40,7 +40,7 @@ def test_each_query_is_timed_under_what_its_caller_got(
             assert ask(client, "a question Ollama fails").status_code == 502  # failed
             samples = scrape(service.url)
         counted = {outcome: value(samples, "ollama_rag_query_duration_seconds_count",
-                                  outcome=outcome)
+                                  outcome=outcome, api="native")
                    for outcome in QueryOutcome}
         assert counted == {"answered": 1, "cache_exact": 1, "cache_semantic": 1, "refused": 1,
                            "failed": 2, "shed": 0}

@@ -4,6 +4,8 @@ calls under one admission, embeddings as unit rows."""
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 
 import httpx
 import numpy as np
@@ -13,8 +15,9 @@ from app.components import Components, build_components
 from app.core.errors import Overloaded
 from app.core.labels import AdmissionLaneName
 from app.core.settings import Settings
+from loadtest.stack.processes import free_port
 from tests.helpers import ask, set_faults, wait_until
-from tests.servers import SimulatorThread
+from tests.servers import ServiceThread, SimulatorThread
 
 
 @pytest.mark.parametrize(
@@ -85,3 +88,26 @@ def test_a_question_with_no_answer_gives_its_admission_back_once(sim: SimulatorT
             await parts.client.aclose()
 
     asyncio.run(scenario())
+
+
+def test_an_unreachable_ollama_is_named_by_its_address_in_the_error_and_the_log(
+        make_service: Callable[..., ServiceThread], capsys: pytest.CaptureFixture[str]) -> None:
+    """The service writes its log as JSON lines on standard output."""
+    address = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    service = make_service(ollama_url=address, load_builtin_corpus=False)
+    response = httpx.post(f"{service.url}/api/documents", timeout=10,
+                          json={"documents": [{"text": "a document"}]})
+    assert response.status_code == 502
+    assert response.json()["error"] == "upstream_unreachable"
+    assert f"could not reach Ollama at {address} (ConnectError" in response.json()["detail"]
+    written: list[str] = []
+
+    def logged() -> bool:
+        written.extend(capsys.readouterr().out.splitlines())
+        return any("health check failed" in line for line in written)
+
+    wait_until(logged)
+    check = next(json.loads(line) for line in written if "health check failed" in line)
+    assert check["level"] == "warning"
+    assert check["message"].startswith(
+        f"Ollama health check failed: could not reach Ollama at {address}")

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from app.api.routes import breaker, cache, documents, exposition, health, query, upstream
+from app.api.routes import (
+    api_docs,
+    breaker,
+    cache,
+    documents,
+    exposition,
+    health,
+    openai,
+    query,
+    upstream,
+)
 
-ROUTERS = (query.router, documents.router, cache.router, breaker.router, upstream.router,
-           exposition.router, health.router)
+ROUTERS = (query.router, openai.router, documents.router, cache.router, breaker.router,
+           upstream.router, exposition.router, health.router, api_docs.router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.api.deps import PartsDep
 from app.core.errors import ApiError, ModelNotFound, StoreUnavailable
@@ -14,12 +14,12 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", response_model=Status)
-async def healthz() -> Status:
-    return Status(status="ok")
+async def healthz(request: Request) -> Status:
+    return Status(status="ok", version=request.app.version)
 
 
 @router.get("/readyz", response_model=Status, responses=error_responses(503))
-async def readyz(parts: PartsDep) -> Status:
+async def readyz(request: Request, parts: PartsDep) -> Status:
     if parts.drain.draining:
         raise ApiError(503, SHUTTING_DOWN, "this instance is shutting down: send no more work")
     missing = sorted(parts.client.models.missing)
@@ -30,4 +30,4 @@ async def readyz(parts: PartsDep) -> Status:
     if not parts.rag.ready:
         raise ApiError(503, "not_ready",
                        "the built-in corpus is not indexed yet: Ollama has not answered")
-    return Status(status="ready")
+    return Status(status="ready", version=request.app.version)

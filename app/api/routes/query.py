@@ -7,7 +7,8 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import PartsDep
 from app.api.limits import check_limits
-from app.core.schemas import QueryAnswer, QueryRequest, error_responses
+from app.core.schemas import QueryAnswer, QueryRequest, error_responses, ndjson
+from app.rag.pipeline import Question
 
 router = APIRouter(tags=["questions"])
 
@@ -25,8 +26,8 @@ _STREAM_RESPONSE = {
 async def query(body: QueryRequest, parts: PartsDep) -> QueryAnswer | StreamingResponse:
     check_limits(body, parts.settings)
     top_k = parts.settings.default_top_k if body.top_k is None else body.top_k
-    question = body.question.strip()
+    question = Question(body.question.strip(), top_k)
     if body.stream:
-        lines = await parts.rag.answer_stream(question, top_k)
-        return StreamingResponse(lines, media_type=NDJSON)
-    return await parts.rag.answer(question, top_k)
+        events = await parts.rag.answer_stream(question)
+        return StreamingResponse((ndjson(event) async for event in events), media_type=NDJSON)
+    return await parts.rag.answer(question)

@@ -26,7 +26,8 @@ def _app(metrics_enabled: bool) -> Any:
                               data_dir=":memory:"))
     answer = QueryAnswer(answer="An answer.", sources=[],
                          cache=CacheOutcome(result="miss", similarity=None),
-                         model="llama3.2", usage=Usage(), timings_ms={})
+                         model="llama3.2", usage=Usage(), finish_reason="stop",
+                         timings_ms={})
     app.state.components.cache.put(question_key(QUESTION), answer,
                                     unit_vector(np.ones(384, dtype=np.float32)))
     return app

@@ -96,7 +96,8 @@ def _app(mode: str, endpoint: str, ollama_url: str) -> Any:
                                   cache_capacity=100))
     answer = QueryAnswer(answer="An answer.", sources=[],
                          cache=CacheOutcome(result="miss", similarity=None),
-                         model="llama3.2", usage=Usage(), timings_ms={})
+                         model="llama3.2", usage=Usage(), finish_reason="stop",
+                         timings_ms={})
     app.state.components.cache.put(question_key(QUESTION), answer,
                                     unit_vector(np.ones(384, dtype=np.float32)))
     return app

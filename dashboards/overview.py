@@ -69,7 +69,7 @@ def _budget_stat(panel_id: int, title: str, objective: Objective) -> stat.Panel:
 def _health_row(board: db.Dashboard) -> db.Dashboard:
     return board.with_panel(
         _sli_stat(10, "Availability (30d)",
-                  "Share of /api requests served over 30 days (5xx and broken streams are "
+                  "Share of /api and /v1 requests served over 30 days (5xx and broken streams are "
                   "failures); the objective is 99.5%.", AVAILABILITY)
     ).with_panel(
         _budget_stat(11, "Availability budget left", AVAILABILITY)
@@ -171,7 +171,7 @@ def build() -> db.Dashboard:
                         "{{api}} {{outcome}}")))
     ).with_panel(
         _burn_panel(5, "Availability error budget burn",
-                    "Failed /api requests over each window divided by the budget of the "
+                    "Failed /api and /v1 requests over each window divided by the budget of the "
                     "99.5% SLO: 1 spends the budget in exactly 30 days. Pages at 14.4 (1h "
                     "and 5m) and 6 (6h and 30m), tickets at 3 (1d and 2h) and 1 (3d and 6h).",
                     AVAILABILITY)

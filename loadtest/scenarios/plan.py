@@ -25,6 +25,7 @@ from loadtest.scenarios.model import (
     Until,
 )
 from loadtest.scenarios.ollama_plan import BASELINE_MOVES, OLLAMA_SCENARIOS
+from loadtest.scenarios.openai_traffic import OPENAI_MOVES
 from loadtest.scenarios.questions import QUESTIONS
 from loadtest.sim.faults import FAST_MODEL, Faults
 
@@ -101,7 +102,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             MetricMove(M + "llm_time_to_first_token_seconds_count"),
             MetricMove(M + "llm_tokens_total"),
             MetricMove(M + "document_chunks", "rises", what="documents were ingested"),
-            MetricMove(M + "query_time_to_first_token_seconds_count"), *BASELINE_MOVES),
+            MetricMove(M + "query_time_to_first_token_seconds_count"), *BASELINE_MOVES,
+            *OPENAI_MOVES),
     ),
     Scenario(
         "slow-upstream",

@@ -9,6 +9,11 @@ from typing import Any
 from locust import FastHttpUser, events, task
 
 from loadtest.scenarios.model import MIXES
+from loadtest.scenarios.openai_traffic import (
+    EMBEDDINGS_WEIGHT,
+    OPENAI_SHARE,
+    OPENAI_STREAM_SHARE,
+)
 from loadtest.scenarios.questions import mix_question, new_document, new_question
 from loadtest.scenarios.timetable import SPEEDS
 
@@ -81,6 +86,8 @@ def _name_failure(response: Any) -> None:
         code = response.json().get("error", "")
     except ValueError:
         code = "" if response.status_code else str(response.error)
+    if isinstance(code, dict):  # /v1's errors: OpenAI's shape, the service's code inside
+        code = code.get("code", "")
     response.failure(f"{response.status_code} {code}".strip())
 
 
@@ -92,9 +99,28 @@ def _stored_as_itself(response: Any) -> bool:
     return response.status_code == 200 and result in ("miss", "exact")
 
 
+class OpenAIModels:
+    """The model ids ``GET /v1/models`` lists (answers, embeddings), asked once a run."""
+
+    rag: str = ""
+    embed: str = ""
+
+    @classmethod
+    def known(cls, client: Any) -> bool:
+        if not cls.rag:
+            with client.get("/v1/models", name="/v1/models", catch_response=True) as listed:
+                listed.success()  # a service that is down is another scenario's concern
+                if listed.status_code == 200:
+                    ids = [model["id"] for model in listed.json()["data"]]
+                    cls.rag = next((i for i in ids if i.startswith("ollama-rag/")), "")
+                    cls.embed = next((i for i in ids if not i.startswith("ollama-rag/")), "")
+        return bool(cls.rag)
+
+
 class RagUser(FastHttpUser):
-    """Half repeated questions, a fifth paraphrases, the rest new; one in ten streamed;
-    now and then a document.
+    """Half repeated questions, a fifth paraphrases, the rest new; one in ten streamed; a
+    quarter through the OpenAI-compatible API (openai_traffic.py); now and then a document
+    or an embedding.
 
     A caller waits up to 2 minutes for an answer, longer than the service's read timeout
     (60 s): one that gave up first would cancel the call (app/http/disconnect.py) before the
@@ -120,10 +146,24 @@ class RagUser(FastHttpUser):
         if QuestionMix.current in ("warm", "overload"):
             self._ask_under_overload()
             return
-        stream = QuestionMix.current == "streamed" or self.rng.random() < 0.1
         question = mix_question(QuestionMix.current, self.rng)
+        if self.rng.random() < OPENAI_SHARE and OpenAIModels.known(self.client):
+            self._ask_openai(question)
+            return
+        stream = QuestionMix.current == "streamed" or self.rng.random() < 0.1
         with self.client.post("/api/query", json={"question": question, "stream": stream},
                               name="/api/query (stream)" if stream else "/api/query",
+                              catch_response=True) as response:
+            _name_failure(response)
+
+    def _ask_openai(self, question: str) -> None:
+        stream = QuestionMix.current == "streamed" or self.rng.random() < OPENAI_STREAM_SHARE
+        body: dict[str, Any] = {"model": OpenAIModels.rag, "stream": stream,
+                                "messages": [{"role": "user", "content": question}]}
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        name = "/v1/chat/completions (stream)" if stream else "/v1/chat/completions"
+        with self.client.post("/v1/chat/completions", json=body, name=name,
                               catch_response=True) as response:
             _name_failure(response)
 
@@ -156,6 +196,16 @@ class RagUser(FastHttpUser):
                 # are not (each arrives when its own user asks).
                 retry_after = float(response.headers.get("Retry-After") or 1)
                 self.backoff = retry_after * self.rng.uniform(1.0, 1.5)
+
+    @task(EMBEDDINGS_WEIGHT)
+    def embed(self) -> None:
+        if not OpenAIModels.known(self.client):
+            return
+        texts = [new_question(self.rng) for _ in range(self.rng.randint(1, 4))]
+        with self.client.post("/v1/embeddings", json={"model": OpenAIModels.embed,
+                                                      "input": texts},
+                              catch_response=True) as response:
+            _name_failure(response)
 
     @task(1)
     def ingest(self) -> None:

@@ -53,7 +53,7 @@ def test_overload_is_shed_at_once_and_the_cache_still_answers(
     assert shed == statuses.count(503)
     # Each answer is timed under what its caller got (the overload phase's latency bounds).
     outcomes = {outcome: value(after, "ollama_rag_query_duration_seconds_count",
-                               outcome=outcome)
+                               outcome=outcome, api="native")
                 for outcome in ("cache_exact", "cache_semantic", "answered", "shed", "refused",
                                 "failed")}
     assert outcomes == {"cache_exact": 5, "cache_semantic": 0,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from collections.abc import Callable
+from itertools import product
 
 import httpx
 
@@ -41,8 +42,9 @@ def test_a_long_answer_is_not_a_slow_one(sim: SimulatorThread,
     # The HTTP request lasted seconds; the answer started within half a second.
     assert moved(before, after, f"{HTTP_DURATION}_sum", **ROUTE) > 2
     for mode in ("whole", "streamed"):
-        assert moved(before, after, f"{QUERY_TTFT}_count", mode=mode) == 1
-        assert moved(before, after, f"{QUERY_TTFT}_bucket", mode=mode, le="0.5") == 1, mode
+        assert moved(before, after, f"{QUERY_TTFT}_count", mode=mode, api="native") == 1
+        assert moved(before, after, f"{QUERY_TTFT}_bucket", mode=mode, le="0.5",
+                     api="native") == 1, mode
 
 
 def test_only_successful_answers_count_for_latency(sim: SimulatorThread,
@@ -58,7 +60,7 @@ def test_only_successful_answers_count_for_latency(sim: SimulatorThread,
         after = scrape(service.url)
     assert statuses[:3] == [502, 502, 502] and set(statuses[3:]) == {503}
     for mode in ("whole", "streamed"):
-        assert moved(before, after, f"{QUERY_TTFT}_count", mode=mode) == 0
+        assert moved(before, after, f"{QUERY_TTFT}_count", mode=mode, api="native") == 0
 
 
 def test_a_stream_that_breaks_after_its_status_line_is_counted_as_failed(
@@ -74,9 +76,9 @@ def test_a_stream_that_breaks_after_its_status_line_is_counted_as_failed(
     assert response.status_code == 200
     assert '"type":"error"' in response.text.splitlines()[-1].replace(" ", "")
     failures = "ollama_rag_query_stream_failures_total"
-    assert moved(before, after, failures, outcome="malformed") == 1
+    assert moved(before, after, failures, outcome="malformed", api="native") == 1
     # Not a successful answer either.
-    assert moved(before, after, f"{QUERY_TTFT}_count", mode="streamed") == 0
+    assert moved(before, after, f"{QUERY_TTFT}_count", mode="streamed", api="native") == 0
 
 
 def test_a_full_pool_is_overload_not_an_upstream_failure(
@@ -115,9 +117,10 @@ def test_error_series_exist_before_the_first_error(service: ServiceThread) -> No
     for status in ("500", "502", "503", "504"):
         assert ("ollama_rag_http_requests_total", frozenset(
             (ROUTE | {"status": status}).items())) in samples
-    for outcome in ("timeout", "malformed", "server_error", "connection_error"):
+    for outcome, api in product(("timeout", "malformed", "server_error", "connection_error"),
+                                ("native", "openai")):
         assert ("ollama_rag_query_stream_failures_total",
-                frozenset({"outcome": outcome}.items())) in samples
+                frozenset({"outcome": outcome, "api": api}.items())) in samples
 
 
 def test_the_health_check_sees_ollama_die_without_any_traffic(

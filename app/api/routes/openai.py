@@ -60,6 +60,8 @@ def _question(body: ChatCompletionRequest, settings: Settings) -> Question:
             body.max_tokens != body.max_completion_tokens:
         raise ApiError(422, "invalid_request",
                        "max_tokens and max_completion_tokens disagree: give one")
+    if body.stream_options is not None and not body.stream:
+        raise ApiError(422, "invalid_request", "stream_options: only with stream: true")
     return Question(last.text.strip(), settings.default_top_k, QuestionApi.OPENAI,
                     tuple(message.for_ollama() for message in history), body.ollama_options())
 

@@ -141,6 +141,9 @@ def test_errors_on_v1_come_in_openai_s_shape(service: ServiceThread) -> None:
         client.chat.completions.create(model=RAG_MODEL,
                                        messages=[{"role": "assistant", "content": "Hi"}])
     assert "last message" in not_a_question.value.message
+    with pytest.raises(openai.UnprocessableEntityError, match="only with stream: true"):
+        client.chat.completions.create(model=RAG_MODEL, stream_options={"include_usage": True},
+                                       messages=[{"role": "user", "content": "Hi"}])
     raw = httpx.post(f"{service.url}/v1/chat/completions", content=b"{",
                      headers={"content-type": "application/json"})
     assert raw.status_code == 400

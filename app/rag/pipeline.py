@@ -112,7 +112,7 @@ class Lookup:
 
     key: str  # the question's cache key
     hit: CacheHit | None
-    cached: bool = True  # False: the cache was not asked (``Question.cacheable``)
+    cache_asked: bool = True  # False for a question that is not ``Question.cacheable``
     embedding: np.ndarray | None = None  # a unit vector
     embed_error: UpstreamError | CircuitOpenError | Overloaded | None = None
     # A miss's upstream calls, admitted before it was embedded (``OllamaClient.question``).
@@ -129,7 +129,7 @@ class Lookup:
         return self.calls
 
     def outcome(self) -> CacheOutcome:
-        if not self.cached:
+        if not self.cache_asked:
             return CacheOutcome(result=BYPASS, similarity=None)
         if self.hit is None:
             return CacheOutcome(result="miss", similarity=None)
@@ -198,7 +198,7 @@ class RagService:
         # span carries (``ollama_rag.cache.result``); exporting a span cost more than it.
         hit = self.cache.lookup_exact(key) if question.cacheable else None
         lookup_seconds = time.perf_counter() - started
-        result = Lookup(key, hit, cached=question.cacheable)
+        result = Lookup(key, hit, cache_asked=question.cacheable)
         if hit is None:
             result.calls = await self.client.question()
             embed_started = time.perf_counter()
@@ -210,11 +210,11 @@ class RagService:
                 result.release()
                 raise
             timings.add(UpstreamOperation.EMBED, time.perf_counter() - embed_started)
-            if result.embedding is not None and result.cached:
+            if result.embedding is not None and result.cache_asked:
                 lookup_seconds += self._semantic_lookup(result)
         outcome = result.outcome()
         note_cache(outcome.result, outcome.similarity)
-        if not result.cached:
+        if not result.cache_asked:
             return result
         self.metrics.cache_lookup_duration.observe(lookup_seconds)
         timings.add("cache_lookup", lookup_seconds)
@@ -277,7 +277,7 @@ class RagService:
                                          "timings_ms": timings.as_ms()})
 
     def _remember(self, answer: QueryAnswer, prepared: PreparedAnswer) -> None:
-        if prepared.lookup.cached:
+        if prepared.lookup.cache_asked:
             self.cache.put(prepared.lookup.key, answer, prepared.lookup.embedding)
 
     def _generated_answer(self, content: str, prepared: PreparedAnswer,

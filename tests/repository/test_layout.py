@@ -29,7 +29,8 @@ LOADTEST_ROOMS = ("loadtest.sim", "loadtest.scenarios", "loadtest.stack", "loadt
 ROOMS = (*APP_ROOMS, *LOADTEST_ROOMS, "alerts", "dashboards", "bench", "tests", "loadtest")
 # The app modules whose behaviour another test module proves, and which one.
 TESTED_ELSEWHERE = {
-    "app/__main__.py": "tests/end_to_end/test_overload.py (runs `python -m app` and stops it)",
+    "app/__main__.py": "tests/test_main.py (--help, --version, a data directory in use) and "
+                       "tests/end_to_end/test_overload.py (runs `python -m app` and stops it)",
     "app/factory.py": "tests/conftest.py builds every test's service with create_app",
     "app/components.py": "tests/upstream/test_client.py (build_components against the simulator)",
     "app/lifespan.py": "tests/test_prober.py and tests/api/routes/test_health.py",

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 
 from app.core.openai_schemas import (
+    API_ERROR_TYPE,
     AssistantMessage,
     ChatCompletion,
     ChatCompletionChunk,
@@ -86,7 +87,7 @@ class Completion:
         assert isinstance(event, ErrorEvent)
         # As OpenAI does: an error object in place of a chunk, which its clients raise.
         return [server_sent(OpenAIErrorBody(error=OpenAIError(
-            message=event.detail, type="api_error", code=event.error)))]
+            message=event.detail, type=API_ERROR_TYPE, code=event.error)))]
 
     async def stream(self, events: AsyncIterator[StreamEvent]) -> AsyncIterator[bytes]:
         async for event in events:

@@ -223,6 +223,10 @@ class ModelList(BaseModel):
     data: list[Model]
 
 
+# The type of a 5xx error on /v1, as Ollama's own OpenAI-compatible API names it.
+API_ERROR_TYPE = "api_error"
+
+
 class OpenAIError(BaseModel):
     message: str
     type: str = Field(description="invalid_request_error, authentication_error, "

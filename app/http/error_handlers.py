@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
 from app.core.errors import ApiError, CircuitOpenError, Overloaded, StoreUnavailable, UpstreamError
-from app.core.openai_schemas import OpenAIError, OpenAIErrorBody
+from app.core.openai_schemas import API_ERROR_TYPE, OpenAIError, OpenAIErrorBody
 from app.core.schemas import ErrorBody, FieldProblem
 from app.telemetry.request_context import note_error
 
@@ -35,7 +35,8 @@ _STATUS_CODES = {
 
 
 OPENAI_PREFIX = "/v1/"
-# OpenAI's error types, by status; any other status is a server_error.
+# OpenAI's error types, by status; any other is invalid_request_error (4xx) or
+# API_ERROR_TYPE (5xx).
 _OPENAI_TYPES = {401: "authentication_error", 403: "permission_error",
                  404: "not_found_error", 429: "rate_limit_error"}
 
@@ -43,7 +44,7 @@ _OPENAI_TYPES = {401: "authentication_error", 403: "permission_error",
 def openai_error(status: int, body: ErrorBody) -> OpenAIErrorBody:
     """The error in OpenAI's shape: its type by status, the service's code as ``code``."""
     kind = _OPENAI_TYPES.get(status, "invalid_request_error" if status < 500
-                             else "api_error")
+                             else API_ERROR_TYPE)
     param = body.fields[0].field if body.fields else None
     return OpenAIErrorBody(error=OpenAIError(message=body.detail, type=kind, param=param,
                                              code=body.error))

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from loadtest.sim import models as catalog
@@ -20,7 +19,6 @@ from loadtest.sim.http1 import (
     start_chunked,
     write_chunk,
     write_json,
-    write_raw,
 )
 
 # The models the simulated registry has: pulling any other fails as Ollama's pull of an
@@ -103,7 +101,7 @@ class ModelAdmin:
             return
         self.faults.models = [m for m in self.faults.models
                               if catalog.full_name(m) != catalog.full_name(model)]
-        await write_raw(writer, 200, b"application/json; charset=utf-8", json.dumps(None).encode())
+        await write_json(writer, 200, None)  # Ollama's c.JSON(http.StatusOK, nil): "null"
 
     async def copy(self, request: Request, writer: asyncio.StreamWriter) -> None:
         payload = _payload(request) or {}
@@ -115,4 +113,4 @@ class ModelAdmin:
             await write_json(writer, 404, {"error": f"model '{source}' not found"})
             return
         self._add(destination)
-        await write_raw(writer, 200, b"application/json; charset=utf-8", json.dumps(None).encode())
+        await write_json(writer, 200, None)  # Ollama's c.JSON(http.StatusOK, nil): "null"

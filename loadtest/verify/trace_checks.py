@@ -21,7 +21,8 @@ from app.http.drain import SHUTTING_DOWN
 from loadtest.scenarios.model import Scenario
 from loadtest.stack.trace_receiver import SpanRecord, TraceStore
 
-QUERY_ROOT = "POST /api/query"
+# The server spans of a question, through either API: the same pipeline below each.
+QUESTION_ROOTS = ("POST /api/query", "POST /v1/chat/completions")
 SEMANTIC = "cache.semantic_lookup"
 RETRIEVAL = "retrieval"
 _DEFAULTS = Settings()  # the models the verifier's service runs with
@@ -98,7 +99,8 @@ def _expected_children(root: SpanRecord, children: dict[str, SpanRecord]) -> lis
     embed = children.get(EMBED)
     if embed is None or embed.status == "error":
         return expected  # the question could not be embedded: nothing else ran
-    expected.append(SEMANTIC)
+    if root.attributes.get("ollama_rag.cache.result") != "bypass":  # a conversation: no lookup
+        expected.append(SEMANTIC)
     if root.attributes.get("ollama_rag.cache.result") == "semantic":
         return expected
     retrieval = children.get(RETRIEVAL)
@@ -113,7 +115,7 @@ def check_query_trace(root: SpanRecord, spans: list[SpanRecord],
     where = f"trace {root.trace_id}"
     missing = [name for name in _expected_children(root, children) if name not in children]
     if missing:
-        found.problem(f"{where}: {QUERY_ROOT} lacks {', '.join(missing)}")
+        found.problem(f"{where}: {root.name} lacks {', '.join(missing)}")
     status = int(root.attributes.get("http.response.status_code", 0))
     # A 5xx, or a stream that broke after its 200, is a failed request.
     failed = status >= 500 or ("ollama_rag.error" in root.attributes and status < 400)
@@ -186,7 +188,7 @@ def check_traces(stack: TracedStack, scenario: Scenario, phases: dict[str, float
     in_window = [spans for spans in stack.traces.traces().values()
                  if any(since <= s.start and s.end <= until for s in spans)]
     for spans in in_window:
-        roots = [s for s in spans if s.parent_id is None and s.name == QUERY_ROOT]
+        roots = [s for s in spans if s.parent_id is None and s.name in QUESTION_ROOTS]
         for root in roots:
             found.traces_checked += 1
             check_query_trace(root, spans, found)

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from loadtest.stack.trace_receiver import SpanRecord
-from loadtest.verify.trace_checks import QUERY_ROOT, TraceFindings, check_query_trace
+from loadtest.verify.trace_checks import (
+    CLIENT_ATTRIBUTES,
+    EMBED,
+    QUESTION_ROOTS,
+    RETRIEVAL,
+    TraceFindings,
+    check_query_trace,
+)
+
+QUERY_ROOT, COMPLETION_ROOT = QUESTION_ROOTS
 
 
 def _span(name: str, parent: str | None, kind: str = "internal", status: str = "unset",
@@ -29,3 +38,14 @@ def test_the_verifiers_trace_check_sees_a_missing_step_and_a_hidden_failure() ->
     found = TraceFindings()
     check_query_trace(refused, [refused], found)
     assert found.problems == []
+
+
+def test_a_conversation_s_trace_needs_no_cache_lookup_but_its_answer() -> None:
+    """/v1's conversations bypass the cache: embedding, retrieval and the chat, no lookup."""
+    root = _span(COMPLETION_ROOT, None, "server", **{"http.response.status_code": 200,
+                                                     "ollama_rag.cache.result": "bypass"})
+    embed = _span(EMBED, root.span_id, "client", **dict.fromkeys(CLIENT_ATTRIBUTES, "x"))
+    retrieval = _span(RETRIEVAL, root.span_id)
+    found = TraceFindings()
+    check_query_trace(root, [root, embed, retrieval], found)
+    assert found.problems == [f"trace {'a' * 32}: {COMPLETION_ROOT} lacks chat llama3.2"]

@@ -10,7 +10,8 @@
 - ``walkthrough``: docs/docker.md's table of what each scenario waits for in real time;
 - ``unit_tested``: the alert rules no scenario proves live, and why;
 - ``questions``: the question mix (repeated, paraphrased, new) and documents;
-- ``users``: the Locust user that asks them;
+- ``users``: the Locust user that asks them; ``final_stats``: what it saw, written as the run
+  ends (Locust's own CSV files lag by a second);
 - ``shapes``: Locust load shapes that play a scenario's phases;
 - ``conditions``: what a phase waits for (``Phase.until``), read from the service's
   ``/metrics``;

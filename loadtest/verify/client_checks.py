@@ -1,4 +1,4 @@
-"""What a scenario's callers saw, from Locust's per-request-name statistics (its CSV files),
+"""What a scenario's callers saw, from Locust's per-request-name statistics (final_stats.py),
 against the scenario's client checks, with the latency bounds decided on the service's own
 histogram; and the queries a scenario must hold at zero."""
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.catalog import Catalog
+from loadtest.scenarios.final_stats import final_stats_path, read_final_stats
 from loadtest.scenarios.model import ClientCheck, Scenario, selector
 from loadtest.stack.interface import Stack
 from loadtest.verify.metric_checks import phase_window
@@ -27,7 +28,11 @@ def _number(text: str) -> float:
 
 
 def locust_stats(csv_prefix: Path) -> dict[str, dict[str, Any]]:
-    """Request name -> count, failures, response-time percentiles (ms) and top errors."""
+    """Request name -> count, failures, response-time percentiles (ms) and top errors: the
+    final figures once Locust has ended, else what its CSV files say so far."""
+    final = final_stats_path(csv_prefix)
+    if final.exists():
+        return read_final_stats(final)
     stats: dict[str, dict[str, Any]] = {}
     path = Path(f"{csv_prefix}_stats.csv")
     if not path.exists():

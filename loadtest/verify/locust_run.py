@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from loadtest.scenarios.final_stats import final_stats_path
 from loadtest.scenarios.model import PHASE_MARK, Scenario
 from loadtest.stack.interface import Stack
 
@@ -25,7 +26,8 @@ def locustfile(scenario: Scenario) -> Path:
 
 
 def csv_prefix(workdir: Path, scenario: Scenario) -> Path:
-    """Where Locust writes its statistics per request name (``<prefix>_stats.csv``...)."""
+    """Where Locust writes its statistics per request name (``<prefix>_stats.csv``... and
+    ``<prefix>_final.json``)."""
     return workdir / f"locust-{scenario.name}"
 
 
@@ -102,6 +104,8 @@ def run_locust(stack: Stack, scenario: Scenario, workdir: Path, say: Progress,
     log_path = workdir / f"locust-{scenario.name}.log"
     marks: queue.Queue[str] = queue.Queue()
     phases: dict[str, float] = {}
+    # A run in the same work directory before this one left its final figures there.
+    final_stats_path(csv_prefix(workdir, scenario)).unlink(missing_ok=True)
     with open(log_path, "w") as log:
         process = subprocess.Popen(_argv(stack, scenario, workdir, seconds, options),
                                    stdout=subprocess.PIPE, stderr=log, text=True, cwd=ROOT)

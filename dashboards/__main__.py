@@ -3,24 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from grafana_foundation_sdk.cog.encoder import JSONEncoder
-
-from dashboards import admission, breaker, cache, ollama, overview, runtime, upstream
 from dashboards.paths import JSON_DIR as OUTPUT_DIR
-
-MODULES = (overview, breaker, cache, upstream, ollama, admission, runtime)
-
-
-def render() -> dict[str, str]:
-    """File name -> JSON text, for every dashboard."""
-    return {
-        f"{module.UID}.json": json.dumps(module.build().build(), cls=JSONEncoder, indent=2,
-                                         sort_keys=True) + "\n"
-        for module in MODULES
-    }
+from dashboards.render import render
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose wrk haproxy busybox-static \
-  kubernetes-client nodejs npm
+  nodejs npm
 
 .PHONY: verify compose-verify test bench lint setup lock chroma schemas python-venv system-deps catalog dashboards rules deploy clean
 
@@ -80,7 +80,7 @@ system-deps:
 	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
 	    || ! command -v docker-compose >/dev/null || ! command -v wrk >/dev/null \
 	    || ! command -v haproxy >/dev/null || ! command -v busybox >/dev/null \
-	    || ! command -v kubectl >/dev/null || ! command -v npm >/dev/null; then \
+	    || ! command -v npm >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages: $(APT_PACKAGES)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

@@ -145,21 +145,13 @@ def kustomization(settings: DeploySettings, generated: list[str]) -> dict[str, A
     }
 
 
-STAGING_PATCH = """\
-- op: replace
-  path: /data/OLLAMA_RAG_OLLAMA_URL
-  value: http://ollama-rag-sim:11434
-"""
-
-
 def staging_kustomization(settings: DeploySettings) -> dict[str, Any]:
-    """The base with the simulated Ollama (staging/simulator.yaml) in place of a real one."""
+    """The base with the simulated Ollama (staging/simulator.yaml), whose Service is named
+    ``ollama`` as the base's settings expect of a real one."""
     return {
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
         "namespace": settings.namespace,
         "resources": ["../base", "simulator.yaml"],
-        "patches": [{"target": {"kind": "ConfigMap", "name": "ollama-rag-settings"},
-                     "patch": STAGING_PATCH}],
     }
 
 

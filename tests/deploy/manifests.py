@@ -34,8 +34,14 @@ _Loader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: node.val
 
 
 def kubectl() -> str:
+    """kubectl 1.21 or newer: its kustomize (v4+) reads a directory in ``resources``; the
+    one in Debian 12's kubernetes-client (1.20) does not."""
     path = shutil.which("kubectl")
-    assert path, "kubectl is needed to render deploy/kubernetes/ (kubectl kustomize, no cluster)"
+    assert path, "kubectl 1.21+ is needed to render deploy/kubernetes/ (no cluster needed)"
+    version = subprocess.run([path, "version", "--client", "-o", "json"], capture_output=True,
+                             text=True, timeout=30)
+    minor = json.loads(version.stdout)["clientVersion"]["minor"].rstrip("+")
+    assert int(minor) >= 21, f"{path} is kubectl 1.{minor}: deploy/kubernetes/ needs 1.21+"
     return path
 
 

@@ -134,10 +134,13 @@ def test_the_alertmanager_config_carries_the_routes_and_inhibitions() -> None:
     assert secrets == {RECEIVERS_SECRET}
 
 
-def test_the_staging_overlay_points_the_service_at_the_simulator() -> None:
-    settings_map = rendered("ConfigMap", "ollama-rag-settings", STAGING_DIR)["data"]
-    service = rendered("Service", "ollama-rag-sim", STAGING_DIR)
-    port = service["spec"]["ports"][0]["port"]
-    assert settings_map["OLLAMA_RAG_OLLAMA_URL"] == f"http://ollama-rag-sim:{port}"
-    assert rendered("ConfigMap", "ollama-rag-settings")["data"]["OLLAMA_RAG_OLLAMA_URL"] != \
-        settings_map["OLLAMA_RAG_OLLAMA_URL"]
+def test_the_staging_overlay_serves_the_simulator_where_the_service_looks_for_ollama(
+        ) -> None:
+    url = rendered("ConfigMap", "ollama-rag-settings", STAGING_DIR)["data"]["OLLAMA_RAG_OLLAMA_URL"]
+    host, port = url.removeprefix("http://").split(":")
+    service = rendered("Service", host, STAGING_DIR)
+    assert service["spec"]["ports"][0]["port"] == int(port)
+    (simulator,) = [o for o in kustomize(STAGING_DIR) if o["kind"] == "Deployment"
+                    and o["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]]
+    assert "loadtest.sim" in simulator["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert not [o for o in kustomize(BASE_DIR) if o["metadata"]["name"] == host]

@@ -66,20 +66,26 @@ def _budget_stat(panel_id: int, title: str, objective: Objective) -> stat.Panel:
         thresholds((None, "red"), (0.25, "orange"), (0.5, "green")))
 
 
-def _health_row(board: db.Dashboard) -> db.Dashboard:
+def _percent(share: float) -> str:
+    return f"{share * 100:g}%"
+
+
+def _health_row(board: db.Dashboard, availability: Objective, latency: Objective
+                ) -> db.Dashboard:
     return board.with_panel(
         _sli_stat(10, "Availability (30d)",
                   "Share of /api and /v1 requests served over 30 days (5xx and broken streams are "
-                  "failures); the objective is 99.5%.", AVAILABILITY)
+                  f"failures); the objective is {_percent(availability.objective)}.",
+                  availability)
     ).with_panel(
-        _budget_stat(11, "Availability budget left", AVAILABILITY)
+        _budget_stat(11, "Availability budget left", availability)
     ).with_panel(
         _sli_stat(12, "Answers started within 5s (30d)",
                   "Share of successful answers that started within 5 seconds over 30 days "
                   "(first streamed token; a whole answer less its generation); the "
-                  "objective is 99%.", LATENCY)
+                  f"objective is {_percent(latency.objective)}.", latency)
     ).with_panel(
-        _budget_stat(13, "Latency budget left", LATENCY)
+        _budget_stat(13, "Latency budget left", latency)
     ).with_panel(
         finish(stat.Panel(), 14, "Breaker state",
                "The worst circuit breaker state across the selected instances.", "none",
@@ -128,11 +134,14 @@ def _quantiles(bucket: str, by: str, quantiles: tuple[int, ...], *matchers: str
              f"p{p} {{{{{by}}}}}") for p in quantiles]
 
 
-def build() -> db.Dashboard:
+def build(availability: Objective = AVAILABILITY, latency_slo: Objective = LATENCY
+          ) -> db.Dashboard:
+    """The overview; the SLOs' objectives set its thresholds and burn rates."""
     latency = _quantiles(DURATION, "route", (50, 95, 99), USER_ROUTES)
     answer_start = _quantiles(ANSWER_START, "mode", (50, 99))
     by_outcome = _quantiles(QUERY_DURATION, "outcome", (50, 99))
-    board = _traffic_rows(_health_row(dashboard(UID, TITLE, DESCRIPTION)))
+    board = _health_row(dashboard(UID, TITLE, DESCRIPTION), availability, latency_slo)
+    board = _traffic_rows(board, availability)
     return board.with_panel(
         alert_thresholds(
             finish(timeseries.Panel(), 16, "Answer start (the latency SLI)",
@@ -172,21 +181,21 @@ def build() -> db.Dashboard:
     ).with_panel(
         _burn_panel(5, "Availability error budget burn",
                     "Failed /api and /v1 requests over each window divided by the budget of the "
-                    "99.5% SLO: 1 spends the budget in exactly 30 days. Pages at 14.4 (1h "
-                    "and 5m) and 6 (6h and 30m), tickets at 3 (1d and 2h) and 1 (3d and 6h).",
-                    AVAILABILITY)
+                    f"{_percent(availability.objective)} SLO: 1 spends the budget in exactly 30 "
+                    "days. Pages at 14.4 (1h and 5m) and 6 (6h and 30m), tickets at 3 (1d and "
+                    "2h) and 1 (3d and 6h).", availability)
     ).with_panel(
         _burn_panel(6, "Latency error budget burn",
                     "Share of successful answers that started after 5s over each window "
-                    "divided by the budget of the 99% latency SLO; same burn thresholds as "
-                    "availability.", LATENCY)
+                    f"divided by the budget of the {_percent(latency_slo.objective)} latency "
+                    "SLO; same burn thresholds as availability.", latency_slo)
     ).with_panel(
         info_table(9, "Versions", "The version each instance runs (ollama_rag_build_info).",
                    "ollama_rag_build_info")
     )
 
 
-def _traffic_rows(board: db.Dashboard) -> db.Dashboard:
+def _traffic_rows(board: db.Dashboard, availability: Objective) -> db.Dashboard:
     return board.with_panel(
         finish(timeseries.Panel(), 1, "Request rate by route",
                "HTTP requests per second by route template (unmatched paths count as one); "
@@ -199,7 +208,7 @@ def _traffic_rows(board: db.Dashboard) -> db.Dashboard:
                    "Share of requests answered 5xx, by route: 502/504 when Ollama fails or "
                    "times out, 503 while the circuit breaker rejects calls or the pool is "
                    "full; and the share of questions' streams that broke after their 200. "
-                   f"The dashed line is the availability SLO's budget ({AVAILABILITY.budget:.1%}"
+                   f"The dashed line is the availability SLO's budget ({availability.budget:.1%}"
                    "): above it, the budget burns faster than 30 days allow.",
                    "percentunit",
                    targets((f"sum by (route) ({rate(REQUESTS, SERVER_ERROR, USER_ROUTES)}) "
@@ -207,7 +216,7 @@ def _traffic_rows(board: db.Dashboard) -> db.Dashboard:
                            (f"sum({rate(BROKEN_STREAMS)}) "
                             f"/ sum({rate(REQUESTS, QUESTION_ROUTES)})",
                             "broken streams"))),
-            (None, "green"), (AVAILABILITY.budget, "red"))
+            (None, "green"), (availability.budget, "red"))
     ).with_panel(
         finish(timeseries.Panel(), 15, "Responses by route and status",
                "Responses per second by route and status code (scrapes and health checks "

@@ -1,5 +1,6 @@
 """The dashboards' JSON for a configuration (``alerts/config.py``).
 
+The overview takes the configuration's objectives (its thresholds, burn rates and texts).
 Every query selects ``job=~"$job"`` (``common.sel``); a selector with more than the job (a
 Kubernetes namespace) adds its other matchers beside it, in the queries and in the
 variables' lists, so the dashboards show that deployment only. ``DEFAULT`` adds nothing:
@@ -16,6 +17,7 @@ from typing import Any
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from alerts.config import DEFAULT, RulesConfig
+from alerts.slo import objectives
 from dashboards import admission, breaker, cache, ollama, overview, runtime, upstream
 
 MODULES = (overview, breaker, cache, upstream, ollama, admission, runtime)
@@ -43,7 +45,8 @@ def render(config: RulesConfig = DEFAULT) -> dict[str, str]:
     """File name -> JSON text, for every dashboard."""
     files = {}
     for module in MODULES:
-        dashboard = json.loads(json.dumps(module.build().build(), cls=JSONEncoder))
+        built = module.build(*objectives(config)) if module is overview else module.build()
+        dashboard = json.loads(json.dumps(built.build(), cls=JSONEncoder))
         if config.scope_matchers:
             dashboard = _scope_queries(dashboard, ",".join(config.scope_matchers))
         files[f"{module.UID}.json"] = json.dumps(dashboard, indent=2, sort_keys=True) + "\n"

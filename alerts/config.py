@@ -18,6 +18,10 @@ from typing import Any
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!=|!~|=)\s*"((?:[^"\\]|\\.)*)"\s*')
 
 
+# Labels the rules set, which alert_labels must not overwrite.
+RULES_OWN_LABELS = {"alertname", "severity", "long_window", "short_window"}
+
+
 class ConfigError(ValueError):
     """A configuration that cannot render rules: the message says which setting and why."""
 
@@ -71,6 +75,11 @@ class RulesConfig:
         if not isinstance(self.alert_labels, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in self.alert_labels.items()):
             raise ConfigError("alert_labels: expected a mapping of label names to strings")
+        taken = sorted(set(self.alert_labels) & RULES_OWN_LABELS)
+        if taken:
+            raise ConfigError(f"alert_labels: {taken} are set by the rules themselves")
+        if self.grafana_url.endswith("/"):
+            raise ConfigError("grafana_url: drop the trailing '/' (the links add /d/...)")
 
     @property
     def matchers(self) -> tuple[tuple[str, str, str], ...]:

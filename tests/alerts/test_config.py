@@ -21,6 +21,8 @@ def test_a_selector_reads_into_matchers() -> None:
     ({"selector": "job=my-rag"}, "cannot read a label matcher"),
     ({"latency_objective": 99}, "not a share between 0.5 and 1"),
     ({"grafana": "x"}, "unknown settings ['grafana']"),
+    ({"alert_labels": {"severity": "info"}}, "['severity'] are set by the rules themselves"),
+    ({"grafana_url": "https://grafana.example.com/"}, "drop the trailing '/'"),
 ])
 def test_a_setting_it_cannot_use_is_named(settings: dict[str, object], words: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(words)):

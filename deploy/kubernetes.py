@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from alerts.durations import duration_seconds
 from alerts.paths import ALERTMANAGER_CONFIG
 from alerts.yaml_dump import dump, dump_all
 from dashboards.render import render as render_dashboards
@@ -38,6 +39,8 @@ def _metadata(name: str, **labels: str) -> dict[str, Any]:
 
 
 def service_monitor(settings: DeploySettings) -> dict[str, Any]:
+    # Prometheus refuses a scrape timeout longer than the interval.
+    timeout = min(duration_seconds(settings.scrape_interval), 10)
     return {
         "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
         "metadata": _metadata(NAME, release=settings.release),
@@ -47,7 +50,8 @@ def service_monitor(settings: DeploySettings) -> dict[str, Any]:
             # latency histograms; Prometheus also needs --enable-feature=exemplar-storage.
             "scrapeProtocols": ["OpenMetricsText1.0.0", "PrometheusText0.0.4"],
             "endpoints": [{"port": "http", "path": "/metrics",
-                           "interval": settings.scrape_interval, "scrapeTimeout": "10s"}],
+                           "interval": settings.scrape_interval,
+                           "scrapeTimeout": f"{timeout:g}s"}],
         },
     }
 

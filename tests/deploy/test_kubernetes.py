@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import yaml
 from alerts.paths import ALERTMANAGER_CONFIG, RULE_TEST_FILES
 from app.core.settings import Settings
 from dashboards.paths import JSON_DIR
-from deploy.kubernetes import RECEIVERS_SECRET
+from deploy.kubernetes import RECEIVERS_SECRET, service_monitor
 from deploy.mixin import ALERTS_FILE, DASHBOARDS_DIR, RULES_FILE
 from deploy.paths import BASE_DIR, DEPLOY_DIR, STAGING_DIR
 from deploy.settings import read_settings
@@ -119,6 +120,13 @@ def test_the_service_monitor_scrapes_openmetrics_on_the_service_s_port() -> None
     assert endpoint["interval"] == read_settings().scrape_interval
     # The job under a ServiceMonitor is the Service's name: the rules select that job.
     assert read_settings().rules.job == service["metadata"]["name"]
+
+
+def test_the_scrape_timeout_never_exceeds_the_interval() -> None:
+    for interval, timeout in (("15s", "10s"), ("5s", "5s"), ("500ms", "0.5s")):
+        settings = replace(read_settings(), scrape_interval=interval)
+        (endpoint,) = service_monitor(settings)["spec"]["endpoints"]
+        assert (endpoint["interval"], endpoint["scrapeTimeout"]) == (interval, timeout)
 
 
 def test_the_alertmanager_config_carries_the_routes_and_inhibitions() -> None:

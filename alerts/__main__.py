@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from alerts.config import ConfigError, RulesConfig
-from alerts.paths import ROOT, SLO_RULES
+from alerts.generated import sync
+from alerts.paths import SLO_RULES
 from alerts.render import render_rule_files
 from alerts.slo_rules import render
 
@@ -49,18 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--config and --out go together")
     if args.config is not None:
         return _write_rendered(args.config, args.out)
-    text = render()
-    name = SLO_RULES.relative_to(ROOT)
-    current = SLO_RULES.read_text() if SLO_RULES.exists() else None
-    if args.check:
-        if current != text:
-            print(f"stale: {name} (run `python -m alerts`)", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        SLO_RULES.write_text(text)
-        print(f"wrote {name}")
-    return 0
+    return sync({SLO_RULES: render()}, owned=[], command="python -m alerts",
+                check=args.check)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from alerts.config import ConfigError
+from alerts.generated import sync
 from deploy.kubernetes import kubernetes_files
 from deploy.mixin import DASHBOARDS_DIR, mixin_files
 from deploy.paths import DEPLOY_DIR
@@ -28,22 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"cannot render deploy/: {error}", file=sys.stderr)
         return 2
-    stale = sorted(name for name, text in rendered.items()
-                   if not (DEPLOY_DIR / name).exists() or (DEPLOY_DIR / name).read_text() != text)
-    extra = sorted(str(p.relative_to(DEPLOY_DIR)) for p in (DEPLOY_DIR / DASHBOARDS_DIR).glob("*")
-                   if str(p.relative_to(DEPLOY_DIR)) not in rendered)
-    if args.check:
-        for name in stale + extra:
-            print(f"stale: deploy/{name} (run `python -m deploy`)", file=sys.stderr)
-        return 1 if stale or extra else 0
-    for name in stale:
-        (DEPLOY_DIR / name).parent.mkdir(parents=True, exist_ok=True)
-        (DEPLOY_DIR / name).write_text(rendered[name])
-        print(f"wrote deploy/{name}")
-    for name in extra:
-        (DEPLOY_DIR / name).unlink()
-        print(f"removed deploy/{name}")
-    return 0
+    files = {DEPLOY_DIR / name: text for name, text in rendered.items()}
+    return sync(files, owned=(DEPLOY_DIR / DASHBOARDS_DIR).glob("*"),
+                command="python -m deploy", check=args.check)
 
 
 if __name__ == "__main__":

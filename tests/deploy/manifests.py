@@ -10,6 +10,7 @@ value outside an enum and a missing required field.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -45,11 +46,19 @@ def kubectl() -> str:
     return path
 
 
-def kustomize(directory: Path = BASE_DIR) -> list[dict[str, Any]]:
+@functools.cache
+def _kustomized(directory: Path) -> str:
+    """kubectl's rendering, once per directory and test session (the files do not change
+    while the tests run)."""
     result = subprocess.run([kubectl(), "kustomize", str(directory)], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.load_all(result.stdout, Loader=_Loader) if doc]
+    return result.stdout
+
+
+def kustomize(directory: Path = BASE_DIR) -> list[dict[str, Any]]:
+    """The rendered objects, parsed afresh on each call: a test may change its copy."""
+    return [doc for doc in yaml.load_all(_kustomized(directory), Loader=_Loader) if doc]
 
 
 def rendered(kind: str, name: str, directory: Path = BASE_DIR) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import yaml
 from alerts.paths import ALERTMANAGER_CONFIG, RULE_TEST_FILES
 from app.core.settings import Settings
 from dashboards.paths import JSON_DIR
-from deploy.kubernetes import RECEIVERS_SECRET, service_monitor
+from deploy.kubernetes import HAND_WRITTEN, RECEIVERS_SECRET, service_monitor
 from deploy.mixin import ALERTS_FILE, DASHBOARDS_DIR, RULES_FILE
 from deploy.paths import BASE_DIR, DEPLOY_DIR, STAGING_DIR
 from deploy.settings import read_settings
@@ -152,3 +152,9 @@ def test_the_staging_overlay_serves_the_simulator_where_the_service_looks_for_ol
                     and o["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]]
     assert "loadtest.sim" in simulator["spec"]["template"]["spec"]["containers"][0]["command"]
     assert not [o for o in kustomize(BASE_DIR) if o["metadata"]["name"] == host]
+
+
+def test_the_kustomization_lists_every_file_of_the_base() -> None:
+    listed = set(yaml.safe_load((BASE_DIR / "kustomization.yaml").read_text())["resources"])
+    assert listed | {"kustomization.yaml"} == {p.name for p in BASE_DIR.glob("*.yaml")}
+    assert set(HAND_WRITTEN) <= listed
